@@ -1,0 +1,53 @@
+"""Event models: the only coupling between services."""
+
+from shared.contracts.base import CHANNELS, Channel, Event, Identity, new_id, utcnow
+from shared.contracts.conversation import (
+    CallInfo,
+    ConversationEvent,
+    ConversationSnapshot,
+    OutboundMessage,
+)
+from shared.contracts.customer import CustomerEvent, CustomerSnapshot
+from shared.contracts.inbound import (
+    Attachment,
+    CallEvent,
+    ContactInfo,
+    DeliveryStatus,
+    InboundMessage,
+    Location,
+    TranscriptLine,
+)
+from shared.contracts.ticket import (
+    ConsultationEvent,
+    ConsultationSnapshot,
+    SalesCall,
+    ServiceSnapshot,
+    TicketEvent,
+)
+
+__all__ = [
+    "CHANNELS",
+    "Attachment",
+    "CallEvent",
+    "CallInfo",
+    "Channel",
+    "ConsultationEvent",
+    "ConsultationSnapshot",
+    "ContactInfo",
+    "ConversationEvent",
+    "ConversationSnapshot",
+    "CustomerEvent",
+    "CustomerSnapshot",
+    "DeliveryStatus",
+    "Event",
+    "Identity",
+    "InboundMessage",
+    "Location",
+    "OutboundMessage",
+    "SalesCall",
+    "ServiceSnapshot",
+    "TicketEvent",
+    "TranscriptLine",
+    "new_id",
+    "utcnow",
+]

@@ -1,0 +1,128 @@
+"""What ingest publishes: channel traffic normalized to one shape per kind.
+
+Routing keys: `inbound.<channel>.message`, `inbound.<channel>.status`, `inbound.ivr.call`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from shared.contracts.base import Channel, Event, Identity
+
+MessageType = Literal[
+    "text",
+    "image",
+    "audio",
+    "video",
+    "document",
+    "sticker",
+    "location",
+    "contacts",
+    "interactive",
+    "button",
+    "postback",
+    "reaction",
+    "order",
+    "system",
+    "revoke",
+    "edit",
+    "unsupported",
+]
+
+
+class ContactInfo(BaseModel):
+    """Whatever the channel tells us about the person; every field is optional."""
+
+    name: str | None = None
+    phone: str | None = None  # E.164 with '+'
+    email: str | None = None
+    document_number: str | None = None
+
+
+class Attachment(BaseModel):
+    kind: str
+    media_id: str | None = None
+    url: str | None = None
+    mime_type: str | None = None
+    caption: str | None = None
+    filename: str | None = None
+
+
+class Location(BaseModel):
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+class TranscriptLine(BaseModel):
+    """One line of the web chatbot's conversation before the customer reached us."""
+
+    author: Literal["bot", "customer"]
+    text: str
+    at: str | None = None
+
+
+class InboundMessage(Event):
+    """A customer wrote (or clicked, reacted, sent media) on a channel."""
+
+    kind: Literal["message"] = "message"
+    channel: Channel
+    identity: Identity
+    contact: ContactInfo = Field(default_factory=ContactInfo)
+    external_message_id: str
+    message_type: MessageType
+    text: str | None = None
+    payload: str | None = None  # button / quick-reply / postback payload
+    attachments: list[Attachment] = Field(default_factory=list)
+    location: Location | None = None
+    reply_to: str | None = None  # external id of the message this one answers or reacts to
+    transcript: list[TranscriptLine] = Field(default_factory=list)
+    line_id: str | None = None  # the business line: WhatsApp phone_number_id, Messenger page id
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+    def routing_key(self) -> str:
+        return f"inbound.{self.channel}.message"
+
+
+DeliveryState = Literal["sent", "delivered", "read", "played", "failed"]
+
+
+class DeliveryStatus(Event):
+    """A receipt for a message we sent: it never opens a conversation."""
+
+    kind: Literal["status"] = "status"
+    channel: Channel
+    identity: Identity
+    external_message_id: str | None = None  # None for Messenger watermarks
+    status: DeliveryState
+    watermark: int | None = None  # Messenger: everything before this epoch-ms is delivered/read
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+    def routing_key(self) -> str:
+        return f"inbound.{self.channel}.status"
+
+
+CallStep = Literal["incoming", "gather", "status"]
+
+
+class CallEvent(Event):
+    """One step of an IVR call: the call arrived, the caller chose a menu option, or it ended."""
+
+    kind: Literal["call"] = "call"
+    channel: Literal["ivr"] = "ivr"
+    identity: Identity
+    contact: ContactInfo = Field(default_factory=ContactInfo)
+    call_sid: str
+    step: CallStep
+    call_status: str | None = None
+    city: str | None = None
+    digits: str | None = None
+    speech: str | None = None
+    motive: str | None = None  # "soporte técnico", "consulta de servicio", "ventas", ...
+    duration_seconds: int | None = None
+
+    def routing_key(self) -> str:
+        return "inbound.ivr.call"

@@ -1,0 +1,86 @@
+"""What tickets publishes: `ticket.<action>` (technical services, sales calls) and
+`consultation.<action>` (the customer portal's form)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from shared.contracts.base import Event
+
+ServiceStatus = Literal["pendiente", "confirmado", "cancelado"]
+TicketAction = Literal["created", "confirmed", "cancelled", "sales_call"]
+
+
+class ServiceSnapshot(BaseModel):
+    service_id: str
+    number: str  # "ST-000123"
+    status: ServiceStatus
+    customer_id: str | None = None
+    customer_name: str | None = None
+    document_number: str | None = None
+    conversation_id: str | None = None
+    call_sid: str | None = None
+    channel: str | None = None
+    reason: str
+    description: str | None = None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class SalesCall(BaseModel):
+    call_sid: str
+    conversation_id: str | None = None
+    customer_id: str | None = None
+    customer_name: str | None = None
+    document_number: str | None = None
+    caller_number: str | None = None
+    city: str | None = None
+    motive: str | None = None
+    call_status: str | None = None
+    received_at: datetime
+
+
+class TicketEvent(Event):
+    action: TicketAction
+    service: ServiceSnapshot | None = None
+    sales_call: SalesCall | None = None
+    actor: str | None = None
+
+    def routing_key(self) -> str:
+        return f"ticket.{self.action}"
+
+
+ConsultationStatus = Literal["abierta", "respondida", "cerrada", "genero_servicio_tecnico"]
+ConsultationAction = Literal["created", "answered", "closed", "converted"]
+
+
+class ConsultationSnapshot(BaseModel):
+    consultation_id: str
+    status: ConsultationStatus
+    name: str
+    document_number: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    subject: str
+    text: str
+    created_at: datetime
+    updated_at: datetime
+    answered_by: str | None = None
+    answer_channel: str | None = None
+    service_number: str | None = None
+    customer_id: str | None = None
+    version: int
+
+
+class ConsultationEvent(Event):
+    action: ConsultationAction
+    consultation: ConsultationSnapshot
+    actor: str | None = None
+
+    def routing_key(self) -> str:
+        return f"consultation.{self.action}"

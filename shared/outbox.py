@@ -1,0 +1,106 @@
+"""Transactional outbox: an event is first written to MongoDB, then published.
+
+A handler writes its state change and stages the events it owes in the same database
+(keyed by `event_id`, so staging twice is harmless). `flush()` publishes what is staged at
+once; a background relay retries anything left behind by a crash or a broker outage.
+A crash between the write and the publish therefore delays an event, never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.bus import Bus
+from shared.contracts.base import Event, utcnow
+from shared.logging import get_logger
+from shared.mongo import Document
+
+log = get_logger("outbox")
+
+
+class Outbox:
+    COLLECTION = "outbox"
+
+    def __init__(self, db: AsyncDatabase[Document], bus: Bus, registry: dict[str, type[Event]]):
+        self.collection = db[self.COLLECTION]
+        self.bus = bus
+        self.registry = registry  # message_type name -> Event class, to rebuild staged events
+        self._task: asyncio.Task[None] | None = None
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("published", ASCENDING), ("staged_at", ASCENDING)])
+
+    async def stage(
+        self, events: list[Event], session: AsyncClientSession | None = None
+    ) -> list[Event]:
+        for event in events:
+            doc = {
+                "_id": event.event_id,
+                "type": type(event).__name__,
+                "routing_key": event.routing_key(),
+                "body": event.model_dump(mode="json"),
+                "published": False,
+                "staged_at": utcnow(),
+            }
+            with contextlib.suppress(DuplicateKeyError):
+                await self.collection.insert_one(doc, session=session)
+        return events
+
+    async def flush(self, events: list[Event]) -> None:
+        """Publish staged events now; whatever fails stays for the relay."""
+        for event in events:
+            try:
+                await self.bus.publish(event)
+            except Exception as exc:
+                log.warning("outbox_publish_deferred", event_id=event.event_id, error=str(exc))
+                return
+            await self.collection.update_one({"_id": event.event_id}, {"$set": {"published": True}})
+
+    async def publish(self, events: list[Event]) -> None:
+        await self.stage(events)
+        await self.flush(events)
+
+    async def relay_once(self, older_than: timedelta = timedelta(seconds=2)) -> int:
+        cutoff = utcnow() - older_than
+        sent = 0
+        cursor = self.collection.find({"published": False, "staged_at": {"$lte": cutoff}}).sort(
+            "staged_at", ASCENDING
+        )
+        async for doc in cursor.limit(500):
+            cls = self.registry.get(doc["type"])
+            if cls is None:
+                log.error("outbox_unknown_type", type=doc["type"], event_id=doc["_id"])
+                continue
+            event = cls.model_validate(doc["body"])
+            await self.bus.publish(event, doc["routing_key"])
+            await self.collection.update_one({"_id": doc["_id"]}, {"$set": {"published": True}})
+            sent += 1
+        return sent
+
+    async def _run(self, interval: float) -> None:
+        while True:
+            try:
+                await self.relay_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox_relay_failed", error=str(exc))
+            await asyncio.sleep(interval)
+
+    def start(self, interval: float = 1.0) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(interval), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

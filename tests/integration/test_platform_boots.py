@@ -1,0 +1,15 @@
+from tests.support import Platform
+
+
+async def test_health_and_readiness_answer_when_broker_and_database_are_up(platform: Platform):
+    assert (await platform.http.get("/healthz")).json() == {"status": "ok"}
+    ready = await platform.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"broker": True, "database": True}
+
+
+async def test_metrics_are_exposed_in_prometheus_text_format(platform: Platform):
+    response = await platform.http.get("/metrics")
+    assert response.status_code == 200
+    assert "text/plain" in response.headers["content-type"]
+    assert "python_info" in response.text
