@@ -150,3 +150,18 @@ def make_broker(settings: Settings, **kwargs: object) -> RabbitBroker:
         fail_fast=True,
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def subscriber(bus: Bus, service: str, topic: str):  # type: ignore[no-untyped-def]
+    """Decorator registering a handler on a service's queue.
+
+    A handler that raises is nacked and requeued; after `delivery_limit` deliveries the
+    quorum queue dead-letters it to `<service>.dlq`. Handlers must therefore be idempotent.
+    """
+    from faststream import AckPolicy
+
+    return bus.broker.subscriber(
+        bus.queue(service, topic),
+        exchange=bus.exchange,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )

@@ -13,9 +13,11 @@ from shared.contracts.inbound import (
     CallEvent,
     ContactInfo,
     DeliveryStatus,
+    InboundEvent,
     InboundMessage,
     Location,
     TranscriptLine,
+    parse_inbound,
 )
 from shared.contracts.ticket import (
     ConsultationEvent,
@@ -41,6 +43,7 @@ __all__ = [
     "DeliveryStatus",
     "Event",
     "Identity",
+    "InboundEvent",
     "InboundMessage",
     "Location",
     "OutboundMessage",
@@ -49,5 +52,6 @@ __all__ = [
     "TicketEvent",
     "TranscriptLine",
     "new_id",
+    "parse_inbound",
     "utcnow",
 ]

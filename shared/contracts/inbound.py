@@ -5,7 +5,7 @@ Routing keys: `inbound.<channel>.message`, `inbound.<channel>.status`, `inbound.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -126,3 +126,18 @@ class CallEvent(Event):
 
     def routing_key(self) -> str:
         return "inbound.ivr.call"
+
+
+InboundEvent = InboundMessage | DeliveryStatus | CallEvent
+
+
+def parse_inbound(body: dict[str, Any] | str | bytes) -> InboundEvent:
+    """Decode any `inbound.#` message by its `kind`."""
+    from pydantic import TypeAdapter
+
+    adapter: TypeAdapter[InboundEvent] = TypeAdapter(
+        Annotated[InboundEvent, Field(discriminator="kind")]
+    )
+    if isinstance(body, dict):
+        return adapter.validate_python(body)
+    return adapter.validate_json(body)
