@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from faststream import BaseMiddleware
 from faststream.rabbit import (
     Channel,
     ExchangeType,
@@ -19,12 +20,18 @@ from faststream.rabbit import (
     RabbitExchange,
     RabbitQueue,
 )
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 
 from shared.config import Settings
 from shared.contracts.base import CHANNELS, Event
 
 EXCHANGE = "contact.events"
+
+REDELIVERED = Counter(
+    "cc_redelivered_messages_total",
+    "Messages the broker delivered again (a consumer died or nacked before acking)",
+    ["family"],
+)
 
 PUBLISH_CONFIRM_SECONDS = Histogram(
     "cc_publish_confirm_seconds",
@@ -128,9 +135,17 @@ class Bus:
             message_type=type(event).__name__,
             timeout=self.settings.publish_timeout_seconds,
         )
-        PUBLISH_CONFIRM_SECONDS.labels(key.split(".", 1)[0]).observe(
-            time.perf_counter() - started
-        )
+        PUBLISH_CONFIRM_SECONDS.labels(key.split(".", 1)[0]).observe(time.perf_counter() - started)
+
+
+class RedeliveryMiddleware(BaseMiddleware):  # type: ignore[type-arg]
+    """Counts redeliveries, labelled by routing-key family (never by id)."""
+
+    async def on_receive(self) -> None:
+        raw = getattr(self.msg, "redelivered", None)
+        if raw:
+            key = str(getattr(self.msg, "routing_key", "") or "")
+            REDELIVERED.labels(key.split(".", 1)[0] or "direct").inc()
 
 
 def make_broker(settings: Settings, **kwargs: object) -> RabbitBroker:
@@ -146,7 +161,10 @@ def make_broker(settings: Settings, **kwargs: object) -> RabbitBroker:
             on_return_raises=True,
         ),
         graceful_timeout=settings.graceful_timeout_seconds,
-        middlewares=(RabbitPrometheusMiddleware(registry=REGISTRY, app_name="contactcenter"),),
+        middlewares=(
+            RedeliveryMiddleware,
+            RabbitPrometheusMiddleware(registry=REGISTRY, app_name="contactcenter"),
+        ),
         fail_fast=True,
         **kwargs,  # type: ignore[arg-type]
     )

@@ -30,6 +30,13 @@ class ServiceSnapshot(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    # Additive, optional: who closed the service and why, and its origin when not a conversation.
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+    cancelled_by: str | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    consultation_id: str | None = None
 
 
 class SalesCall(BaseModel):
@@ -43,6 +50,8 @@ class SalesCall(BaseModel):
     motive: str | None = None
     call_status: str | None = None
     received_at: datetime
+    updated_at: datetime | None = None
+    revision: int = 1  # grows each time the call's data changes (a new event each time)
 
 
 class TicketEvent(Event):
@@ -75,6 +84,12 @@ class ConsultationSnapshot(BaseModel):
     service_number: str | None = None
     customer_id: str | None = None
     version: int
+    # Additive, optional: the answer as sent, and who closed it.
+    answer_text: str | None = None
+    answered_at: datetime | None = None
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    service_id: str | None = None
 
 
 class ConsultationEvent(Event):
