@@ -30,10 +30,14 @@ class CustomerSnapshot(BaseModel):
     document_number: str | None = None
     email: str | None = None
     mobile_phone: str | None = None
+    home_phone: str | None = None
+    gender: str | None = None
     tags: list[str] = Field(default_factory=list)
     identities: list[Identity] = Field(default_factory=list)
     blocked_identities: list[str] = Field(default_factory=list)  # Identity.key values
     anonymized: bool = False
+    status: Literal["active", "merged"] = "active"
+    merged_into: str | None = None  # set while this customer is absorbed by a merge
     version: int = 0
 
     @property
@@ -48,6 +52,8 @@ class CustomerEvent(Event):
     identity: Identity | None = None  # the identity concerned (identified, blocked, ...)
     cause_event_id: str | None = None  # e.g. the inbound event that identified the customer
     merged_customer_id: str | None = None  # merged/unmerged: the absorbed customer
+    # merged/unmerged: the absorbed customer as it now is (identities back after an unmerge)
+    merged_customer: CustomerSnapshot | None = None
     tag: str | None = None
     actor: str | None = None
     note: str | None = None
