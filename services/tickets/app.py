@@ -2,8 +2,36 @@
 
 from __future__ import annotations
 
+from services.tickets.api import create_router
+from services.tickets.handlers import Tickets
+from services.tickets.store import TicketsStore
+from services.tickets.subscribers import register
+from shared.contracts.base import Event
+from shared.contracts.ticket import ConsultationEvent, TicketEvent
+from shared.outbox import Outbox
 from shared.service import Service, ServiceContext
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    "TicketEvent": TicketEvent,
+    "ConsultationEvent": ConsultationEvent,
+}
 
 
 def create_service(ctx: ServiceContext) -> Service:
-    return Service(name="tickets")
+    db = ctx.mongo.get_database(ctx.settings.db_name("tickets"))
+    store = TicketsStore(db)
+    outbox = Outbox(db, ctx.bus, EVENT_TYPES)
+    tickets = Tickets(store, outbox, ctx.settings)
+    register(ctx.bus, tickets)
+
+    async def startup() -> None:
+        await store.ensure_indexes()
+        await outbox.ensure_indexes()
+        outbox.start()
+
+    async def shutdown() -> None:
+        await outbox.stop()
+
+    return Service(
+        name="tickets", router=create_router(tickets), startup=[startup], shutdown=[shutdown]
+    )

@@ -1,0 +1,269 @@
+"""HTTP API of the tickets service: technical services (staff) and consultations (the
+"Mi Cuenta" portal posts them with its own token; staff answer them).
+
+Domain refusals become status codes in one place, `refusals()`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, StringConstraints, model_validator
+
+from services.tickets import domain
+from services.tickets.handlers import ListQuery, Page, Tickets
+from services.tickets.metrics import TICKET_REFUSALS_TOTAL
+from shared.auth import AnyStaff, StaffUser, User, require_role, settings_dependency
+from shared.contracts.ticket import ConsultationSnapshot, ServiceSnapshot
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+DocumentNumber = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=30, pattern=r"^[0-9A-Za-z.\- ]+$"
+    ),
+]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=6, max_length=25, pattern=r"^\+?[0-9][0-9 ()\-]{5,23}$"
+    ),
+]
+
+ServiceCreator = Annotated[User, Depends(require_role("agent", "staff", "admin"))]
+CentralOffice = Annotated[User, Depends(require_role("admin", "central"))]
+ServiceCanceller = Annotated[User, Depends(require_role("staff", "admin", "central"))]
+
+
+class CreateServiceRequest(BaseModel):
+    conversation_id: Id | None = None
+    call_sid: Id | None = None
+    reason: Text
+    description: LongText | None = None
+    customer_id: Id | None = None
+    customer_name: Text | None = None
+    document_number: DocumentNumber | None = None
+
+    @model_validator(mode="after")
+    def _origin(self) -> CreateServiceRequest:
+        if not (self.conversation_id or self.call_sid):
+            raise ValueError("give the conversation_id or the call_sid the service comes from")
+        return self
+
+
+class CancelRequest(BaseModel):
+    reason: Text
+
+
+class ConsultationRequest(BaseModel):
+    name: Text
+    document_number: DocumentNumber
+    email: Email | None = None
+    phone: Phone | None = None
+    subject: Text
+    text: LongText
+
+    @model_validator(mode="after")
+    def _contact(self) -> ConsultationRequest:
+        if not (self.email or self.phone):
+            raise ValueError("give an email address or a phone number to be answered at")
+        return self
+
+
+class AnswerRequest(BaseModel):
+    text: LongText
+    channel: Literal["email", "phone", "whatsapp"]
+
+
+class ConvertRequest(BaseModel):
+    reason: Text
+
+
+class ServicePage(BaseModel):
+    items: list[ServiceSnapshot]
+    total: int
+    page: int
+    page_size: int
+
+
+class ConsultationPage(BaseModel):
+    items: list[ConsultationSnapshot]
+    total: int
+    page: int
+    page_size: int
+
+
+class ConversionResult(BaseModel):
+    consultation: ConsultationSnapshot
+    service: ServiceSnapshot
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """The one place where domain refusals become HTTP status codes."""
+    try:
+        yield
+    except domain.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except domain.Conflict as exc:
+        TICKET_REFUSALS_TOTAL.labels(type(exc).__name__).inc()
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except domain.Invalid as exc:
+        TICKET_REFUSALS_TOTAL.labels(type(exc).__name__).inc()
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+
+
+_portal_bearer = HTTPBearer(auto_error=False)
+
+
+def portal_client(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_portal_bearer)],
+) -> None:
+    """The portal authenticates with its own static token (constant-time comparison)."""
+    expected = settings_dependency(request).portal_token.encode()
+    given = credentials.credentials.encode() if credentials else b""
+    if not (credentials and hmac.compare_digest(given, expected)):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or invalid portal token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+PortalClient = Annotated[None, Depends(portal_client)]
+
+
+def list_query(
+    q: Annotated[str | None, Query(max_length=200, description="customer name or document")] = None,
+    desde: Annotated[date | None, Query(description="first day, inclusive (office tz)")] = None,
+    hasta: Annotated[date | None, Query(description="last day, inclusive (office tz)")] = None,
+    estado: Annotated[str | None, Query(max_length=40, description="status or 'todos'")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ListQuery:
+    return ListQuery(q=q, desde=desde, hasta=hasta, estado=estado, page=page, page_size=page_size)
+
+
+Filters = Annotated[ListQuery, Depends(list_query)]
+
+
+def _page_body(page: Page, model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "items": [model.model_validate(doc) for doc in page.items],
+        "total": page.total,
+        "page": page.page,
+        "page_size": page.page_size,
+    }
+
+
+def create_router(tickets: Tickets) -> APIRouter:
+    router = APIRouter(tags=["tickets"])
+
+    # --- technical services ------------------------------------------------------------------
+
+    @router.post(
+        "/api/services",
+        status_code=status.HTTP_201_CREATED,
+        summary="Create a technical service from a conversation or an IVR call",
+    )
+    async def create_service(body: CreateServiceRequest, user: ServiceCreator) -> ServiceSnapshot:
+        with refusals():
+            return await tickets.create_service(actor=user.actor, **body.model_dump())
+
+    @router.get("/api/services", summary="List technical services (default: pendiente)")
+    async def list_services(filters: Filters, user: AnyStaff) -> ServicePage:
+        with refusals():
+            page = await tickets.list_services(filters)
+        return ServicePage.model_validate(_page_body(page, ServiceSnapshot))
+
+    @router.get("/api/services/by-number/{number}", summary="A service by its number ST-000123")
+    async def get_service_by_number(number: str, user: AnyStaff) -> ServiceSnapshot:
+        with refusals():
+            return await tickets.get_service_by_number(number)
+
+    @router.get("/api/services/{service_id}", summary="A technical service")
+    async def get_service(service_id: str, user: AnyStaff) -> ServiceSnapshot:
+        with refusals():
+            return await tickets.get_service(service_id)
+
+    @router.post("/api/services/{service_id}/confirm", summary="The central office confirms")
+    async def confirm_service(service_id: str, user: CentralOffice) -> ServiceSnapshot:
+        with refusals():
+            return await tickets.confirm_service(service_id, user.actor)
+
+    @router.post("/api/services/{service_id}/cancel", summary="Cancel a pending service")
+    async def cancel_service(
+        service_id: str, body: CancelRequest, user: ServiceCanceller
+    ) -> ServiceSnapshot:
+        with refusals():
+            return await tickets.cancel_service(service_id, user.actor, body.reason)
+
+    # --- consultations -----------------------------------------------------------------------
+
+    @router.post(
+        "/api/consultations",
+        status_code=status.HTTP_201_CREATED,
+        summary="The 'Mi Cuenta' portal posts a customer's consultation",
+    )
+    async def create_consultation(
+        body: ConsultationRequest, _portal: PortalClient
+    ) -> ConsultationSnapshot:
+        with refusals():
+            return await tickets.create_consultation(**body.model_dump())
+
+    @router.get("/api/consultations", summary="List consultations (default: abierta)")
+    async def list_consultations(filters: Filters, user: StaffUser) -> ConsultationPage:
+        with refusals():
+            page = await tickets.list_consultations(filters)
+        return ConsultationPage.model_validate(_page_body(page, ConsultationSnapshot))
+
+    @router.get("/api/consultations/{consultation_id}", summary="A consultation")
+    async def get_consultation(consultation_id: str, user: StaffUser) -> ConsultationSnapshot:
+        with refusals():
+            return await tickets.get_consultation(consultation_id)
+
+    @router.post(
+        "/api/consultations/{consultation_id}/answer",
+        summary="Record the answer sent through the customer's email or phone",
+    )
+    async def answer_consultation(
+        consultation_id: str, body: AnswerRequest, user: StaffUser
+    ) -> ConsultationSnapshot:
+        with refusals():
+            return await tickets.answer_consultation(
+                consultation_id, user.actor, body.text, body.channel
+            )
+
+    @router.post("/api/consultations/{consultation_id}/close", summary="Close a consultation")
+    async def close_consultation(consultation_id: str, user: StaffUser) -> ConsultationSnapshot:
+        with refusals():
+            return await tickets.close_consultation(consultation_id, user.actor)
+
+    @router.post(
+        "/api/consultations/{consultation_id}/service",
+        status_code=status.HTTP_201_CREATED,
+        summary="Turn a consultation into a technical service",
+    )
+    async def convert_consultation(
+        consultation_id: str, body: ConvertRequest, user: StaffUser
+    ) -> ConversionResult:
+        with refusals():
+            consultation, service = await tickets.convert_consultation(
+                consultation_id, user.actor, body.reason
+            )
+        return ConversionResult(consultation=consultation, service=service)
+
+    return router

@@ -1,0 +1,238 @@
+"""Tickets: the rules of technical services, consultations and sales calls (pure, no I/O).
+
+A technical service (servicio técnico) goes `pendiente` → `confirmado` (the central office)
+or `pendiente` → `cancelado`; both ends are final. A consultation from the "Mi Cuenta"
+portal goes `abierta` → `respondida` (answered, may be answered again) and ends `cerrada`
+or `genero_servicio_tecnico` (turned into a service).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+SERVICE_NUMBER_PREFIX = "ST-"
+
+PENDIENTE = "pendiente"
+CONFIRMADO = "confirmado"
+CANCELADO = "cancelado"
+SERVICE_STATUSES = (PENDIENTE, CONFIRMADO, CANCELADO)
+
+ABIERTA = "abierta"
+RESPONDIDA = "respondida"
+CERRADA = "cerrada"
+GENERO_SERVICIO_TECNICO = "genero_servicio_tecnico"
+CONSULTATION_STATUSES = (ABIERTA, RESPONDIDA, CERRADA, GENERO_SERVICIO_TECNICO)
+
+ALL_STATUSES = "todos"
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+
+class TicketsError(Exception):
+    """Base of every refusal; the message is meant for the person who asked."""
+
+
+class NotFound(TicketsError):
+    pass
+
+
+class Conflict(TicketsError):
+    """The request contradicts the current state (HTTP 409)."""
+
+
+class Invalid(TicketsError):
+    """The request is well-formed but cannot be accepted as it is (HTTP 422)."""
+
+
+class ServiceAlreadyConfirmed(Conflict):
+    pass
+
+
+class ServiceAlreadyCancelled(Conflict):
+    pass
+
+
+class ConsultationAlreadyClosed(Conflict):
+    pass
+
+
+class ConcurrentUpdate(Conflict):
+    pass
+
+
+class ContactMissing(Invalid):
+    pass
+
+
+# --- technical services ---------------------------------------------------------------------
+
+
+def service_number(seq: int) -> str:
+    """The number the customer follows: `ST-000123` (more digits once past a million)."""
+    if seq < 1:
+        raise ValueError("service numbers start at 1")
+    return f"{SERVICE_NUMBER_PREFIX}{seq:06d}"
+
+
+def confirm_service(status: str) -> str:
+    """The central office confirms a pending service; any other state is refused."""
+    if status == CONFIRMADO:
+        raise ServiceAlreadyConfirmed("the service is already confirmed")
+    if status == CANCELADO:
+        raise ServiceAlreadyCancelled("a cancelled service cannot be confirmed")
+    return CONFIRMADO
+
+
+def cancel_service(status: str, reason: str) -> str:
+    """Cancel a pending service, with a reason. A confirmed service is never cancelled."""
+    if status == CONFIRMADO:
+        raise ServiceAlreadyConfirmed(
+            "a confirmed service cannot be cancelled: the central office already confirmed it"
+        )
+    if status == CANCELADO:
+        raise ServiceAlreadyCancelled("the service is already cancelled")
+    if not reason.strip():
+        raise Invalid("cancelling a service requires a reason")
+    return CANCELADO
+
+
+# --- consultations --------------------------------------------------------------------------
+
+_FINAL_CONSULTATION = {
+    CERRADA: "the consultation is closed",
+    GENERO_SERVICIO_TECNICO: "the consultation already generated a technical service",
+}
+
+
+def _still_open(status: str) -> None:
+    if status in _FINAL_CONSULTATION:
+        raise ConsultationAlreadyClosed(_FINAL_CONSULTATION[status])
+
+
+def answer_consultation(status: str, channel: str, email: str | None, phone: str | None) -> str:
+    """Staff answer through a contact the customer gave: email needs an email address,
+    phone and WhatsApp need a phone number. An open or answered consultation may be
+    answered (again); a closed one may not."""
+    _still_open(status)
+    if channel == "email" and not email:
+        raise ContactMissing("the customer left no email address to answer by email")
+    if channel in ("phone", "whatsapp") and not phone:
+        raise ContactMissing(f"the customer left no phone number to answer by {channel}")
+    return RESPONDIDA
+
+
+def close_consultation(status: str) -> str:
+    _still_open(status)
+    return CERRADA
+
+
+def convert_consultation(status: str) -> str:
+    """Turn an open or answered consultation into a technical service."""
+    _still_open(status)
+    return GENERO_SERVICIO_TECNICO
+
+
+# --- sales calls ----------------------------------------------------------------------------
+
+_SALES_MOTIVES = ("venta", "adquirir", "comprar", "compra", "contratar")
+
+
+def is_sales_call(channel: str, motive: str | None) -> bool:
+    """An IVR call whose menu choice was the purchase option ("adquirir el servicio")."""
+    if channel != "ivr" or not motive:
+        return False
+    key = search_key(motive)
+    return any(word in key for word in _SALES_MOTIVES)
+
+
+SALES_CALL_FIELDS = (
+    "conversation_id",
+    "customer_id",
+    "customer_name",
+    "document_number",
+    "caller_number",
+    "city",
+    "motive",
+    "call_status",
+)
+
+
+def sales_call_changes(
+    current: dict[str, object], incoming: dict[str, object]
+) -> dict[str, object]:
+    """What the incoming call data changes. A field the new snapshot leaves empty never
+    erases what we knew (a later step may simply not repeat the city)."""
+    return {
+        name: incoming[name]
+        for name in SALES_CALL_FIELDS
+        if incoming.get(name) is not None and incoming.get(name) != current.get(name)
+    }
+
+
+# --- search and filters ---------------------------------------------------------------------
+
+
+def search_key(text: str) -> str:
+    """Lowercase, accents stripped, spaces collapsed: `"José  PÉREZ"` → `"jose perez"`."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.lower().split())
+
+
+def document_key(document_number: str) -> str:
+    """A document number as typed in any format: `20.123.456-7` → `201234567`."""
+    return re.sub(r"[^0-9a-z]", "", search_key(document_number))
+
+
+def search_keys(name: str | None, document_number: str | None) -> list[str]:
+    """The words a person can be found by: each word of the name and the document number."""
+    keys: list[str] = []
+    if name:
+        keys += [re.sub(r"[^0-9a-z]", "", w) for w in search_key(name).split()]
+    if document_number:
+        keys.append(document_key(document_number))
+    return sorted({k for k in keys if k})
+
+
+def query_terms(q: str | None) -> list[str]:
+    """The prefixes a free-text query must all match (name words or document number)."""
+    if not q:
+        return []
+    terms = [re.sub(r"[^0-9a-z]", "", w) for w in search_key(q).split()]
+    return [t for t in terms if t]
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime | None  # inclusive, UTC
+    end: datetime | None  # exclusive, UTC
+
+
+def period(desde: date | None, hasta: date | None, tz: str) -> Period:
+    """`desde`/`hasta` are calendar days in the office's time zone, both inclusive."""
+    if desde and hasta and desde > hasta:
+        raise Invalid("'desde' must not be after 'hasta'")
+    zone = ZoneInfo(tz)
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+    return Period(
+        start=midnight(desde) if desde else None,
+        end=midnight(hasta + timedelta(days=1)) if hasta else None,
+    )
+
+
+def status_filter(estado: str | None, allowed: tuple[str, ...], default: str) -> str | None:
+    """The status to list: the default (open) when unset, None for `todos`."""
+    value = (estado or default).strip().lower()
+    if value == ALL_STATUSES:
+        return None
+    if value not in allowed:
+        raise Invalid(f"unknown estado {value!r}; expected one of {', '.join(allowed)} or todos")
+    return value

@@ -1,0 +1,428 @@
+"""Use cases of the tickets service: load, ask the domain, compare-and-set, then publish.
+
+Events are staged in the outbox after the write and flushed at once, so a broker outage
+delays them and never loses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from services.tickets import domain
+from services.tickets.metrics import CONSULTATIONS_TOTAL, SALES_CALLS_TOTAL, TICKETS_TOTAL
+from services.tickets.store import TicketsStore
+from shared.config import Settings
+from shared.contracts.base import Event, new_id, utcnow
+from shared.contracts.conversation import ConversationEvent
+from shared.contracts.ticket import (
+    ConsultationEvent,
+    ConsultationSnapshot,
+    SalesCall,
+    ServiceSnapshot,
+    TicketEvent,
+)
+from shared.logging import bind_context, get_logger
+from shared.mongo import Document
+from shared.outbox import Outbox
+
+log = get_logger("tickets")
+
+CAS_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Document]
+    total: int
+    page: int
+    page_size: int
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    q: str | None = None
+    desde: date | None = None
+    hasta: date | None = None
+    estado: str | None = None
+    page: int = 1
+    page_size: int = 50
+
+
+def sales_call_event_id(call_sid: str, revision: int) -> str:
+    """Deterministic: a redelivered conversation event re-derives the same id."""
+    return f"sales_call:{call_sid}" if revision == 1 else f"sales_call:{call_sid}:{revision}"
+
+
+class Tickets:
+    def __init__(self, store: TicketsStore, outbox: Outbox, settings: Settings) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.settings = settings
+
+    async def _emit(self, *events: Event) -> None:
+        staged = await self.outbox.stage(list(events))
+        await self.outbox.flush(staged)
+
+    async def _transition(
+        self,
+        load: Callable[[], Awaitable[Document | None]],
+        update: Callable[[Document, Document], Awaitable[Document | None]],
+        decide: Callable[[Document], Document],
+        missing: str,
+    ) -> Document:
+        """Load, let the domain decide the changes, compare-and-set; on a lost race reload
+        and decide again (the domain may now refuse, e.g. a concurrent cancel won)."""
+        for _ in range(CAS_ATTEMPTS):
+            current = await load()
+            if current is None:
+                raise domain.NotFound(missing)
+            changes = decide(current)
+            updated = await update(current, changes)
+            if updated is not None:
+                return updated
+        raise domain.ConcurrentUpdate("changed concurrently by someone else; try again")
+
+    # --- technical services ------------------------------------------------------------------
+
+    async def create_service(
+        self,
+        actor: str,
+        reason: str,
+        conversation_id: str | None = None,
+        call_sid: str | None = None,
+        description: str | None = None,
+        customer_id: str | None = None,
+        customer_name: str | None = None,
+        document_number: str | None = None,
+        consultation_id: str | None = None,
+        service_id: str | None = None,
+    ) -> ServiceSnapshot:
+        """Create a pending service with the next number. Customer data not given defaults
+        to what the conversation projection knows; an unknown conversation or call with no
+        customer data at all is refused (404), since nobody could follow that service."""
+        conversation: Document | None = None
+        if conversation_id:
+            conversation = await self.store.get_conversation(conversation_id)
+        elif call_sid:
+            conversation = await self.store.get_conversation_by_call(call_sid)
+        given_customer = any((customer_id, customer_name, document_number))
+        if (conversation_id or call_sid) and conversation is None and not given_customer:
+            what = f"conversation {conversation_id}" if conversation_id else f"call {call_sid}"
+            raise domain.NotFound(
+                f"{what} is unknown to tickets; give the customer data to create the service"
+            )
+        channel: str | None = None
+        if conversation is not None:
+            conversation_id = conversation["_id"]
+            channel = conversation.get("channel")
+            customer_id = customer_id or conversation.get("customer_id")
+            customer_name = customer_name or conversation.get("customer_name")
+            document_number = document_number or conversation.get("document_number")
+            call = conversation.get("call") or {}
+            call_sid = call_sid or call.get("call_sid")
+        elif call_sid:
+            channel = "ivr"
+        # Allocated right before the insert, which cannot fail on a fresh id: no gaps.
+        seq = await self.store.next_seq()
+        now = utcnow()
+        snapshot = ServiceSnapshot(
+            service_id=service_id or new_id(),
+            number=domain.service_number(seq),
+            status="pendiente",
+            customer_id=customer_id,
+            customer_name=customer_name,
+            document_number=document_number,
+            conversation_id=conversation_id,
+            call_sid=call_sid,
+            channel=channel,
+            reason=reason,
+            description=description,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+            version=1,
+            consultation_id=consultation_id,
+        )
+        doc = {
+            "_id": snapshot.service_id,
+            "seq": seq,
+            "search_keys": domain.search_keys(customer_name, document_number),
+            **snapshot.model_dump(),
+        }
+        await self.store.insert_service(doc)
+        TICKETS_TOTAL.labels("pendiente").inc()
+        with bind_context(conversation_id=conversation_id, service_number=snapshot.number):
+            log.info("service_created", actor=actor)
+        await self._emit(TicketEvent(action="created", service=snapshot, actor=actor))
+        return snapshot
+
+    async def confirm_service(self, service_id: str, actor: str) -> ServiceSnapshot:
+        def decide(current: Document) -> Document:
+            now = utcnow()
+            return {
+                "status": domain.confirm_service(current["status"]),
+                "confirmed_by": actor,
+                "confirmed_at": now,
+                "updated_at": now,
+            }
+
+        doc = await self._transition(
+            lambda: self.store.get_service(service_id),
+            lambda cur, ch: self.store.update_service(service_id, cur["version"], ch),
+            decide,
+            f"service {service_id} not found",
+        )
+        snapshot = ServiceSnapshot.model_validate(doc)
+        TICKETS_TOTAL.labels("confirmado").inc()
+        await self._emit(TicketEvent(action="confirmed", service=snapshot, actor=actor))
+        return snapshot
+
+    async def cancel_service(self, service_id: str, actor: str, reason: str) -> ServiceSnapshot:
+        def decide(current: Document) -> Document:
+            now = utcnow()
+            return {
+                "status": domain.cancel_service(current["status"], reason),
+                "cancelled_by": actor,
+                "cancelled_at": now,
+                "cancel_reason": reason.strip(),
+                "updated_at": now,
+            }
+
+        doc = await self._transition(
+            lambda: self.store.get_service(service_id),
+            lambda cur, ch: self.store.update_service(service_id, cur["version"], ch),
+            decide,
+            f"service {service_id} not found",
+        )
+        snapshot = ServiceSnapshot.model_validate(doc)
+        TICKETS_TOTAL.labels("cancelado").inc()
+        await self._emit(TicketEvent(action="cancelled", service=snapshot, actor=actor))
+        return snapshot
+
+    async def get_service(self, service_id: str) -> ServiceSnapshot:
+        doc = await self.store.get_service(service_id)
+        if doc is None:
+            raise domain.NotFound(f"service {service_id} not found")
+        return ServiceSnapshot.model_validate(doc)
+
+    async def get_service_by_number(self, number: str) -> ServiceSnapshot:
+        doc = await self.store.get_service_by_number(number.strip().upper())
+        if doc is None:
+            raise domain.NotFound(f"service {number} not found")
+        return ServiceSnapshot.model_validate(doc)
+
+    async def list_services(self, query: ListQuery) -> Page:
+        status = domain.status_filter(query.estado, domain.SERVICE_STATUSES, domain.PENDIENTE)
+        when = domain.period(query.desde, query.hasta, self.settings.tz)
+        items, total = await self.store.list_services(
+            status, domain.query_terms(query.q), when, query.page, query.page_size
+        )
+        return Page(items, total, query.page, query.page_size)
+
+    # --- consultations -----------------------------------------------------------------------
+
+    async def create_consultation(
+        self,
+        name: str,
+        document_number: str | None,
+        email: str | None,
+        phone: str | None,
+        subject: str,
+        text: str,
+    ) -> ConsultationSnapshot:
+        if not (email or phone):
+            raise domain.ContactMissing("give an email address or a phone number")
+        now = utcnow()
+        snapshot = ConsultationSnapshot(
+            consultation_id=new_id(),
+            status="abierta",
+            name=name,
+            document_number=document_number,
+            email=email,
+            phone=phone,
+            subject=subject,
+            text=text,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        doc = {
+            "_id": snapshot.consultation_id,
+            "search_keys": domain.search_keys(name, document_number),
+            **snapshot.model_dump(),
+        }
+        await self.store.insert_consultation(doc)
+        CONSULTATIONS_TOTAL.labels("created").inc()
+        await self._emit(
+            ConsultationEvent(action="created", consultation=snapshot, actor="customer")
+        )
+        return snapshot
+
+    async def _consultation_transition(
+        self, consultation_id: str, decide: Callable[[Document], Document]
+    ) -> ConsultationSnapshot:
+        doc = await self._transition(
+            lambda: self.store.get_consultation(consultation_id),
+            lambda cur, ch: self.store.update_consultation(consultation_id, cur["version"], ch),
+            decide,
+            f"consultation {consultation_id} not found",
+        )
+        return ConsultationSnapshot.model_validate(doc)
+
+    async def answer_consultation(
+        self, consultation_id: str, actor: str, text: str, channel: str
+    ) -> ConsultationSnapshot:
+        def decide(current: Document) -> Document:
+            now = utcnow()
+            status = domain.answer_consultation(
+                current["status"], channel, current.get("email"), current.get("phone")
+            )
+            return {
+                "status": status,
+                "answered_by": actor,
+                "answer_channel": channel,
+                "answer_text": text,
+                "answered_at": now,
+                "updated_at": now,
+            }
+
+        snapshot = await self._consultation_transition(consultation_id, decide)
+        CONSULTATIONS_TOTAL.labels("answered").inc()
+        await self._emit(ConsultationEvent(action="answered", consultation=snapshot, actor=actor))
+        return snapshot
+
+    async def close_consultation(self, consultation_id: str, actor: str) -> ConsultationSnapshot:
+        def decide(current: Document) -> Document:
+            now = utcnow()
+            return {
+                "status": domain.close_consultation(current["status"]),
+                "closed_by": actor,
+                "closed_at": now,
+                "updated_at": now,
+            }
+
+        snapshot = await self._consultation_transition(consultation_id, decide)
+        CONSULTATIONS_TOTAL.labels("closed").inc()
+        await self._emit(ConsultationEvent(action="closed", consultation=snapshot, actor=actor))
+        return snapshot
+
+    async def convert_consultation(
+        self, consultation_id: str, actor: str, reason: str
+    ) -> tuple[ConsultationSnapshot, ServiceSnapshot]:
+        """Turn a consultation into a technical service. The consultation is claimed first
+        (compare-and-set), so two concurrent conversions create exactly one service."""
+        service_id = new_id()
+
+        def claim(current: Document) -> Document:
+            return {
+                "status": domain.convert_consultation(current["status"]),
+                "service_id": service_id,
+                "updated_at": utcnow(),
+            }
+
+        claimed = await self._consultation_transition(consultation_id, claim)
+        service = await self.create_service(
+            actor=actor,
+            reason=reason,
+            description=f"{claimed.subject}\n\n{claimed.text}",
+            customer_id=claimed.customer_id,
+            customer_name=claimed.name,
+            document_number=claimed.document_number,
+            consultation_id=consultation_id,
+            service_id=service_id,
+        )
+        snapshot = await self._consultation_transition(
+            consultation_id, lambda _cur: {"service_number": service.number}
+        )
+        CONSULTATIONS_TOTAL.labels("converted").inc()
+        await self._emit(ConsultationEvent(action="converted", consultation=snapshot, actor=actor))
+        return snapshot, service
+
+    async def get_consultation(self, consultation_id: str) -> ConsultationSnapshot:
+        doc = await self.store.get_consultation(consultation_id)
+        if doc is None:
+            raise domain.NotFound(f"consultation {consultation_id} not found")
+        return ConsultationSnapshot.model_validate(doc)
+
+    async def list_consultations(self, query: ListQuery) -> Page:
+        status = domain.status_filter(query.estado, domain.CONSULTATION_STATUSES, domain.ABIERTA)
+        when = domain.period(query.desde, query.hasta, self.settings.tz)
+        items, total = await self.store.list_consultations(
+            status, domain.query_terms(query.q), when, query.page, query.page_size
+        )
+        return Page(items, total, query.page, query.page_size)
+
+    # --- conversations and sales calls -------------------------------------------------------
+
+    async def on_conversation_event(self, event: ConversationEvent) -> None:
+        """Keep the projection of the conversation; record IVR sales calls (idempotent)."""
+        snap = event.conversation
+        with bind_context(event_id=event.event_id, conversation_id=snap.conversation_id):
+            doc = snap.model_dump()
+            doc.pop("conversation_id")
+            await self.store.project_conversation(snap.conversation_id, doc)
+            call = snap.call
+            if call is not None and domain.is_sales_call(snap.channel, call.motive):
+                incoming: dict[str, Any] = {
+                    "conversation_id": snap.conversation_id,
+                    "customer_id": snap.customer_id,
+                    "customer_name": snap.customer_name,
+                    "document_number": snap.document_number,
+                    "caller_number": call.caller_number,
+                    "city": call.city,
+                    "motive": call.motive,
+                    "call_status": call.call_status,
+                }
+                await self._record_sales_call(call.call_sid, snap.version, snap.opened_at, incoming)
+
+    async def _record_sales_call(
+        self, call_sid: str, version: int, received_at: Any, incoming: dict[str, Any]
+    ) -> None:
+        for _ in range(CAS_ATTEMPTS):
+            current = await self.store.get_sales_call(call_sid)
+            if current is None:
+                now = utcnow()
+                sales_call = SalesCall(
+                    call_sid=call_sid, received_at=received_at, updated_at=now, **incoming
+                )
+                doc = {"_id": call_sid, "conversation_version": version, **sales_call.model_dump()}
+                if await self.store.insert_sales_call(doc):
+                    SALES_CALLS_TOTAL.labels("recorded").inc()
+                    log.info("sales_call_recorded", call_sid=call_sid)
+                    await self._emit_sales_call(sales_call)
+                    return
+                continue  # someone recorded it meanwhile: treat as an update
+            changes = domain.sales_call_changes(current, incoming)
+            if version <= current.get("conversation_version", 0) or not changes:
+                # Nothing new (a redelivery or an older snapshot). Make sure the event of
+                # the current state left, in case we crashed between the write and staging.
+                await self._ensure_sales_call_event(SalesCall.model_validate(current))
+                return
+            updated = await self.store.update_sales_call(
+                call_sid,
+                current["revision"],
+                {**changes, "conversation_version": version, "updated_at": utcnow()},
+            )
+            if updated is not None:
+                SALES_CALLS_TOTAL.labels("updated").inc()
+                await self._emit_sales_call(SalesCall.model_validate(updated))
+                return
+        raise domain.ConcurrentUpdate(f"sales call {call_sid} changed concurrently")
+
+    async def _emit_sales_call(self, sales_call: SalesCall) -> None:
+        await self._emit(
+            TicketEvent(
+                event_id=sales_call_event_id(sales_call.call_sid, sales_call.revision),
+                action="sales_call",
+                sales_call=sales_call,
+                actor="system",
+            )
+        )
+
+    async def _ensure_sales_call_event(self, sales_call: SalesCall) -> None:
+        event_id = sales_call_event_id(sales_call.call_sid, sales_call.revision)
+        if await self.outbox.collection.find_one({"_id": event_id}) is None:
+            await self._emit_sales_call(sales_call)

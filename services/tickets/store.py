@@ -1,0 +1,211 @@
+"""MongoDB of the tickets service: services, consultations, counters, the conversation
+projection and sales calls.
+
+Every state change is a compare-and-set on `version` (or `revision` for sales calls), so two
+concurrent requests can never both win from the same state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.tickets.domain import Period
+from shared.mongo import Document
+
+SERVICE_COUNTER = "service_number"
+
+
+class TicketsStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+        self.services = db["services"]
+        self.consultations = db["consultations"]
+        self.counters = db["counters"]
+        self.conversations = db["conversations"]
+        self.sales_calls = db["sales_calls"]
+
+    async def ensure_indexes(self) -> None:
+        await self.services.create_index("number", unique=True)
+        await self.services.create_index("seq", unique=True)
+        await self.services.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
+        await self.services.create_index("created_at")
+        await self.services.create_index("search_keys")
+        await self.services.create_index("conversation_id")
+        await self.services.create_index("consultation_id", unique=True, sparse=True)
+        await self.consultations.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
+        await self.consultations.create_index("created_at")
+        await self.consultations.create_index("search_keys")
+        await self.conversations.create_index("call.call_sid")
+        await self.sales_calls.create_index("received_at")
+        # The counter exists before the first creation, so concurrent first allocations
+        # never race on an upsert.
+        with contextlib.suppress(DuplicateKeyError):
+            await self.counters.update_one(
+                {"_id": SERVICE_COUNTER}, {"$setOnInsert": {"seq": 0}}, upsert=True
+            )
+
+    # --- counters ----------------------------------------------------------------------------
+
+    async def next_seq(self, name: str = SERVICE_COUNTER) -> int:
+        """Atomically allocate the next number: each caller gets its own, none is reused."""
+        for _ in range(5):
+            try:
+                doc = await self.counters.find_one_and_update(
+                    {"_id": name},
+                    {"$inc": {"seq": 1}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:  # two first upserts raced; the loser retries
+                continue
+            assert doc is not None
+            return int(doc["seq"])
+        raise RuntimeError(f"could not allocate from counter {name!r}")
+
+    # --- generic documents -------------------------------------------------------------------
+
+    @staticmethod
+    async def _get(collection: Any, doc_id: str) -> Document | None:
+        doc: Document | None = await collection.find_one({"_id": doc_id})
+        return doc
+
+    @staticmethod
+    async def _compare_and_set(
+        collection: Any, doc_id: str, version: int, changes: Document
+    ) -> Document | None:
+        """Apply `changes` only if the document is still at `version`; the new document or
+        None when someone else changed it first."""
+        doc: Document | None = await collection.find_one_and_update(
+            {"_id": doc_id, "version": version},
+            {"$set": {**changes, "version": version + 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc
+
+    @staticmethod
+    async def _page(
+        collection: Any,
+        status: str | None,
+        terms: list[str],
+        when: Period,
+        page: int,
+        page_size: int,
+    ) -> tuple[list[Document], int]:
+        query: Document = {}
+        if status:
+            query["status"] = status
+        created: Document = {}
+        if when.start:
+            created["$gte"] = when.start
+        if when.end:
+            created["$lt"] = when.end
+        if created:
+            query["created_at"] = created
+        if terms:
+            # Each term must prefix one key (a word of the name or the document number).
+            query["$and"] = [{"search_keys": {"$regex": f"^{re.escape(term)}"}} for term in terms]
+        total = await collection.count_documents(query)
+        cursor = (
+            collection.find(query)
+            .sort([("created_at", DESCENDING), ("_id", ASCENDING)])
+            .skip((page - 1) * page_size)
+            .limit(page_size)
+        )
+        items = [doc async for doc in cursor]
+        return items, total
+
+    # --- technical services ------------------------------------------------------------------
+
+    async def insert_service(self, doc: Document) -> None:
+        await self.services.insert_one(doc)
+
+    async def get_service(self, service_id: str) -> Document | None:
+        return await self._get(self.services, service_id)
+
+    async def get_service_by_number(self, number: str) -> Document | None:
+        doc: Document | None = await self.services.find_one({"number": number})
+        return doc
+
+    async def get_service_by_consultation(self, consultation_id: str) -> Document | None:
+        doc: Document | None = await self.services.find_one({"consultation_id": consultation_id})
+        return doc
+
+    async def update_service(
+        self, service_id: str, version: int, changes: Document
+    ) -> Document | None:
+        return await self._compare_and_set(self.services, service_id, version, changes)
+
+    async def list_services(
+        self, status: str | None, terms: list[str], when: Period, page: int, page_size: int
+    ) -> tuple[list[Document], int]:
+        return await self._page(self.services, status, terms, when, page, page_size)
+
+    # --- consultations -----------------------------------------------------------------------
+
+    async def insert_consultation(self, doc: Document) -> None:
+        await self.consultations.insert_one(doc)
+
+    async def get_consultation(self, consultation_id: str) -> Document | None:
+        return await self._get(self.consultations, consultation_id)
+
+    async def update_consultation(
+        self, consultation_id: str, version: int, changes: Document
+    ) -> Document | None:
+        return await self._compare_and_set(self.consultations, consultation_id, version, changes)
+
+    async def list_consultations(
+        self, status: str | None, terms: list[str], when: Period, page: int, page_size: int
+    ) -> tuple[list[Document], int]:
+        return await self._page(self.consultations, status, terms, when, page, page_size)
+
+    # --- conversation projection -------------------------------------------------------------
+
+    async def project_conversation(self, conversation_id: str, snapshot: Document) -> bool:
+        """Keep the newest snapshot of a conversation; False when ours is as new or newer."""
+        version = snapshot["version"]
+        try:
+            result = await self.conversations.update_one(
+                {"_id": conversation_id, "version": {"$lt": version}},
+                {"$set": snapshot},
+                upsert=True,
+            )
+        except DuplicateKeyError:  # the document exists with a version >= this one
+            return False
+        return bool(result.upserted_id is not None or result.modified_count)
+
+    async def get_conversation(self, conversation_id: str) -> Document | None:
+        return await self._get(self.conversations, conversation_id)
+
+    async def get_conversation_by_call(self, call_sid: str) -> Document | None:
+        doc: Document | None = await self.conversations.find_one(
+            {"call.call_sid": call_sid}, sort=[("version", DESCENDING)]
+        )
+        return doc
+
+    # --- sales calls -------------------------------------------------------------------------
+
+    async def insert_sales_call(self, doc: Document) -> bool:
+        try:
+            await self.sales_calls.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get_sales_call(self, call_sid: str) -> Document | None:
+        return await self._get(self.sales_calls, call_sid)
+
+    async def update_sales_call(
+        self, call_sid: str, revision: int, changes: Document
+    ) -> Document | None:
+        doc: Document | None = await self.sales_calls.find_one_and_update(
+            {"_id": call_sid, "revision": revision},
+            {"$set": {**changes, "revision": revision + 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc
