@@ -56,6 +56,7 @@ class ConversationSnapshot(BaseModel):
     message_count: int = 0
     call: CallInfo | None = None
     version: int
+    queue: str | None = None  # when holder is None: "agentes" (after Lara) or "staff"
 
 
 class ConversationEvent(Event):
@@ -64,6 +65,9 @@ class ConversationEvent(Event):
     actor: str  # "customer", "lara", "agent:<id>", "staff:<id>", "system"
     note: str | None = None
     text: str | None = None  # masked text of the message concerned, if any
+    # What changed when the action alone does not say it (e.g. status_changed:
+    # "ticket_generated", "customer_linked", "customer_merged", "customer_anonymized").
+    change: str | None = None
 
     def routing_key(self) -> str:
         return f"conversation.{self.action}"
