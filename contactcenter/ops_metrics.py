@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection
 from prometheus_client import Counter, Gauge
 
 from shared.bus import SERVICES_WITH_DLQ, SUBSCRIPTIONS
@@ -104,7 +104,7 @@ class QueueMonitor:
         self.interval_seconds = interval_seconds
         ns = settings.bus_namespace
         self.prefix = f"{ns}." if ns else ""
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -144,7 +144,9 @@ class QueueMonitor:
 
     async def _open_channel(self) -> AbstractChannel:
         if self._connection is None or self._connection.is_closed:
-            self._connection = await aio_pika.connect_robust(self.settings.amqp_url)
+            # Not connect_robust: a robust channel caches declared queues and would answer
+            # the first message count forever. A broken connection is simply reopened.
+            self._connection = await aio_pika.connect(self.settings.amqp_url)
         if self._channel is None or self._channel.is_closed:
             self._channel = await self._connection.channel()
         return self._channel
@@ -152,14 +154,14 @@ class QueueMonitor:
     async def depth(self, queue_name: str) -> int | None:
         """Ready messages in a (namespaced) queue by a passive declare; None if it is missing."""
         channel = await self._open_channel()
+        underlay = await channel.get_underlay_channel()
         try:
-            queue = await channel.declare_queue(queue_name, passive=True)
+            result = await underlay.queue_declare(queue_name, passive=True)
         except aio_pika.exceptions.ChannelClosed:
             # A 404 on a passive declare closes the channel: open a fresh one next time.
             self._channel = None
             QUEUE_POLL_FAILURES.inc()
             return None
-        result = queue.declaration_result
         return int(result.message_count or 0)
 
     async def poll_once(self) -> None:
