@@ -1,21 +1,39 @@
 """Hold reminders: a durable timer over MongoDB that survives restarts.
 
-Interface used by routing's wiring; the detection and scheduling rules are implemented by
-the Lara/quality work (issue 9). Routing calls `on_message` for every message a human
-holder sends, and runs `run()` as a background task with a `notify` callback that publishes
-the reminder.
+When the holder of a conversation asks the customer to wait ("aguarde un momento"), the
+contact structure wants a renewal every ~2 minutes. Routing calls `on_message` for every
+message a human holder sends and runs `run()` as a background task with a `notify`
+callback that publishes the reminder to the holder.
+
+State: collection `hold_timers`, one document per conversation waiting on its holder:
+`{_id: conversation_id, holder, waiting_since, due_at, reminders_sent, last_message_at}`,
+indexed on `due_at`. Nothing lives in process memory, so a restarted process (or another
+replica) fires what is due. A reminder is claimed with one `find_one_and_update` that
+moves `due_at` forward by `reminder_seconds` and counts it: the wait keeps reminding every
+period, and of any number of runners exactly one fires each reminder.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+import structlog
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
+from services.routing.quality import is_hold_request
 from shared.mongo import Document
 
 Notify = Callable[[str, str, datetime], Awaitable[None]]  # conversation_id, holder, waiting since
+
+log = structlog.get_logger(__name__)
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 class HoldTimers:
@@ -25,16 +43,90 @@ class HoldTimers:
         self.collection = db[self.COLLECTION]
         self.reminder_seconds = reminder_seconds
 
+    @property
+    def period(self) -> timedelta:
+        return timedelta(seconds=self.reminder_seconds)
+
     async def ensure_indexes(self) -> None:
-        return None
+        await self.collection.create_index([("due_at", ASCENDING)], name="due_at")
 
     async def on_message(self, conversation_id: str, holder: str, text: str, at: datetime) -> None:
-        """A human holder wrote: arm a timer on a hold request, clear it otherwise."""
-        return None
+        """A human holder wrote: arm a timer on a hold request, clear it otherwise.
+
+        A hold request arms the timer at `at + reminder_seconds`; a repeated request
+        ("aguarde un momento más") refreshes it and keeps the original `waiting_since`.
+        Any other message from the holder ends the wait. Messages older than the last one
+        seen for the conversation (a redelivery out of order) change nothing.
+        """
+        at = _utc(at)
+        newer = {"_id": conversation_id, "last_message_at": {"$lte": at}}
+        if is_hold_request(text):
+            update: Document = {
+                "$set": {"holder": holder, "due_at": at + self.period, "last_message_at": at},
+                "$setOnInsert": {"reminders_sent": 0},
+            }
+            current = await self.collection.find_one({"_id": conversation_id})
+            if current is None or current.get("due_at") is None:
+                update["$set"]["waiting_since"] = at
+                update["$set"]["reminders_sent"] = 0
+                del update["$setOnInsert"]
+            await self._upsert(newer, update)
+        else:
+            await self._upsert(
+                newer,
+                {
+                    "$set": {"holder": holder, "last_message_at": at},
+                    "$unset": {"due_at": "", "waiting_since": ""},
+                },
+            )
+
+    async def _upsert(self, newer: Document, update: Document) -> None:
+        try:
+            await self.collection.update_one(newer, update, upsert=True)
+        except DuplicateKeyError:
+            # The conversation has a later message already: this one is stale.
+            return
 
     async def on_closed(self, conversation_id: str) -> None:
-        return None
+        """A closed conversation waits for nobody."""
+        await self.collection.delete_one({"_id": conversation_id})
+
+    async def waiting(self, conversation_id: str) -> Document | None:
+        """The pending timer of a conversation, if its holder left the customer waiting."""
+        return await self.collection.find_one({"_id": conversation_id, "due_at": {"$exists": True}})
+
+    async def fire_due(self, notify: Notify, now: datetime | None = None) -> int:
+        """Fire every reminder due at `now` (default: the current time); how many fired.
+
+        Each claim pushes `due_at` to `now + reminder_seconds` before `notify` runs, so a
+        failing `notify` is retried one period later rather than in a tight loop, and a
+        runner that was down for hours sends one reminder, not a burst.
+        """
+        now = _utc(now or datetime.now(UTC))
+        fired = 0
+        while True:
+            timer = await self.collection.find_one_and_update(
+                {"due_at": {"$lte": now}},
+                {"$set": {"due_at": now + self.period}, "$inc": {"reminders_sent": 1}},
+                sort=[("due_at", ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if timer is None:
+                return fired
+            fired += 1
+            try:
+                await notify(timer["_id"], timer["holder"], timer["waiting_since"])
+            except Exception:
+                log.exception("hold_reminder_failed", conversation_id=timer["_id"])
 
     async def run(self, notify: Notify, poll_seconds: float = 1.0) -> None:
         """Fire due reminders forever (cancel the task to stop)."""
-        return None
+        while True:
+            try:
+                await self.fire_due(notify)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database may be briefly unreachable; the timers wait there for us.
+                log.exception("hold_timers_poll_failed")
+            await asyncio.sleep(poll_seconds)

@@ -1,17 +1,473 @@
 """Quality review of a chat against the contact structure (pure).
 
-Interface used by routing's API (`GET /api/conversations/{id}/quality`); the scoring rules
-are implemented by the Lara/quality work (issue 9).
+Support teams review chats against a contact structure: greet, paraphrase the problem,
+ask diagnostic questions, keep a customer on hold only with renewals every ~2 minutes,
+explain what was done or found, give a ticket number when the problem could not be solved
+and close with "¿podemos ayudarte en algo más?". `score_chat` applies that structure to
+the lines of a conversation (live or closed) and says, per criterion, met / not met / not
+applicable with the lines that support the verdict.
+
+Spelling is credited, never disqualifying: every phrase is matched on normalized text
+(no accents, lower case, punctuation dropped) and each word tolerates a typo or two
+(see `words_match`). This module also defines what a hold request is, so that the hold
+reminders (`holds.py`) and the review agree on it.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 Author = Literal["customer", "lara", "agent", "staff", "system"]
 Verdict = Literal["met", "not_met", "not_applicable"]
+
+# ---------------------------------------------------------------------------------------------
+# Spelling-tolerant matching of Spanish phrases
+# ---------------------------------------------------------------------------------------------
+
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def normalize(text: str) -> str:
+    """Lower case, accents and punctuation removed, single spaces: "¿Qué   TAL?" -> "que tal"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NOT_WORD.sub(" ", plain).strip()
+
+
+def words(text: str) -> list[str]:
+    return normalize(text).split()
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Damerau (optimal string alignment) distance, cut off above `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _typos_allowed(word: str) -> int:
+    # Short words carry meaning in every letter ("mas" / "mes"); long ones survive a slip.
+    if len(word) <= 3:
+        return 0
+    if len(word) <= 7:
+        return 1
+    return 2
+
+
+def words_match(expected: str, written: str) -> bool:
+    """Does `written` spell the normalized word `expected`, typos tolerated?
+
+    A trailing `*` makes `expected` a stem: "aguard*" accepts "aguarde", "aguardame",
+    "aguardes" (and "agurde" with a typo in the stem).
+    """
+    if expected.endswith("*"):
+        stem = expected[:-1]
+        if written.startswith(stem):
+            return True
+        allowed = _typos_allowed(stem) if len(stem) > 5 else 0
+        return (
+            allowed > 0
+            and written[:1] == stem[:1]
+            and any(
+                _edit_distance(stem, written[:n], allowed) <= allowed
+                for n in range(max(1, len(stem) - allowed), len(stem) + allowed + 1)
+            )
+        )
+    if expected == written or (expected[:1] == "h" and expected[1:] == written):
+        return True  # the silent h is the most common slip: "ola", "orario"
+    if expected[:1] == "h" and written[:1] != "h":
+        written = "h" + written
+    allowed = _typos_allowed(expected)
+    # Nobody misses the first letter: "guarde" is not a misspelt "aguarde".
+    return (
+        allowed > 0
+        and written[:1] == expected[:1]
+        and _edit_distance(expected, written, allowed) <= allowed
+    )
+
+
+def phrase_in(phrase: str, text_words: Sequence[str]) -> bool:
+    """Does the phrase (normalized words, `*` stems allowed) occur contiguously in the text?"""
+    wanted = phrase.split()
+    if not wanted or len(wanted) > len(text_words):
+        return False
+    for start in range(len(text_words) - len(wanted) + 1):
+        if all(words_match(w, t) for w, t in zip(wanted, text_words[start:], strict=False)):
+            return True
+    return False
+
+
+def any_phrase(phrases: Iterable[str], text: str) -> bool:
+    text_words = words(text)
+    return any(phrase_in(p, text_words) for p in phrases)
+
+
+# ---------------------------------------------------------------------------------------------
+# The contact structure's vocabulary (normalized; `*` marks a stem)
+# ---------------------------------------------------------------------------------------------
+
+HOLD_REQUESTS = (
+    "aguard*",  # aguarde, aguardame, aguardes, aguardas, aguardá
+    "espere un moment*",
+    "esperame",
+    "espera un moment*",
+    "esperame un moment*",
+    "me mantengo en linea",
+    "me mantengo en el chat",
+    "mantenete en linea",
+    "mantengase en linea",
+    "no te desconectes",
+    "un momento por favor",
+    "un momento mas",
+    "un momentito",
+    "dame unos minutos",
+    "deme unos minutos",
+    "dame un minuto",
+    "deme un minuto",
+    "unos minutos por favor",
+    "ya te confirmo",
+    "ya le confirmo",
+    "enseguida te confirmo",
+    "enseguida le confirmo",
+    "ya te respondo",
+    "ya vuelvo con",
+    "dejame revisar",
+    "permitime un",
+    "permitame un",
+)
+
+HOLD_RENEWALS = (
+    "gracias por aguardar",
+    "gracias por tu espera",
+    "gracias por la espera",
+    "gracias por su espera",
+    "agradezco tu espera",
+    "agradezco la espera",
+    "disculpa la demora",
+    "disculpe la demora",
+    "perdon la demora",
+    "sigo revisando",
+    "sigo verificando",
+    "sigo controlando",
+    "sigo con tu caso",
+    "continuo revisando",
+    "continuo verificando",
+    "seguimos revisando",
+    "seguimos verificando",
+    "todavia estoy revisando",
+    "aun estoy revisando",
+    "ya casi",
+    "estoy terminando",
+)
+
+GREETINGS = (
+    "hola",
+    "buenas",
+    "buen dia",
+    "buenos dias",
+    "buenas tardes",
+    "buenas noches",
+    "bienvenid*",
+    "mi nombre es",
+    "te saluda",
+    "le saluda",
+    "te habla",
+    "te atiende",
+    "le atiende",
+)
+
+PARAPHRASES = (
+    "entiendo que",
+    "si entendi bien",
+    "si te entiendo bien",
+    "si no me equivoco",
+    "segun me comentas",
+    "segun me indicas",
+    "segun lo que me contas",
+    "por lo que me comentas",
+    "por lo que me decis",
+    "por lo que me indicas",
+    "me comentas que",
+    "me indicas que",
+    "me decis que",
+    "me contas que",
+    "me dice que",
+    "me comenta que",
+    "me indica que",
+    "comprendo que",
+    "lo que me decis es",
+    "lo que necesitas es",
+    "entonces tu consulta es",
+    "entonces el problema es",
+    "tu consulta es sobre",
+    "para confirmar",
+    "resumiendo",
+)
+
+EXPLANATIONS = (
+    "revise",
+    "revisamos",
+    "verifique",
+    "verificamos",
+    "encontre",
+    "encontramos",
+    "detecte",
+    "detectamos",
+    "hemos detectado",
+    "identifique",
+    "el problema era",
+    "el problema es",
+    "el inconveniente era",
+    "el inconveniente es",
+    "se debia a",
+    "se debe a",
+    "se debe al",
+    "la causa",
+    "el motivo",
+    "ya quedo",
+    "quedo solucionado",
+    "quedo resuelto",
+    "ya esta solucionado",
+    "ya esta resuelto",
+    "se soluciono",
+    "lo que hice",
+    "realice",
+    "reinicie",
+    "restableci",
+    "configure",
+    "corregi",
+    "actualice",
+    "aplique",
+    "libere",
+    "desbloquee",
+    "habilite",
+    "reactive",
+    "pude ver que",
+    "puedo ver que",
+    "veo que",
+    "observo que",
+    "figura",
+    "se encontraba",
+    "estaba vencid*",
+    "estaba suspendid*",
+    "estaba bloquead*",
+    "hay una falla",
+    "hay un corte",
+    "hay una averia",
+    "tenemos una falla",
+    "hay un problema en",
+)
+
+# Words with which an operator says the problem goes on to a ticket (servicio técnico).
+TICKET_MENTIONS = (
+    "servicio tecnico",
+    "ticket",
+    "numero de caso",
+    "numero de reclamo",
+    "numero de gestion",
+    "numero de servicio",
+    "nro de servicio",
+    "reclamo",
+    "visita tecnica",
+    "visita de un tecnico",
+    "un tecnico",
+    "derive tu caso",
+    "derivo tu caso",
+    "derivamos tu caso",
+    "derive el caso",
+    "derivo el caso",
+    "escalo tu caso",
+    "escale tu caso",
+    "no pudimos solucionar",
+    "no pude solucionar",
+    "no pudimos resolver",
+    "no pude resolver",
+    "no se pudo resolver",
+    "no se pudo solucionar",
+)
+
+# The customer says, at the end, that the problem goes on.
+STILL_BROKEN = (
+    "sigue sin",
+    "sigue igual",
+    "sigue fallando",
+    "sigue con el problema",
+    "todavia no funciona",
+    "todavia no anda",
+    "todavia no me",
+    "aun no funciona",
+    "aun no anda",
+    "sigue sin funcionar",
+    "no se soluciono",
+)
+
+CLOSING_QUESTIONS = (
+    "algo mas",
+    "alguna otra consulta",
+    "otra consulta",
+    "alguna otra duda",
+    "otra duda",
+    "alguna consulta mas",
+    "alguna duda mas",
+    "otra cosa en que",
+    "necesitas algo mas",
+    "necesita algo mas",
+)
+
+# "¿En qué puedo ayudarte?" is a greeting, not a diagnostic question.
+HELP_OFFERS = (
+    "en que te puedo ayudar",
+    "en que le puedo ayudar",
+    "en que puedo ayudar*",
+    "en que podemos ayudar*",
+    "en que te podemos ayudar",
+    "como te puedo ayudar",
+    "como puedo ayudar*",
+    "como podemos ayudar*",
+)
+
+DIAGNOSTIC_STARTS = (
+    "desde cuando",
+    "me podes",
+    "me podrias",
+    "me puede",
+    "me podria",
+    "podrias",
+    "podria",
+    "me confirmas",
+    "me confirma",
+    "me indicas",
+    "me indica",
+    "me pasas",
+    "me pasa",
+    "me decis",
+    "me dice",
+    "probaste",
+    "probo",
+    "intentaste",
+    "intento",
+    "te aparece",
+    "le aparece",
+    "que mensaje",
+    "que error",
+    "que luces",
+    "cual es",
+    "cuales son",
+    "tenes",
+    "tiene",
+    "sucede",
+    "pasa en",
+    "pasa con",
+    "en que dispositivo",
+    "hiciste",
+)
+
+PROBLEM_SIGNS = (
+    "no funciona",
+    "no anda",
+    "no me anda",
+    "no me funciona",
+    "no puedo",
+    "no me deja",
+    "no me llega",
+    "no me llegan",
+    "no carga",
+    "no abre",
+    "no entra",
+    "no conecta",
+    "no se conecta",
+    "no tengo",
+    "sin internet",
+    "sin servicio",
+    "sin conexion",
+    "sin senal",
+    "se corta",
+    "se cae",
+    "se me cae",
+    "caid*",
+    "lent*",
+    "problema",
+    "inconveniente",
+    "error",
+    "fall*",
+    "rebot*",
+    "me cobraron",
+    "me suspendieron",
+    "suspendid*",
+    "bloquead*",
+    "hackearon",
+)
+
+GRATITUDE = (
+    "gracias",
+    "graciass",
+    "grax",
+    "grasias",
+    "agradezco",
+    "agradecid*",
+    "me salvaste",
+    "me salvo",
+    "me salvaron",
+    "buena atencion",
+    "excelente",
+    "genial",
+    "muy amable",
+    "muy amables",
+    "sos un genio",
+    "sos una genia",
+    "un genio",
+    "un capo",
+    "una capa",
+    "crack",
+    "barbaro",
+    "joya",
+    "de diez",
+    "impecable",
+    "re amable",
+    "mil gracias",
+)
+
+_TICKET_NUMBER = re.compile(r"\b(?:st|tk|tkt|caso|reclamo|ticket)[\s#:nro.-]*\d{3,}\b|#\s?\d{4,}")
+
+_OPERATORS: tuple[Author, ...] = ("agent", "staff")
+_HOLD_LIMIT_SECONDS = 150.0  # renewals are due every ~2 minutes; ~2.5 min is the tolerance
+
+
+def is_hold_request(text: str) -> bool:
+    """Does the holder ask the customer to wait ("aguarde un momento", "ya te confirmo")?"""
+    return any_phrase(HOLD_REQUESTS, text)
+
+
+def is_hold_renewal(text: str) -> bool:
+    """A message that keeps a wait going: a new hold request or "sigo revisando"..."""
+    return is_hold_request(text) or any_phrase(HOLD_RENEWALS, text)
+
+
+def gratitude_count(texts: Iterable[str]) -> int:
+    """How many of the customer's messages express gratitude or satisfaction."""
+    return sum(1 for text in texts if any_phrase(GRATITUDE, text))
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -45,9 +501,183 @@ class QualityReport:
             ],
         }
 
+    def verdicts(self) -> dict[str, Verdict]:
+        return {c.name: c.verdict for c in self.criteria}
+
+
+CRITERIA = (
+    "saludo",
+    "parafraseo",
+    "preguntas_diagnostico",
+    "espera",
+    "explicacion",
+    "servicio_tecnico",
+    "cierre",
+    "satisfaccion",
+)
+
+
+@dataclass(frozen=True)
+class _Chat:
+    lines: list[ChatLine]
+    operator: list[int]  # indexes of the lines the reviewed operator wrote
+    customer: list[int]
+    problem: bool  # the customer reported something broken (not only a question)
+
+    def matching(self, indexes: Iterable[int], phrases: Iterable[str]) -> list[int]:
+        phrases = tuple(phrases)
+        return [i for i in indexes if any_phrase(phrases, self.lines[i].text)]
+
+
+def _operator_indexes(lines: Sequence[ChatLine]) -> list[int]:
+    """The reviewed operator: the humans (agent/staff) if any wrote, else Lara."""
+    humans = [i for i, line in enumerate(lines) if line.author in _OPERATORS]
+    if humans:
+        return humans
+    return [i for i, line in enumerate(lines) if line.author == "lara"]
+
+
+def _greeting(chat: _Chat) -> Criterion:
+    if not chat.operator:
+        return Criterion("saludo", "not_applicable", detail="Nadie atendió el chat.")
+    found = chat.matching(chat.operator[:2], GREETINGS)
+    if found:
+        return Criterion("saludo", "met", found)
+    return Criterion("saludo", "not_met", chat.operator[:1], "No saludó al tomar el chat.")
+
+
+def _paraphrase(chat: _Chat) -> Criterion:
+    found = chat.matching(chat.operator, PARAPHRASES)
+    if found:
+        return Criterion("parafraseo", "met", found)
+    return Criterion("parafraseo", "not_applicable", detail="Opcional: no se usó.")
+
+
+def _is_question(text: str) -> bool:
+    if "?" in text or "¿" in text:
+        return True
+    return any(normalize(text).startswith(start) for start in DIAGNOSTIC_STARTS)
+
+
+def _diagnostic_questions(chat: _Chat) -> Criterion:
+    if not chat.problem:
+        return Criterion("preguntas_diagnostico", "not_applicable", detail="Sin problema técnico.")
+    found = [
+        i
+        for i in chat.operator
+        if _is_question(chat.lines[i].text)
+        and not any_phrase(HELP_OFFERS + CLOSING_QUESTIONS, chat.lines[i].text)
+        and not is_hold_renewal(chat.lines[i].text)
+    ]
+    if found:
+        return Criterion("preguntas_diagnostico", "met", found)
+    return Criterion(
+        "preguntas_diagnostico", "not_met", detail="No hizo preguntas para diagnosticar."
+    )
+
+
+def _hold(chat: _Chat) -> Criterion:
+    requests = chat.matching(chat.operator, HOLD_REQUESTS)
+    if not requests:
+        return Criterion("espera", "not_applicable", detail="No pidió al cliente que aguarde.")
+    evidence: list[int] = []
+    holding = False
+    for position, i in enumerate(chat.operator):
+        text = chat.lines[i].text
+        if is_hold_request(text) or (holding and is_hold_renewal(text)):
+            holding = True
+            evidence.append(i)
+            following = chat.operator[position + 1 : position + 2]
+            if not following:
+                continue  # the chat ends (or is still live) during the wait
+            gap = (chat.lines[following[0]].at - chat.lines[i].at).total_seconds()
+            if gap > _HOLD_LIMIT_SECONDS:
+                minutes = round(gap / 60, 1)
+                return Criterion(
+                    "espera",
+                    "not_met",
+                    [i, following[0]],
+                    f"Espera de {minutes} min sin renovar (se renueva cada ~2 min).",
+                )
+        else:
+            holding = False
+    return Criterion("espera", "met", evidence)
+
+
+def _explanation(chat: _Chat) -> Criterion:
+    if not chat.problem:
+        return Criterion("explicacion", "not_applicable", detail="Sin problema técnico.")
+    found = chat.matching(chat.operator, EXPLANATIONS)
+    if found:
+        return Criterion("explicacion", "met", found)
+    return Criterion("explicacion", "not_met", detail="No explicó qué revisó ni qué encontró.")
+
+
+def _ticket(chat: _Chat, ticket_numbers: tuple[str, ...]) -> Criterion:
+    mentions = chat.matching(chat.operator, TICKET_MENTIONS)
+    last_customer = chat.customer[-2:]
+    still_broken = chat.matching(last_customer, STILL_BROKEN)
+    if not (ticket_numbers or mentions or still_broken):
+        return Criterion("servicio_tecnico", "not_applicable", detail="Resuelto sin ticket.")
+    known = tuple(normalize(n) for n in ticket_numbers)
+    given = [
+        i
+        for i in chat.operator
+        if _TICKET_NUMBER.search(normalize(chat.lines[i].text))
+        or any(n and n in normalize(chat.lines[i].text) for n in known)
+    ]
+    if given:
+        return Criterion("servicio_tecnico", "met", given)
+    return Criterion(
+        "servicio_tecnico",
+        "not_met",
+        mentions or still_broken,
+        "Sin solución y sin número de servicio técnico para el cliente.",
+    )
+
+
+def _closing(chat: _Chat, live: bool) -> Criterion:
+    if live:
+        return Criterion("cierre", "not_applicable", detail="Chat en curso.")
+    found = chat.matching(chat.operator[-4:], CLOSING_QUESTIONS)
+    if found:
+        return Criterion("cierre", "met", found)
+    return Criterion("cierre", "not_met", detail="No preguntó si podía ayudar en algo más.")
+
+
+def _satisfaction(chat: _Chat) -> Criterion:
+    found = chat.matching(chat.customer, GRATITUDE)
+    if found:
+        return Criterion("satisfaccion", "met", found, f"{len(found)} agradecimiento(s).")
+    return Criterion("satisfaccion", "not_applicable", detail="El cliente no expresó gratitud.")
+
 
 def score_chat(
     lines: list[ChatLine], *, live: bool, ticket_numbers: tuple[str, ...] = ()
 ) -> QualityReport:
-    """Score `lines` (oldest first). `live`: the chat is still open (no farewell expected)."""
-    return QualityReport(criteria=[], score=0.0, satisfaction=0)
+    """Score `lines` (oldest first). `live`: the chat is still open (no farewell expected).
+
+    `ticket_numbers`: the services generated for this conversation, if known; a chat with a
+    ticket is one whose problem was not solved in the chat, so its number must be given.
+    The score is met / applicable (1.0 when nothing applies). Optional criteria (paraphrase,
+    satisfaction) are credited when present and never count against the operator.
+    """
+    operator = _operator_indexes(lines)
+    customer = [i for i, line in enumerate(lines) if line.author == "customer"]
+    problem = any(any_phrase(PROBLEM_SIGNS, lines[i].text) for i in customer)
+    chat = _Chat(lines, operator, customer, problem)
+    criteria = [
+        _greeting(chat),
+        _paraphrase(chat),
+        _diagnostic_questions(chat),
+        _hold(chat),
+        _explanation(chat),
+        _ticket(chat, ticket_numbers),
+        _closing(chat, live),
+        _satisfaction(chat),
+    ]
+    applicable = [c for c in criteria if c.verdict != "not_applicable"]
+    met = sum(1 for c in applicable if c.verdict == "met")
+    score = met / len(applicable) if applicable else 1.0
+    satisfaction = gratitude_count(lines[i].text for i in customer)
+    return QualityReport(criteria=criteria, score=round(score, 3), satisfaction=satisfaction)
