@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from services.ingest import subscribers
+from services.ingest.api import build_router
+from services.ingest.handlers import Ingest
+from services.ingest.store import DedupeStore
 from shared.service import Service, ServiceContext
 
 
 def create_service(ctx: ServiceContext) -> Service:
-    return Service(name="ingest")
+    store = DedupeStore(ctx.mongo.get_database(ctx.settings.db_name("ingest")))
+    ingest = Ingest(ctx.settings, ctx.bus, store)
+    subscribers.register(ctx.bus, ingest)
+    return Service(
+        name="ingest",
+        router=build_router(ingest, ctx.settings),
+        startup=[store.ensure_indexes],
+    )
