@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
+from services.customers.api import build_router
+from services.customers.handlers import CustomerHandlers
+from services.customers.store import CustomerStore
+from services.customers.subscribers import register_subscribers
+from shared.contracts import CustomerEvent
+from shared.outbox import Outbox
 from shared.service import Service, ServiceContext
 
 
 def create_service(ctx: ServiceContext) -> Service:
-    return Service(name="customers")
+    db = ctx.mongo.get_database(ctx.settings.db_name("customers"))
+    store = CustomerStore(db)
+    outbox = Outbox(db, ctx.bus, {"CustomerEvent": CustomerEvent})
+    handlers = CustomerHandlers(store, outbox)
+    register_subscribers(ctx.bus, handlers)
+
+    async def prepare() -> None:
+        await store.ensure_indexes()
+        await outbox.ensure_indexes()
+        await store.seed_tags()
+        outbox.start()
+
+    return Service(
+        name="customers",
+        router=build_router(handlers),
+        startup=[prepare],
+        shutdown=[outbox.stop],
+    )

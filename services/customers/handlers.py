@@ -1,0 +1,532 @@
+"""Use cases of the customers service: load, apply the domain rules, save, audit, publish.
+
+Every change is written first and its `customer.*` event then goes through the outbox, so a
+crash between the two delays the event instead of losing it. Events caused by an inbound
+event carry a deterministic id (`customer.identified:<inbound id>`), so a redelivery never
+publishes twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from services.customers import domain, metrics
+from services.customers.store import CustomerStore
+from shared.auth import User
+from shared.contracts import CallEvent, CustomerEvent, CustomerSnapshot, Identity, InboundMessage
+from shared.contracts.base import new_id, utcnow
+from shared.logging import get_logger
+from shared.mongo import Document
+from shared.outbox import Outbox
+
+log = get_logger("customers")
+
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "display_name",
+    "company",
+    "gender",
+    "email",
+    "mobile_phone",
+    "home_phone",
+    "document_number",
+    "notes",
+)
+
+
+def snapshot(doc: Document, identities: list[Document]) -> CustomerSnapshot:
+    return CustomerSnapshot(
+        customer_id=doc["_id"],
+        first_name=doc.get("first_name"),
+        last_name=doc.get("last_name"),
+        display_name=doc.get("display_name"),
+        company=doc.get("company"),
+        document_number=doc.get("document_number"),
+        email=doc.get("email"),
+        mobile_phone=doc.get("mobile_phone"),
+        home_phone=doc.get("home_phone"),
+        gender=doc.get("gender"),
+        tags=list(doc.get("tags") or []),
+        identities=[
+            Identity(channel=i["channel"], external_id=i["external_id"]) for i in identities
+        ],
+        blocked_identities=[i["_id"] for i in identities if i.get("blocked")],
+        anonymized=bool(doc.get("anonymized")),
+        status=doc.get("status", "active"),
+        merged_into=doc.get("merged_into"),
+        version=int(doc.get("version", 0)),
+    )
+
+
+def identity_view(doc: Document) -> dict[str, Any]:
+    return {
+        "key": doc["_id"],
+        "channel": doc["channel"],
+        "external_id": doc["external_id"],
+        "blocked": bool(doc.get("blocked")),
+        "first_seen_at": doc.get("first_seen_at"),
+        "last_seen_at": doc.get("last_seen_at"),
+        "contact_count": doc.get("contact_count", 0),
+    }
+
+
+def customer_view(doc: Document, identities: list[Document]) -> dict[str, Any]:
+    view: dict[str, Any] = {"id": doc["_id"]}
+    view.update({f: doc.get(f) for f in PROFILE_FIELDS})
+    view.update(
+        {
+            "full_name": snapshot(doc, []).full_name,
+            "extra": doc.get("extra") or {},
+            "tags": list(doc.get("tags") or []),
+            "identities": [identity_view(i) for i in identities],
+            "status": doc.get("status", "active"),
+            "merged_into": doc.get("merged_into"),
+            "absorbed_ids": list(doc.get("absorbed_ids") or []),
+            "anonymized": bool(doc.get("anonymized")),
+            "anonymized_at": doc.get("anonymized_at"),
+            "created_at": doc.get("created_at"),
+            "updated_at": doc.get("updated_at"),
+            "version": doc.get("version", 0),
+        }
+    )
+    return view
+
+
+def _caused_id(action: str, cause: str) -> str:
+    """Deterministic event id for an event caused by another one (within Event's 512 limit)."""
+    candidate = f"customer.{action}:{cause}"
+    if len(candidate) <= 500:
+        return candidate
+    return f"customer.{action}:sha256:{hashlib.sha256(cause.encode()).hexdigest()}"
+
+
+def _strip(doc: Document) -> dict[str, Any]:
+    out = {k: v for k, v in doc.items() if k != "_id"}
+    return {"id": doc["_id"], **out}
+
+
+class CustomerHandlers:
+    def __init__(self, store: CustomerStore, outbox: Outbox) -> None:
+        self.store = store
+        self.outbox = outbox
+
+    # -- publishing ----------------------------------------------------------------------------
+
+    async def _publish(self, events: list[CustomerEvent]) -> None:
+        """Stage, then publish what was not published already (redeliveries re-stage)."""
+        fresh = []
+        for event in events:
+            staged = await self.outbox.collection.find_one(
+                {"_id": event.event_id}, {"published": 1}
+            )
+            if staged is not None and staged.get("published"):
+                continue
+            fresh.append(event)
+        await self.outbox.stage(list(fresh))
+        await self.outbox.flush(list(fresh))
+
+    async def _snapshot(self, customer_id: str) -> CustomerSnapshot:
+        doc = await self.store.require(customer_id)
+        return snapshot(doc, await self.store.identities_of(customer_id))
+
+    async def _event(
+        self, action: Any, customer_id: str, user: User | None = None, **fields: Any
+    ) -> CustomerEvent:
+        return CustomerEvent(
+            event_id=fields.pop("event_id", None) or new_id(),
+            action=action,
+            customer=await self._snapshot(customer_id),
+            actor=user.actor if user else fields.pop("actor", None),
+            **fields,
+        )
+
+    async def _done(self, customer_id: str, user: User, action: str, detail: Document) -> None:
+        await self.store.add_audit(customer_id, user.actor, action, detail)
+        metrics.STAFF_ACTIONS.labels(action).inc()
+
+    # -- inbound -------------------------------------------------------------------------------
+
+    async def identify(self, event: InboundMessage | CallEvent) -> str:
+        """Attribute an inbound message or call to its customer, creating one for a new
+        identity, keep what the channel tells about the person, publish
+        `customer.identified`. Idempotent: a redelivery changes and publishes nothing new."""
+        started = time.perf_counter()
+        identity = event.identity
+        now = utcnow()
+        customer_id, created = await self.store.claim_identity(identity, now)
+        doc = await self.store.ensure_customer(customer_id, now)
+        contact = event.contact
+        phone = contact.phone
+        if not phone and identity.channel in domain.PHONE_CHANNELS:
+            phone = identity.external_id
+        updates = domain.channel_profile_updates(
+            doc, contact.name, phone, contact.email, contact.document_number
+        )
+        if updates:
+            await self.store.update(customer_id, {"$set": updates})
+        if updates or created or not doc.get("search_keys"):
+            await self.store.refresh_keys(customer_id)
+        identified = await self._event(
+            "identified",
+            customer_id,
+            event_id=_caused_id("identified", event.event_id),
+            identity=identity,
+            cause_event_id=event.event_id,
+            actor="system",
+        )
+        await self._publish([identified])
+        await self.store.count_contact(event.event_id, identity.key, now)
+        metrics.IDENTIFICATIONS.labels(identity.channel, "new" if created else "known").inc()
+        metrics.IDENTIFY_SECONDS.observe(time.perf_counter() - started)
+        log.info(
+            "customer_identified",
+            event_id=event.event_id,
+            customer_id=customer_id,
+            channel=identity.channel,
+            new=created,
+        )
+        return customer_id
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def get(self, customer_id: str) -> dict[str, Any]:
+        doc = await self.store.require(customer_id)
+        return customer_view(doc, await self.store.identities_of(customer_id))
+
+    async def search(self, q: str, limit: int, offset: int) -> dict[str, Any]:
+        terms = domain.search_terms(q).terms
+        docs, total = await self.store.search(terms, limit, offset)
+        items = []
+        for doc in docs:
+            items.append(customer_view(doc, await self.store.identities_of(doc["_id"])))
+        return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+    async def suggestions(self, customer_id: str) -> list[dict[str, Any]]:
+        doc = await self.store.require(customer_id)
+        mine = set(doc.get("match_keys") or [])
+        out = []
+        for other in await self.store.sharing_match_keys(customer_id, sorted(mine)):
+            shared = sorted(mine & set(other.get("match_keys") or []))
+            reasons = sorted({k.split(":", 1)[0] for k in shared})
+            view = customer_view(other, await self.store.identities_of(other["_id"]))
+            out.append({"customer": view, "matched_on": reasons})
+        return out
+
+    def _lineage(self, doc: Document) -> list[str]:
+        return [doc["_id"], *(doc.get("absorbed_ids") or [])]
+
+    # -- profile -------------------------------------------------------------------------------
+
+    async def update_profile(
+        self, customer_id: str, body: dict[str, Any], user: User
+    ) -> dict[str, Any]:
+        body = dict(body)
+        extra_raw = body.pop("extra", None)
+        changes = domain.validate_profile_changes(body)
+        extra: dict[str, Any] = {}
+        if extra_raw is not None:
+            if not isinstance(extra_raw, dict):
+                raise domain.InvalidField("extra", "must be an object of configured fields")
+            extra = domain.validate_extra(extra_raw, await self.store.field_definitions())
+        doc = await self.store.require(customer_id)
+        domain.check_active(doc)
+        domain.check_not_anonymized(doc)
+        if not changes and not extra:
+            return await self.get(customer_id)
+        sets: dict[str, Any] = dict(changes)
+        sets.update({f"extra.{k}": v for k, v in extra.items()})
+        update: Document = {"$set": sets}
+        if changes:
+            update["$addToSet"] = {"staff_edited": {"$each": sorted(changes)}}
+        await self.store.update(customer_id, update)
+        await self.store.refresh_keys(customer_id)
+        fields = sorted(changes) + [f"extra.{k}" for k in sorted(extra)]
+        await self._done(customer_id, user, "updated", {"fields": fields})
+        await self._publish([await self._event("updated", customer_id, user)])
+        return await self.get(customer_id)
+
+    async def field_definitions(self) -> list[dict[str, Any]]:
+        return self.store.fields_payload(await self.store.field_definitions())
+
+    async def save_field_definitions(
+        self, definitions: list[dict[str, Any]], user: User
+    ) -> list[dict[str, Any]]:
+        fields = domain.validate_field_definitions(definitions)
+        await self.store.save_field_definitions(fields, user.actor)
+        metrics.STAFF_ACTIONS.labels("fields_configured").inc()
+        return self.store.fields_payload(fields)
+
+    # -- tags ----------------------------------------------------------------------------------
+
+    async def catalogue(self) -> list[dict[str, Any]]:
+        return [
+            {"tag": t["_id"], "label": t["label"], "seed": bool(t.get("seed"))}
+            for t in await self.store.catalogue()
+        ]
+
+    async def create_tag(self, tag: str, label: str, user: User) -> dict[str, Any]:
+        domain.check_tag_slug(tag)
+        label = label.strip()
+        if not label:
+            raise domain.InvalidField("label", "a label is required")
+        doc = await self.store.create_tag(tag, label[:100], user.actor)
+        metrics.STAFF_ACTIONS.labels("tag_created").inc()
+        return {"tag": doc["_id"], "label": doc["label"], "seed": False}
+
+    async def add_tag(
+        self, customer_id: str, tag: str, note: str | None, user: User
+    ) -> dict[str, Any]:
+        note = domain.require_note(note)
+        doc = await self.store.require(customer_id)
+        domain.check_active(doc)
+        catalogue = [t["_id"] for t in await self.store.catalogue()]
+        domain.check_can_add_tag(doc.get("tags") or [], tag, catalogue)
+        updated = await self.store.update(
+            customer_id, {"$addToSet": {"tags": tag}}, condition={"tags": {"$ne": tag}}
+        )
+        if updated is None:
+            raise domain.AlreadyTagged(f"the customer already has the tag {tag!r}")
+        entry = await self.store.record_tag_change(customer_id, tag, "added", user.actor, note)
+        await self._done(customer_id, user, "tagged", {"tag": tag})
+        event = await self._event("tagged", customer_id, user, tag=tag, note=note)
+        await self._publish([event])
+        return _strip(entry)
+
+    async def remove_tag(
+        self, customer_id: str, tag: str, note: str | None, user: User
+    ) -> dict[str, Any]:
+        note = domain.require_note(note)
+        doc = await self.store.require(customer_id)
+        domain.check_active(doc)
+        domain.check_can_remove_tag(doc.get("tags") or [], tag)
+        updated = await self.store.update(
+            customer_id, {"$pull": {"tags": tag}}, condition={"tags": tag}
+        )
+        if updated is None:
+            raise domain.NotTagged(f"the customer does not have the tag {tag!r}")
+        entry = await self.store.record_tag_change(customer_id, tag, "removed", user.actor, note)
+        await self._done(customer_id, user, "untagged", {"tag": tag})
+        event = await self._event("untagged", customer_id, user, tag=tag, note=note)
+        await self._publish([event])
+        return _strip(entry)
+
+    async def tag_history(self, customer_id: str) -> list[dict[str, Any]]:
+        doc = await self.store.require(customer_id)
+        return [_strip(h) for h in await self.store.tag_history_of(self._lineage(doc))]
+
+    # -- identities ----------------------------------------------------------------------------
+
+    async def set_blocked(
+        self, customer_id: str, key: str, blocked: bool, note: str | None, user: User
+    ) -> dict[str, Any]:
+        doc = await self.store.require(customer_id)
+        domain.check_active(doc)
+        identity = await self.store.get_identity(key)
+        if identity is None or identity["customer_id"] != customer_id:
+            raise domain.IdentityNotFound(f"the customer has no identity {key!r}")
+        if bool(identity.get("blocked")) != blocked:
+            await self.store.set_identity_blocked(key, blocked)
+            await self.store.update(customer_id, {})
+            action = "identity_blocked" if blocked else "identity_unblocked"
+            await self._done(customer_id, user, action, {"identity": key})
+            event = await self._event(
+                action,
+                customer_id,
+                user,
+                identity=Identity(channel=identity["channel"], external_id=identity["external_id"]),
+                note=note,
+            )
+            await self._publish([event])
+        return await self.get(customer_id)
+
+    # -- merge ---------------------------------------------------------------------------------
+
+    async def merge(
+        self, customer_id: str, other_id: str, note: str | None, user: User
+    ) -> dict[str, Any]:
+        """`other_id` is absorbed into `customer_id`: its identities, tags, notes and history
+        follow the survivor; what changed is recorded so `unmerge` restores it exactly."""
+        survivor = await self.store.require(customer_id)
+        absorbed = await self.store.require(other_id)
+        plan = domain.plan_merge(survivor, absorbed)
+        merge_id = new_id()
+        moved = [i["_id"] for i in await self.store.identities_of(other_id)]
+        now = utcnow()
+        await self.store.insert_merge(
+            {
+                "_id": merge_id,
+                "survivor_id": customer_id,
+                "absorbed_id": other_id,
+                "moved_identities": moved,
+                "filled": plan.filled,
+                "tags_added": plan.tags_added,
+                "notes_before": plan.notes_before,
+                "notes_after": plan.notes_after,
+                "absorbed_lineage": plan.absorbed_lineage,
+                "note": note,
+                "actor": user.actor,
+                "at": now,
+                "undone_at": None,
+            }
+        )
+        # Compare-and-set: only an active customer is absorbed, once.
+        taken = await self.store.update(
+            other_id,
+            {"$set": {"status": "merged", "merged_into": customer_id, "merge_id": merge_id}},
+            condition={"status": "active"},
+        )
+        if taken is None:
+            await self.store.mark_merge_undone(merge_id, "system", "refused: changed meanwhile")
+            raise domain.MergeRefused("the other customer was merged or changed meanwhile")
+        await self.store.move_identities(moved, other_id, customer_id)
+        sets: dict[str, Any] = dict(plan.filled)
+        sets["notes"] = plan.notes_after
+        await self.store.update(
+            customer_id,
+            {
+                "$set": sets,
+                "$addToSet": {
+                    "tags": {"$each": plan.tags_added},
+                    "absorbed_ids": {"$each": plan.absorbed_lineage},
+                },
+                "$push": {"merge_stack": merge_id},
+            },
+        )
+        await self.store.refresh_keys(customer_id)
+        await self._done(
+            customer_id, user, "merged", {"merge_id": merge_id, "absorbed_id": other_id}
+        )
+        await self.store.add_audit(
+            other_id, user.actor, "merged_into", {"merge_id": merge_id, "survivor_id": customer_id}
+        )
+        event = await self._event(
+            "merged",
+            customer_id,
+            user,
+            event_id=f"customer.merged:{merge_id}",
+            merged_customer_id=other_id,
+            merged_customer=await self._snapshot(other_id),
+            note=note,
+        )
+        await self._publish([event])
+        return {"merge_id": merge_id, "customer": await self.get(customer_id)}
+
+    async def unmerge(
+        self, customer_id: str, merge_id: str, note: str | None, user: User
+    ) -> dict[str, Any]:
+        merge = await self.store.get_merge(merge_id)
+        if merge is None or merge["survivor_id"] != customer_id:
+            raise domain.MergeNotFound(f"no merge {merge_id!r} into customer {customer_id!r}")
+        survivor = await self.store.require(customer_id)
+        domain.check_can_unmerge(merge, survivor)
+        sets, pull = domain.restore_after_unmerge(survivor, merge)
+        if not await self.store.mark_merge_undone(merge_id, user.actor, note):
+            raise domain.UnmergeRefused("this merge was already undone")
+        absorbed_id = merge["absorbed_id"]
+        await self.store.move_identities(merge["moved_identities"], customer_id, absorbed_id)
+        update: Document = {
+            "$pull": {
+                "tags": {"$in": pull},
+                "absorbed_ids": {"$in": merge["absorbed_lineage"]},
+                "merge_stack": merge_id,
+            }
+        }
+        if sets:
+            update["$set"] = sets
+        await self.store.update(customer_id, update)
+        await self.store.update(
+            absorbed_id, {"$set": {"status": "active", "merged_into": None, "merge_id": None}}
+        )
+        await self.store.refresh_keys(customer_id)
+        await self.store.refresh_keys(absorbed_id)
+        await self._done(
+            customer_id, user, "unmerged", {"merge_id": merge_id, "absorbed_id": absorbed_id}
+        )
+        await self.store.add_audit(absorbed_id, user.actor, "unmerged_from", {"merge_id": merge_id})
+        event = await self._event(
+            "unmerged",
+            customer_id,
+            user,
+            event_id=f"customer.unmerged:{merge_id}",
+            merged_customer_id=absorbed_id,
+            merged_customer=await self._snapshot(absorbed_id),
+            note=note,
+        )
+        await self._publish([event])
+        return {
+            "merge_id": merge_id,
+            "customer": await self.get(customer_id),
+            "restored": await self.get(absorbed_id),
+        }
+
+    # -- export, anonymize ---------------------------------------------------------------------
+
+    async def export(self, customer_id: str, user: User) -> dict[str, Any]:
+        doc = await self.store.require(customer_id)
+        lineage = self._lineage(doc)
+        await self._done(customer_id, user, "exported", {})
+        return {
+            "exported_at": utcnow(),
+            "exported_by": user.actor,
+            "customer": customer_view(doc, await self.store.identities_of(customer_id)),
+            "tags": list(doc.get("tags") or []),
+            "tag_history": [_strip(h) for h in await self.store.tag_history_of(lineage)],
+            "comments": [_strip(c) for c in await self.store.comments_of(lineage)],
+            "merges": [_strip(m) for m in await self.store.merges_of(lineage)],
+            "audit": [_strip(a) for a in await self.store.audit_of(lineage)],
+            # Conversations belong to routing; customers hears no conversation events.
+            "conversations_url": f"/api/conversations?customer_id={customer_id}",
+        }
+
+    async def anonymize(self, customer_id: str, user: User, note: str | None) -> dict[str, Any]:
+        """Erase personal data (profile, comments, tag evidence) of the customer and of those
+        it absorbed; identities stay so future contacts still map, counts and timestamps
+        stay. `customer.anonymized` tells routing and exports to erase theirs."""
+        doc = await self.store.require(customer_id)
+        domain.check_active(doc)
+        if doc.get("anonymized"):
+            return await self.get(customer_id)
+        lineage = self._lineage(doc)
+        erased: dict[str, Any] = {f: None for f in PROFILE_FIELDS}
+        erased.update(
+            {
+                "extra": {},
+                "anonymized": True,
+                "anonymized_at": utcnow(),
+                "staff_edited": [],
+                "search_keys": [],
+                "match_keys": [],
+            }
+        )
+        for cid in lineage:
+            await self.store.update(cid, {"$set": erased})
+        await self.store.erase_texts(lineage)
+        await self._done(customer_id, user, "anonymized", {"customers": len(lineage)})
+        event = await self._event(
+            "anonymized", customer_id, user, event_id=f"customer.anonymized:{customer_id}"
+        )
+        await self._publish([event])
+        return await self.get(customer_id)
+
+    # -- comments, audit -----------------------------------------------------------------------
+
+    async def add_comment(self, customer_id: str, text: str, user: User) -> dict[str, Any]:
+        text = text.strip()
+        if not text:
+            raise domain.InvalidField("text", "a comment needs text")
+        doc = await self.store.require(customer_id)
+        domain.check_active(doc)
+        comment = await self.store.add_comment(customer_id, user.actor, text)
+        await self._done(customer_id, user, "commented", {"comment_id": comment["_id"]})
+        return _strip(comment)
+
+    async def comments(self, customer_id: str) -> list[dict[str, Any]]:
+        doc = await self.store.require(customer_id)
+        return [_strip(c) for c in await self.store.comments_of(self._lineage(doc))]
+
+    async def audit(self, customer_id: str) -> list[dict[str, Any]]:
+        doc = await self.store.require(customer_id)
+        return [_strip(a) for a in await self.store.audit_of(self._lineage(doc))]

@@ -1,0 +1,375 @@
+"""MongoDB side of the customers service: collections, indexes and compare-and-set writes.
+
+Collections of the `customers` database:
+
+- `customers`     profiles; `search_keys` / `match_keys` hold normalized terms (indexed)
+- `identities`    `_id` = Identity.key: the unique index that makes one identity belong to
+                  exactly one customer, even when first messages race
+- `tags`          the tag catalogue (`_id` = slug)
+- `tag_history`   every add/remove with who, when and the evidence note
+- `merges`        every merge with what it changed, so unmerge restores it exactly
+- `comments`      append-only case comments
+- `audit`         who did what to which customer, when
+- `processed`     inbound event ids already counted (redeliveries count once)
+- `settings`      admin-configured extra profile fields
+- `outbox`        events staged before publishing (shared.outbox)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.customers import domain
+from shared.contracts.base import Identity, new_id, utcnow
+from shared.mongo import Document
+
+
+def new_profile(customer_id: str, now: datetime) -> Document:
+    return {
+        "_id": customer_id,
+        "status": "active",
+        "merged_into": None,
+        "first_name": None,
+        "last_name": None,
+        "display_name": None,
+        "company": None,
+        "gender": None,
+        "email": None,
+        "mobile_phone": None,
+        "home_phone": None,
+        "document_number": None,
+        "notes": None,
+        "extra": {},
+        "tags": [],
+        "staff_edited": [],
+        "search_keys": [],
+        "match_keys": [],
+        "absorbed_ids": [],
+        "merge_stack": [],
+        "anonymized": False,
+        "created_at": now,
+        "updated_at": now,
+        "version": 0,
+    }
+
+
+class CustomerStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+        self.customers = db["customers"]
+        self.identities = db["identities"]
+        self.tags = db["tags"]
+        self.tag_history = db["tag_history"]
+        self.merges = db["merges"]
+        self.comments = db["comments"]
+        self.audit = db["audit"]
+        self.processed = db["processed"]
+        self.settings = db["settings"]
+
+    async def ensure_indexes(self) -> None:
+        await self.customers.create_index("search_keys")
+        await self.customers.create_index("match_keys")
+        await self.customers.create_index([("status", ASCENDING), ("updated_at", DESCENDING)])
+        await self.identities.create_index("customer_id")
+        await self.tag_history.create_index([("customer_id", ASCENDING), ("at", ASCENDING)])
+        await self.comments.create_index([("customer_id", ASCENDING), ("at", ASCENDING)])
+        await self.audit.create_index([("customer_id", ASCENDING), ("at", ASCENDING)])
+        await self.merges.create_index("survivor_id")
+        await self.merges.create_index("absorbed_id")
+
+    async def seed_tags(self) -> None:
+        now = utcnow()
+        for slug, label in domain.SEED_TAGS:
+            await self.tags.update_one(
+                {"_id": slug},
+                {
+                    "$setOnInsert": {
+                        "label": label,
+                        "seed": True,
+                        "created_by": "system",
+                        "created_at": now,
+                    }
+                },
+                upsert=True,
+            )
+
+    # -- identities and profiles --------------------------------------------------------------
+
+    async def claim_identity(self, identity: Identity, now: datetime) -> tuple[str, bool]:
+        """The customer owning `identity`, creating the link for a new customer if none does.
+
+        The insert with `_id = identity.key` is the arbiter: of concurrent first messages
+        exactly one insert wins, the others read the winner's customer id.
+        """
+        existing = await self.identities.find_one({"_id": identity.key}, {"customer_id": 1})
+        if existing is not None:
+            return existing["customer_id"], False
+        customer_id = new_id()
+        try:
+            await self.identities.insert_one(
+                {
+                    "_id": identity.key,
+                    "channel": identity.channel,
+                    "external_id": identity.external_id,
+                    "customer_id": customer_id,
+                    "blocked": False,
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                    "contact_count": 0,
+                }
+            )
+        except DuplicateKeyError:
+            winner = await self.identities.find_one({"_id": identity.key}, {"customer_id": 1})
+            if winner is None:  # pragma: no cover - an identity is never deleted
+                raise
+            return winner["customer_id"], False
+        return customer_id, True
+
+    async def ensure_customer(self, customer_id: str, now: datetime) -> Document:
+        """The profile, created empty if the identity's winner has not written it yet."""
+        for _ in range(3):
+            try:
+                doc = await self.customers.find_one_and_update(
+                    {"_id": customer_id},
+                    {"$setOnInsert": new_profile(customer_id, now)},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue  # a concurrent upsert inserted it: read it on the next try
+            if doc is not None:
+                return doc
+        found = await self.customers.find_one({"_id": customer_id})
+        if found is None:  # pragma: no cover
+            raise RuntimeError("customer could not be created")
+        return found
+
+    async def get(self, customer_id: str) -> Document | None:
+        return await self.customers.find_one({"_id": customer_id})
+
+    async def require(self, customer_id: str) -> Document:
+        doc = await self.get(customer_id)
+        if doc is None:
+            raise domain.CustomerNotFound(f"no customer {customer_id!r}")
+        return doc
+
+    async def update(
+        self,
+        customer_id: str,
+        update: Document,
+        condition: Document | None = None,
+    ) -> Document | None:
+        """Apply `update` (version +1, updated_at now) when `condition` holds; the new doc."""
+        update = {k: dict(v) for k, v in update.items()}
+        update.setdefault("$inc", {})["version"] = 1
+        update.setdefault("$set", {})["updated_at"] = utcnow()
+        return await self.customers.find_one_and_update(
+            {"_id": customer_id, **(condition or {})},
+            update,
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def identities_of(self, customer_id: str) -> list[Document]:
+        cursor = self.identities.find({"customer_id": customer_id}).sort("first_seen_at", 1)
+        return await cursor.to_list()
+
+    async def get_identity(self, key: str) -> Document | None:
+        return await self.identities.find_one({"_id": key})
+
+    async def set_identity_blocked(self, key: str, blocked: bool) -> None:
+        await self.identities.update_one({"_id": key}, {"$set": {"blocked": blocked}})
+
+    async def move_identities(self, keys: Sequence[str], source: str, target: str) -> None:
+        if keys:
+            await self.identities.update_many(
+                {"_id": {"$in": list(keys)}, "customer_id": source},
+                {"$set": {"customer_id": target}},
+            )
+
+    async def refresh_keys(self, customer_id: str) -> Document | None:
+        """Recompute the normalized search and match keys from profile and identities."""
+        doc = await self.get(customer_id)
+        if doc is None:
+            return None
+        if doc.get("anonymized"):
+            search: list[str] = []
+            matches: list[str] = []
+        else:
+            keys = [i["_id"] for i in await self.identities_of(customer_id)]
+            search = domain.search_keys(doc, keys)
+            matches = domain.match_keys(doc, keys)
+        if search != doc.get("search_keys") or matches != doc.get("match_keys"):
+            await self.customers.update_one(
+                {"_id": customer_id}, {"$set": {"search_keys": search, "match_keys": matches}}
+            )
+            doc["search_keys"], doc["match_keys"] = search, matches
+        return doc
+
+    async def count_contact(self, event_id: str, identity_key: str, now: datetime) -> None:
+        """Count an inbound contact once, however often it is redelivered."""
+        try:
+            await self.processed.insert_one({"_id": event_id, "at": now})
+        except DuplicateKeyError:
+            return
+        await self.identities.update_one(
+            {"_id": identity_key},
+            {"$inc": {"contact_count": 1}, "$max": {"last_seen_at": now}},
+        )
+
+    # -- search -------------------------------------------------------------------------------
+
+    async def search(
+        self, terms: Iterable[str], limit: int, offset: int
+    ) -> tuple[list[Document], int]:
+        query: Document = {"status": "active"}
+        clauses = [{"search_keys": {"$regex": "^" + re.escape(t)}} for t in terms]
+        if clauses:
+            query["$and"] = clauses
+        total = await self.customers.count_documents(query)
+        cursor = (
+            self.customers.find(query)
+            .sort([("updated_at", DESCENDING), ("_id", ASCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return await cursor.to_list(), total
+
+    async def sharing_match_keys(self, customer_id: str, keys: list[str]) -> list[Document]:
+        if not keys:
+            return []
+        cursor = self.customers.find(
+            {"match_keys": {"$in": keys}, "_id": {"$ne": customer_id}, "status": "active"}
+        ).limit(50)
+        return await cursor.to_list()
+
+    # -- tags -----------------------------------------------------------------------------------
+
+    async def catalogue(self) -> list[Document]:
+        return await self.tags.find().sort("_id", 1).to_list()
+
+    async def create_tag(self, slug: str, label: str, actor: str) -> Document:
+        doc = {
+            "_id": slug,
+            "label": label,
+            "seed": False,
+            "created_by": actor,
+            "created_at": utcnow(),
+        }
+        try:
+            await self.tags.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise domain.TagExists(f"the tag {slug!r} already exists") from exc
+        return doc
+
+    async def record_tag_change(
+        self, customer_id: str, tag: str, action: str, actor: str, note: str
+    ) -> Document:
+        doc = {
+            "_id": new_id(),
+            "customer_id": customer_id,
+            "tag": tag,
+            "action": action,
+            "actor": actor,
+            "note": note,
+            "at": utcnow(),
+        }
+        await self.tag_history.insert_one(doc)
+        return doc
+
+    async def tag_history_of(self, customer_ids: list[str]) -> list[Document]:
+        cursor = self.tag_history.find({"customer_id": {"$in": customer_ids}}).sort("at", 1)
+        return await cursor.to_list()
+
+    # -- merges ---------------------------------------------------------------------------------
+
+    async def insert_merge(self, doc: Document) -> None:
+        await self.merges.insert_one(doc)
+
+    async def get_merge(self, merge_id: str) -> Document | None:
+        return await self.merges.find_one({"_id": merge_id})
+
+    async def mark_merge_undone(self, merge_id: str, actor: str, note: str | None) -> bool:
+        result = await self.merges.update_one(
+            {"_id": merge_id, "undone_at": None},
+            {"$set": {"undone_at": utcnow(), "undone_by": actor, "undo_note": note}},
+        )
+        return result.modified_count == 1
+
+    async def merges_of(self, customer_ids: list[str]) -> list[Document]:
+        cursor = self.merges.find(
+            {
+                "$or": [
+                    {"survivor_id": {"$in": customer_ids}},
+                    {"absorbed_id": {"$in": customer_ids}},
+                ]
+            }
+        ).sort("at", 1)
+        return await cursor.to_list()
+
+    # -- comments, audit, settings --------------------------------------------------------------
+
+    async def add_comment(self, customer_id: str, author: str, text: str) -> Document:
+        doc: Document = {"_id": new_id(), "customer_id": customer_id, "author": author}
+        doc.update(text=text, at=utcnow())
+        await self.comments.insert_one(doc)
+        return doc
+
+    async def comments_of(self, customer_ids: list[str]) -> list[Document]:
+        cursor = self.comments.find({"customer_id": {"$in": customer_ids}}).sort("at", 1)
+        return await cursor.to_list()
+
+    async def add_audit(
+        self, customer_id: str, actor: str, action: str, detail: Document | None = None
+    ) -> None:
+        await self.audit.insert_one(
+            {
+                "_id": new_id(),
+                "customer_id": customer_id,
+                "actor": actor,
+                "action": action,
+                "detail": detail or {},
+                "at": utcnow(),
+            }
+        )
+
+    async def audit_of(self, customer_ids: list[str]) -> list[Document]:
+        cursor = self.audit.find({"customer_id": {"$in": customer_ids}}).sort("at", 1)
+        return await cursor.to_list()
+
+    async def erase_texts(self, customer_ids: list[str]) -> None:
+        """Anonymization: comment texts, tag evidence and merge notes are personal data."""
+        text = domain.ANONYMIZED_TEXT
+        ids = {"$in": customer_ids}
+        await self.comments.update_many({"customer_id": ids}, {"$set": {"text": text}})
+        await self.tag_history.update_many({"customer_id": ids}, {"$set": {"note": text}})
+        await self.merges.update_many(
+            {"$or": [{"survivor_id": ids}, {"absorbed_id": ids}]},
+            {"$set": {"note": text, "filled": {}, "notes_before": None, "notes_after": None}},
+        )
+
+    async def field_definitions(self) -> list[domain.ExtraField]:
+        doc = await self.settings.find_one({"_id": "customer_fields"})
+        return [domain.ExtraField(**f) for f in (doc or {}).get("fields", [])]
+
+    async def save_field_definitions(self, fields: list[domain.ExtraField], actor: str) -> None:
+        await self.settings.update_one(
+            {"_id": "customer_fields"},
+            {
+                "$set": {
+                    "fields": [{"key": f.key, "label": f.label, "type": f.type} for f in fields],
+                    "updated_by": actor,
+                    "updated_at": utcnow(),
+                }
+            },
+            upsert=True,
+        )
+
+    def fields_payload(self, fields: list[domain.ExtraField]) -> list[dict[str, Any]]:
+        return [{"key": f.key, "label": f.label, "type": f.type} for f in fields]
