@@ -1,0 +1,199 @@
+"""HTTP API of the exports service: each table as JSON, as Copy (TSV) and as Print (PDF).
+
+The three endpoints share one filter parser and one MongoDB filter, so what is copied or
+printed is exactly what the screen lists. Unknown table: 404; bad filter: 422.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
+
+from services.exports.copy import tsv_line
+from services.exports.metrics import EXPORT_ROWS, EXPORT_SECONDS
+from services.exports.printing import render_pdf
+from services.exports.store import ExportsStore
+from services.exports.tables import (
+    BadFilter,
+    Table,
+    TableFilter,
+    UnknownTable,
+    make_filter,
+    mongo_filter,
+    row_cells,
+    table_named,
+)
+from shared.auth import AnyStaff
+from shared.config import Settings
+from shared.logging import get_logger
+
+log = get_logger("exports")
+
+# Print renders in memory; beyond this many rows the caller is asked to narrow the filters.
+PRINT_MAX_ROWS = 20_000
+COPY_CHUNK_ROWS = 500
+
+Q = Annotated[str | None, Query(description="Customer name or document; accents/case ignored")]
+DESDE = Annotated[str | None, Query(description="First day, YYYY-MM-DD, in the platform's TZ")]
+HASTA = Annotated[str | None, Query(description="Last day (inclusive), YYYY-MM-DD")]
+ESTADO = Annotated[
+    str | None, Query(description="Omitted: open rows; `todos`: all; else one exact status")
+]
+
+
+class ColumnOut(BaseModel):
+    key: str
+    label: str
+
+
+class TablePage(BaseModel):
+    table: str
+    columns: list[ColumnOut]
+    rows: list[dict[str, str]]
+    total: int
+    page: int
+    page_size: int
+
+
+def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
+    router = APIRouter(prefix="/api/tables", tags=["exports"])
+    tz = ZoneInfo(settings.tz)
+
+    def resolve(
+        name: str, q: str | None, desde: str | None, hasta: str | None, estado: str | None
+    ) -> tuple[Table, TableFilter, dict[str, Any]]:
+        try:
+            table = table_named(name)
+        except UnknownTable as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        try:
+            flt = make_filter(q, desde, hasta, estado)
+        except BadFilter as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        return table, flt, mongo_filter(table, flt, tz)
+
+    @router.get("/{table}", summary="One page of a table's rows, filtered")
+    async def list_rows(
+        table: str,
+        user: AnyStaff,
+        q: Q = None,
+        desde: DESDE = None,
+        hasta: HASTA = None,
+        estado: ESTADO = None,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> TablePage:
+        started = time.perf_counter()
+        tbl, _, query = resolve(table, q, desde, hasta, estado)
+        docs, total = await store.page(query, (page - 1) * page_size, page_size)
+        rows = [row_cells(tbl, doc, tz) for doc in docs]
+        EXPORT_ROWS.labels(tbl.name, "json").inc(len(rows))
+        EXPORT_SECONDS.labels(tbl.name, "json").observe(time.perf_counter() - started)
+        return TablePage(
+            table=tbl.name,
+            columns=[ColumnOut(key=c.key, label=c.label) for c in tbl.columns],
+            rows=rows,
+            total=total,
+            page=page,
+            page_size=page_size,
+        )
+
+    @router.get(
+        "/{table}/copy",
+        summary="The filtered rows as tab-separated text (Copy), streamed",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/tab-separated-values": {}}}},
+    )
+    async def copy_rows(
+        table: str,
+        user: AnyStaff,
+        q: Q = None,
+        desde: DESDE = None,
+        hasta: HASTA = None,
+        estado: ESTADO = None,
+    ) -> StreamingResponse:
+        tbl, _, query = resolve(table, q, desde, hasta, estado)
+
+        async def lines() -> AsyncIterator[bytes]:
+            started = time.perf_counter()
+            count = 0
+            yield tsv_line(tbl.labels).encode()
+            chunk: list[str] = []
+            async for doc in store.stream(query):
+                cells = row_cells(tbl, doc, tz)
+                chunk.append(tsv_line(cells[k] for k in tbl.keys))
+                if len(chunk) >= COPY_CHUNK_ROWS:
+                    count += len(chunk)
+                    yield "".join(chunk).encode()
+                    chunk = []
+            if chunk:
+                count += len(chunk)
+                yield "".join(chunk).encode()
+            EXPORT_ROWS.labels(tbl.name, "copy").inc(count)
+            EXPORT_SECONDS.labels(tbl.name, "copy").observe(time.perf_counter() - started)
+
+        return StreamingResponse(
+            lines(),
+            media_type="text/tab-separated-values; charset=utf-8",
+            headers={"Content-Disposition": f'inline; filename="{tbl.name}.tsv"'},
+        )
+
+    @router.get(
+        "/{table}/print",
+        summary="The filtered rows as a landscape A4 PDF (Print)",
+        response_class=Response,
+        responses={200: {"content": {"application/pdf": {}}}, 413: {}},
+    )
+    async def print_rows(
+        table: str,
+        user: AnyStaff,
+        q: Q = None,
+        desde: DESDE = None,
+        hasta: HASTA = None,
+        estado: ESTADO = None,
+    ) -> Response:
+        started = time.perf_counter()
+        tbl, flt, query = resolve(table, q, desde, hasta, estado)
+        total = await store.count(query)
+        if total > PRINT_MAX_ROWS:
+            raise HTTPException(
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                f"{total} rows match; Print takes at most {PRINT_MAX_ROWS}: narrow the filters "
+                "or use Copy",
+            )
+        rows: list[list[str]] = []
+        async for doc in store.stream(query):
+            cells = row_cells(tbl, doc, tz)
+            rows.append([cells[k] for k in tbl.keys])
+        generated = datetime.now(tz).strftime("%Y-%m-%d %H:%M")
+        subtitle = [
+            flt.describe(),
+            f"Generado el {generated} ({settings.tz}) · {len(rows)} filas",
+        ]
+        # Layout is CPU-bound: off the event loop, so consumers and other requests go on.
+        pdf, pages = await asyncio.to_thread(
+            render_pdf,
+            tbl.title,
+            subtitle,
+            tbl.labels,
+            [c.width for c in tbl.columns],
+            rows,
+        )
+        EXPORT_ROWS.labels(tbl.name, "print").inc(len(rows))
+        EXPORT_SECONDS.labels(tbl.name, "print").observe(time.perf_counter() - started)
+        log.info("table printed", table=tbl.name, rows=len(rows), pages=pages, user=user.id)
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{tbl.name}.pdf"'},
+        )
+
+    return router

@@ -1,0 +1,171 @@
+"""MongoDB side of the exports read model: one document per table row, plus what the
+model knows of each customer (to follow renames, merges and anonymization).
+
+Collections of the `exports` database:
+- `rows`: `_id` = `<table>:<key>`, the fields of `tables.Row.fields()`, `origin_customer_id`
+  (the customer the source event named, to undo a merge).
+- `customers`: `_id` = customer id, the last profile seen (`name`, `document_number`,
+  `anonymized`, `version`) and `merged_into` once absorbed by another customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.exports.tables import SORT, CustomerFacts, Row, customer_fields
+from shared.mongo import Document
+
+UpsertOutcome = Literal["written", "stale"]
+MAX_MERGE_HOPS = 8
+
+
+class ExportsStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+        self.rows = db["rows"]
+        self.customers = db["customers"]
+
+    async def ensure_indexes(self) -> None:
+        """Every listing filters by table and sorts by date; the default filter adds status.
+        SecantusDB scans without an index, so each query shape has one."""
+        await self.rows.create_index(
+            [("table", ASCENDING), ("status", ASCENDING), ("date", DESCENDING)],
+            name="table_status_date",
+        )
+        await self.rows.create_index(
+            [("table", ASCENDING), ("date", DESCENDING), ("_id", ASCENDING)], name="table_date"
+        )
+        await self.rows.create_index([("customer_id", ASCENDING)], name="customer")
+        await self.rows.create_index([("origin_customer_id", ASCENDING)], name="origin_customer")
+
+    # ----------------------------------------------------------------- writes
+
+    async def upsert_row(self, row: Row, origin_customer_id: str | None) -> UpsertOutcome:
+        """Write the row unless the stored one is as new or newer (redelivery, late event).
+
+        The filter only matches an older version; when a same-or-newer row exists the upsert
+        tries to insert a duplicate `_id`, which is exactly the "ignore it" case.
+        """
+        fields = row.fields() | {"origin_customer_id": origin_customer_id}
+        try:
+            await self.rows.update_one(
+                {"_id": row.row_id, "version": {"$lt": row.version}},
+                {"$set": fields},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return "stale"
+        return "written"
+
+    async def set_row_customer(self, row_id: str, facts: CustomerFacts) -> None:
+        await self.rows.update_one({"_id": row_id}, {"$set": customer_fields(facts)})
+
+    async def save_customer(self, facts: CustomerFacts) -> bool:
+        """Keep the profile unless a newer one is stored; True when this one now stands.
+
+        Equal versions are applied again (harmless): a producer that never bumps the
+        version still gets its renames through.
+        """
+        doc = {
+            "name": facts.name,
+            "document_number": facts.document_number,
+            "anonymized": facts.anonymized,
+            "version": facts.version,
+        }
+        try:
+            await self.customers.update_one(
+                {
+                    "_id": facts.customer_id,
+                    # Known only as a merge target so far: no version yet.
+                    "$or": [{"version": {"$lte": facts.version}}, {"version": {"$exists": False}}],
+                },
+                {"$set": doc},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def mark_merged(self, absorbed_id: str, survivor_id: str | None) -> None:
+        await self.customers.update_one(
+            {"_id": absorbed_id}, {"$set": {"merged_into": survivor_id}}, upsert=True
+        )
+
+    async def apply_customer_to_rows(self, customer_id: str, facts: CustomerFacts) -> int:
+        """Rows currently shown under `customer_id` take the profile (and its id)."""
+        result = await self.rows.update_many(
+            {"customer_id": customer_id}, {"$set": customer_fields(facts)}
+        )
+        return result.modified_count
+
+    async def restore_origin_rows(self, absorbed_id: str, facts: CustomerFacts | None) -> int:
+        """Undo a merge: rows whose source named `absorbed_id` go back to it."""
+        fields: dict[str, Any] = {"customer_id": absorbed_id}
+        if facts is not None:
+            fields |= customer_fields(facts)
+        result = await self.rows.update_many({"origin_customer_id": absorbed_id}, {"$set": fields})
+        return result.modified_count
+
+    # ----------------------------------------------------------------- reads
+
+    async def customer(self, customer_id: str | None) -> CustomerFacts | None:
+        """The profile rows of `customer_id` show, following merges to the survivor."""
+        seen: set[str] = set()
+        current = customer_id
+        while current and current not in seen and len(seen) < MAX_MERGE_HOPS:
+            seen.add(current)
+            doc = await self.customers.find_one({"_id": current})
+            if doc is None:
+                return None
+            if doc.get("merged_into"):
+                current = doc["merged_into"]
+                continue
+            if "version" not in doc:
+                return None  # known only as a merge target so far
+            return CustomerFacts(
+                customer_id=current,
+                name=doc.get("name"),
+                document_number=doc.get("document_number"),
+                anonymized=bool(doc.get("anonymized")),
+                version=int(doc.get("version", 0)),
+            )
+        return None
+
+    async def own_profile(self, customer_id: str) -> CustomerFacts | None:
+        """The customer's own stored profile, ignoring any merge."""
+        doc = await self.customers.find_one({"_id": customer_id})
+        if doc is None or "version" not in doc:
+            return None
+        return CustomerFacts(
+            customer_id=customer_id,
+            name=doc.get("name"),
+            document_number=doc.get("document_number"),
+            anonymized=bool(doc.get("anonymized")),
+            version=int(doc.get("version", 0)),
+        )
+
+    async def page(self, query: Document, skip: int, limit: int) -> tuple[list[Document], int]:
+        total = await self.rows.count_documents(query)
+        cursor = self.rows.find(query).sort(SORT).skip(skip).limit(limit)
+        return [doc async for doc in cursor], total
+
+    async def stream(self, query: Document, batch_size: int = 1000) -> AsyncIterator[Document]:
+        """Every matching row in screen order, fetched in batches: memory stays bounded."""
+        cursor = self.rows.find(query).sort(SORT).batch_size(batch_size)
+        try:
+            async for doc in cursor:
+                yield doc
+        finally:
+            await cursor.close()
+
+    async def count(self, query: Document) -> int:
+        return await self.rows.count_documents(query)
+
+    async def insert_many_rows(self, docs: list[Document]) -> None:
+        """Bulk load (benchmark, back-fill); the caller builds the documents from rows."""
+        await self.rows.insert_many(docs, ordered=False)

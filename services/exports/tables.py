@@ -1,0 +1,538 @@
+"""The five tables of the exports read model: their columns, their rows, their filters.
+
+Pure: no I/O imports. A row is projected from one contract event into a `Row` (what the
+store keeps), and rendered back into cells (what the screen, Copy and Print show) by
+`row_cells`. Filters become a MongoDB filter document here so that the JSON list, the Copy
+and the Print of a table can never disagree on which rows they show.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shared.contracts import (
+    ConsultationEvent,
+    ConversationEvent,
+    CustomerSnapshot,
+    TicketEvent,
+)
+from shared.secrets import mask_secrets
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: float = 1.0  # relative width in the printed page
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    open_statuses: frozenset[str]
+    name_column: str  # the column showing the customer's name (follows renames)
+    document_column: str = "documento"
+    # Columns holding personal data besides name and document: blanked on anonymization.
+    personal_columns: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> list[str]:
+        return [c.key for c in self.columns]
+
+    @property
+    def labels(self) -> list[str]:
+        return [c.label for c in self.columns]
+
+
+# Twilio call statuses that mean the call is still going on.
+OPEN_CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", "sin estado"})
+NO_CALL_STATUS = "sin estado"
+
+CHAT_CHANNELS = {"whatsapp": "WhatsApp", "messenger": "Facebook", "webchat": "Web"}
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            name="chats",
+            title="Chats",
+            columns=(
+                Column("id", "ID", 1.6),
+                Column("fecha", "Fecha", 1.2),
+                Column("origen", "Origen", 0.9),
+                Column("cliente", "Cliente", 1.6),
+                Column("documento", "Documento", 1.0),
+                Column("estado", "Estado", 1.0),
+                Column("responsable", "Responsable", 1.1),
+                Column("ultimo_mensaje", "Último mensaje", 2.6),
+            ),
+            open_statuses=frozenset({"abierta"}),
+            name_column="cliente",
+            personal_columns=("ultimo_mensaje",),
+        ),
+        Table(
+            name="llamadas",
+            title="Llamadas",
+            columns=(
+                Column("id", "ID", 1.8),
+                Column("fecha", "Fecha", 1.2),
+                Column("motivo", "Motivo", 1.6),
+                Column("ciudad", "Ciudad", 1.2),
+                Column("estado", "Estado", 1.0),
+                Column("cliente", "Cliente", 1.6),
+                Column("documento", "Documento", 1.0),
+            ),
+            open_statuses=OPEN_CALL_STATUSES,
+            name_column="cliente",
+        ),
+        Table(
+            name="llamadas_ventas",
+            title="Llamadas de ventas",
+            columns=(
+                Column("id", "ID", 1.8),
+                Column("fecha", "Fecha", 1.2),
+                Column("telefono", "Teléfono", 1.2),
+                Column("cliente", "Cliente", 1.6),
+                Column("documento", "Documento", 1.0),
+                Column("ciudad", "Ciudad", 1.1),
+                Column("motivo", "Motivo", 1.3),
+                Column("estado", "Estado", 1.0),
+            ),
+            open_statuses=OPEN_CALL_STATUSES,
+            name_column="cliente",
+            personal_columns=("telefono",),
+        ),
+        Table(
+            name="servicios",
+            title="Servicios técnicos",
+            columns=(
+                Column("numero", "Número", 1.0),
+                Column("fecha", "Fecha", 1.2),
+                Column("cliente", "Cliente", 1.6),
+                Column("documento", "Documento", 1.0),
+                Column("motivo", "Motivo", 2.4),
+                Column("estado", "Estado", 1.0),
+            ),
+            open_statuses=frozenset({"pendiente", "confirmado"}),
+            name_column="cliente",
+        ),
+        Table(
+            name="consultas",
+            title="Consultas",
+            columns=(
+                Column("fecha", "Fecha", 1.2),
+                Column("nombre", "Nombre", 1.6),
+                Column("documento", "Documento", 1.0),
+                Column("contacto", "Contacto", 1.8),
+                Column("asunto", "Asunto", 2.4),
+                Column("estado", "Estado", 1.0),
+            ),
+            open_statuses=frozenset({"abierta"}),
+            name_column="nombre",
+            personal_columns=("contacto",),
+        ),
+    )
+}
+
+ALL_STATUSES = "todos"
+PERSONAL_COLUMNS = sorted({c for t in TABLES.values() for c in t.personal_columns})
+
+
+class UnknownTable(LookupError):
+    pass
+
+
+class BadFilter(ValueError):
+    pass
+
+
+def table_named(name: str) -> Table:
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise UnknownTable(f"unknown table {name!r}; expected one of {', '.join(TABLES)}") from None
+
+
+# --------------------------------------------------------------------------- search keys
+
+
+def normalize(text: str | None) -> str:
+    """Lowercase, accents stripped, whitespace collapsed: `Peña  MARTÍNEZ` -> `pena martinez`."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())
+
+
+def name_key(name: str | None) -> str:
+    """What `q` is matched against for a name."""
+    return normalize(name)
+
+
+def document_key(document: str | None) -> str:
+    """What `q` is matched against for a document, with and without punctuation, so
+    `30.123.456` is found by `30123456` and the other way round."""
+    doc = normalize(document)
+    digits = re.sub(r"\D", "", doc)
+    return doc if doc == digits else f"{doc} {digits}".strip()
+
+
+# --------------------------------------------------------------------------- rows
+
+
+@dataclass
+class Row:
+    """One line of one table as the store keeps it.
+
+    `values` holds every cell except those derived at read time: `fecha` (from `date`, shown
+    in the platform's time zone), the name and document columns (from `customer_name` and
+    `document_number`, which follow customer renames, merges and anonymization) and `estado`.
+    """
+
+    table: str
+    key: str
+    version: int
+    date: datetime
+    status: str
+    customer_name: str | None
+    document_number: str | None
+    customer_id: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def row_id(self) -> str:
+        return f"{self.table}:{self.key}"
+
+    def fields(self) -> dict[str, Any]:
+        """The stored document (without `_id`), with the normalized search keys."""
+        return {
+            "table": self.table,
+            "key": self.key,
+            "version": self.version,
+            "date": self.date,
+            "status": self.status,
+            "customer_id": self.customer_id,
+            "customer_name": self.customer_name or "",
+            "document_number": self.document_number or "",
+            "search_name": name_key(self.customer_name),
+            "search_document": document_key(self.document_number),
+            "values": self.values,
+        }
+
+
+def _holder_label(holder: str | None) -> str:
+    if holder is None:
+        return "En cola"
+    if holder == "lara":
+        return "Lara"
+    return holder
+
+
+def _text(value: object | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _micros(moment: datetime) -> int:
+    """A version for sources that carry none: the event's moment, in microseconds."""
+    return int(moment.timestamp() * 1_000_000)
+
+
+def rows_from_conversation(event: ConversationEvent) -> list[Row]:
+    """A chat row (WhatsApp, Messenger, web) or a call row (IVR) for the conversation."""
+    conv = event.conversation
+    if conv.channel == "ivr":
+        call = conv.call
+        status = (call.call_status if call else None) or NO_CALL_STATUS
+        return [
+            Row(
+                table="llamadas",
+                key=call.call_sid if call else conv.conversation_id,
+                version=conv.version,
+                date=conv.opened_at,
+                status=status,
+                customer_name=conv.customer_name,
+                document_number=conv.document_number,
+                customer_id=conv.customer_id,
+                values={
+                    "id": call.call_sid if call else conv.conversation_id,
+                    "motivo": _text(call.motive if call else None),
+                    "ciudad": _text(call.city if call else None),
+                },
+            )
+        ]
+    return [
+        Row(
+            table="chats",
+            key=conv.conversation_id,
+            version=conv.version,
+            date=conv.opened_at,
+            status=conv.status,
+            customer_name=conv.customer_name,
+            document_number=conv.document_number,
+            customer_id=conv.customer_id,
+            values={
+                "id": conv.conversation_id,
+                "origen": CHAT_CHANNELS.get(conv.channel, conv.channel),
+                "responsable": _holder_label(conv.holder),
+                # Routing masks already; masking twice costs little and survives a bug there.
+                "ultimo_mensaje": mask_secrets(conv.last_message_preview) or "",
+            },
+        )
+    ]
+
+
+def rows_from_ticket(event: TicketEvent) -> list[Row]:
+    """A technical-service row (created/confirmed/cancelled) or a sales-call row."""
+    if event.action == "sales_call" and event.sales_call is not None:
+        call = event.sales_call
+        return [
+            Row(
+                table="llamadas_ventas",
+                key=call.call_sid,
+                version=_micros(event.occurred_at),
+                date=call.received_at,
+                status=call.call_status or NO_CALL_STATUS,
+                customer_name=call.customer_name,
+                document_number=call.document_number,
+                customer_id=call.customer_id,
+                values={
+                    "id": call.call_sid,
+                    "telefono": _text(call.caller_number),
+                    "ciudad": _text(call.city),
+                    "motivo": _text(call.motive),
+                },
+            )
+        ]
+    if event.service is None:
+        return []
+    svc = event.service
+    return [
+        Row(
+            table="servicios",
+            key=svc.service_id,
+            version=svc.version,
+            date=svc.created_at,
+            status=svc.status,
+            customer_name=svc.customer_name,
+            document_number=svc.document_number,
+            customer_id=svc.customer_id,
+            values={"numero": svc.number, "motivo": svc.reason},
+        )
+    ]
+
+
+def rows_from_consultation(event: ConsultationEvent) -> list[Row]:
+    c = event.consultation
+    contact = " / ".join(x for x in (c.email, c.phone) if x)
+    return [
+        Row(
+            table="consultas",
+            key=c.consultation_id,
+            version=c.version,
+            date=c.created_at,
+            status=c.status,
+            customer_name=c.name,
+            document_number=c.document_number,
+            customer_id=c.customer_id,
+            values={"contacto": contact, "asunto": mask_secrets(c.subject) or ""},
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- customers
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """What a row shows of its customer: the name and document, or blanks once anonymized."""
+
+    customer_id: str
+    name: str | None
+    document_number: str | None
+    anonymized: bool
+    version: int
+
+
+def customer_facts(snapshot: CustomerSnapshot) -> CustomerFacts:
+    if snapshot.anonymized:
+        return CustomerFacts(snapshot.customer_id, None, None, True, snapshot.version)
+    return CustomerFacts(
+        snapshot.customer_id,
+        snapshot.full_name,
+        snapshot.document_number,
+        False,
+        snapshot.version,
+    )
+
+
+def customer_fields(facts: CustomerFacts) -> dict[str, Any]:
+    """The row fields a customer's profile decides, to `$set` on each of their rows.
+
+    A field the profile leaves empty is not set, so a profile without a document never
+    erases the document a ticket carried; anonymization blanks every personal field.
+    """
+    fields: dict[str, Any] = {"customer_id": facts.customer_id}
+    if facts.anonymized:
+        fields.update(customer_name="", document_number="", search_name="", search_document="")
+        fields.update({f"values.{col}": "" for col in PERSONAL_COLUMNS})
+        return fields
+    if facts.name:
+        fields["customer_name"] = facts.name
+        fields["search_name"] = name_key(facts.name)
+    if facts.document_number:
+        fields["document_number"] = facts.document_number
+        fields["search_document"] = document_key(facts.document_number)
+    return fields
+
+
+def apply_customer(row: Row, facts: CustomerFacts) -> Row:
+    """The row as its customer's current profile shows it."""
+    row.customer_id = facts.customer_id
+    if facts.anonymized:
+        row.customer_name = ""
+        row.document_number = ""
+        for col in TABLES[row.table].personal_columns:
+            row.values[col] = ""
+        return row
+    row.customer_name = facts.name or row.customer_name
+    row.document_number = facts.document_number or row.document_number
+    return row
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def format_date(moment: datetime | None, tz: ZoneInfo) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def row_cells(table: Table, doc: Mapping[str, Any], tz: ZoneInfo) -> dict[str, str]:
+    """The row as the screen shows it, one string per column key.
+
+    Text a customer could have typed is masked again here, on the way out: a row stored
+    before masking existed, or by a buggy producer, still never shows a password.
+    """
+    values: Mapping[str, Any] = doc.get("values") or {}
+    cells: dict[str, str] = {}
+    for col in table.keys:
+        if col == "fecha":
+            cells[col] = format_date(doc.get("date"), tz)
+        elif col == "estado":
+            cells[col] = _text(doc.get("status"))
+        elif col == table.name_column:
+            cells[col] = _text(doc.get("customer_name"))
+        elif col == table.document_column:
+            cells[col] = _text(doc.get("document_number"))
+        else:
+            cells[col] = _text(values.get(col))
+        cells[col] = mask_secrets(cells[col]) or ""
+    return cells
+
+
+# --------------------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class TableFilter:
+    """The filters shared by the list, Copy and Print of a table."""
+
+    q: str | None = None
+    desde: date | None = None
+    hasta: date | None = None
+    estado: str | None = None  # None: the table's open statuses; "todos": all
+
+    def describe(self) -> str:
+        """The active filters in words, for the printed page."""
+        parts = []
+        if self.q:
+            parts.append(f"búsqueda «{self.q}»")
+        if self.desde:
+            parts.append(f"desde {self.desde.isoformat()}")
+        if self.hasta:
+            parts.append(f"hasta {self.hasta.isoformat()}")
+        if self.estado is None:
+            parts.append("estado: abiertos")
+        elif self.estado == ALL_STATUSES:
+            parts.append("estado: todos")
+        else:
+            parts.append(f"estado: {self.estado}")
+        return "Filtros: " + " · ".join(parts)
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    """A `YYYY-MM-DD` query parameter, or BadFilter naming the parameter."""
+    if value is None or value == "":
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise BadFilter(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadFilter(f"{name} is not a valid date: {value!r}") from exc
+
+
+def make_filter(
+    q: str | None, desde: str | None, hasta: str | None, estado: str | None
+) -> TableFilter:
+    start = parse_day(desde, "desde")
+    end = parse_day(hasta, "hasta")
+    if start and end and start > end:
+        raise BadFilter(f"desde ({start}) is after hasta ({end})")
+    q = (q or "").strip() or None
+    if q is not None and len(q) > 200:
+        raise BadFilter("q is longer than 200 characters")
+    estado = (estado or "").strip() or None
+    if estado is not None and len(estado) > 64:
+        raise BadFilter("estado is longer than 64 characters")
+    return TableFilter(q=q, desde=start, hasta=end, estado=estado)
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """Midnight of `day` in the platform's time zone, as a UTC-comparable aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def mongo_filter(table: Table, flt: TableFilter, tz: ZoneInfo) -> dict[str, Any]:
+    """The MongoDB filter selecting the table's rows; dates are whole days in `tz`."""
+    query: dict[str, Any] = {"table": table.name}
+    if flt.estado is None:
+        query["status"] = {"$in": sorted(table.open_statuses)}
+    elif flt.estado != ALL_STATUSES:
+        query["status"] = flt.estado
+    span: dict[str, datetime] = {}
+    if flt.desde:
+        span["$gte"] = day_start(flt.desde, tz)
+    if flt.hasta:
+        span["$lt"] = day_start(flt.hasta + timedelta(days=1), tz)
+    if span:
+        query["date"] = span
+    if flt.q:
+        terms = normalize(flt.q).split()
+        # Every word must appear, in the name or the document, in any order:
+        # "martinez juan" finds "Juan Martínez".
+        query["$and"] = [
+            {
+                "$or": [
+                    {"search_name": {"$regex": re.escape(term)}},
+                    {"search_document": {"$regex": re.escape(term)}},
+                ]
+            }
+            for term in terms
+        ]
+    return query
+
+
+SORT = [("date", -1), ("_id", 1)]
