@@ -122,7 +122,7 @@ def refusals() -> Iterator[None]:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except domain.Invalid as exc:
         TICKET_REFUSALS_TOTAL.labels(type(exc).__name__).inc()
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(422, str(exc)) from exc
 
 
 _portal_bearer = HTTPBearer(auto_error=False)

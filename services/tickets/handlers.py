@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from services.tickets import domain
@@ -49,6 +49,12 @@ class ListQuery:
     estado: str | None = None
     page: int = 1
     page_size: int = 50
+
+
+def stamp() -> datetime:
+    """UTC now at MongoDB's precision (milliseconds), so what we answer is what we stored."""
+    moment = utcnow()
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def sales_call_event_id(call_sid: str, revision: int) -> str:
@@ -127,7 +133,7 @@ class Tickets:
             channel = "ivr"
         # Allocated right before the insert, which cannot fail on a fresh id: no gaps.
         seq = await self.store.next_seq()
-        now = utcnow()
+        now = stamp()
         snapshot = ServiceSnapshot(
             service_id=service_id or new_id(),
             number=domain.service_number(seq),
@@ -161,7 +167,7 @@ class Tickets:
 
     async def confirm_service(self, service_id: str, actor: str) -> ServiceSnapshot:
         def decide(current: Document) -> Document:
-            now = utcnow()
+            now = stamp()
             return {
                 "status": domain.confirm_service(current["status"]),
                 "confirmed_by": actor,
@@ -182,7 +188,7 @@ class Tickets:
 
     async def cancel_service(self, service_id: str, actor: str, reason: str) -> ServiceSnapshot:
         def decide(current: Document) -> Document:
-            now = utcnow()
+            now = stamp()
             return {
                 "status": domain.cancel_service(current["status"], reason),
                 "cancelled_by": actor,
@@ -235,7 +241,7 @@ class Tickets:
     ) -> ConsultationSnapshot:
         if not (email or phone):
             raise domain.ContactMissing("give an email address or a phone number")
-        now = utcnow()
+        now = stamp()
         snapshot = ConsultationSnapshot(
             consultation_id=new_id(),
             status="abierta",
@@ -276,7 +282,7 @@ class Tickets:
         self, consultation_id: str, actor: str, text: str, channel: str
     ) -> ConsultationSnapshot:
         def decide(current: Document) -> Document:
-            now = utcnow()
+            now = stamp()
             status = domain.answer_consultation(
                 current["status"], channel, current.get("email"), current.get("phone")
             )
@@ -296,7 +302,7 @@ class Tickets:
 
     async def close_consultation(self, consultation_id: str, actor: str) -> ConsultationSnapshot:
         def decide(current: Document) -> Document:
-            now = utcnow()
+            now = stamp()
             return {
                 "status": domain.close_consultation(current["status"]),
                 "closed_by": actor,
@@ -320,7 +326,7 @@ class Tickets:
             return {
                 "status": domain.convert_consultation(current["status"]),
                 "service_id": service_id,
-                "updated_at": utcnow(),
+                "updated_at": stamp(),
             }
 
         claimed = await self._consultation_transition(consultation_id, claim)
@@ -384,7 +390,7 @@ class Tickets:
         for _ in range(CAS_ATTEMPTS):
             current = await self.store.get_sales_call(call_sid)
             if current is None:
-                now = utcnow()
+                now = stamp()
                 sales_call = SalesCall(
                     call_sid=call_sid, received_at=received_at, updated_at=now, **incoming
                 )
@@ -404,7 +410,7 @@ class Tickets:
             updated = await self.store.update_sales_call(
                 call_sid,
                 current["revision"],
-                {**changes, "conversation_version": version, "updated_at": utcnow()},
+                {**changes, "conversation_version": version, "updated_at": stamp()},
             )
             if updated is not None:
                 SALES_CALLS_TOTAL.labels("updated").inc()

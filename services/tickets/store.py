@@ -37,7 +37,7 @@ class TicketsStore:
         await self.services.create_index("created_at")
         await self.services.create_index("search_keys")
         await self.services.create_index("conversation_id")
-        await self.services.create_index("consultation_id", unique=True, sparse=True)
+        await self.services.create_index("consultation_id")
         await self.consultations.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
         await self.consultations.create_index("created_at")
         await self.consultations.create_index("search_keys")
