@@ -1,0 +1,344 @@
+"""Staff HTTP API of the routing service: conversations, their actions and the stream.
+
+Every route needs a bearer JWT (401 without a valid one). Reading is open to every role;
+acting needs `agent`, `staff` or `admin` (staff-only actions say so). Domain refusals are
+mapped to HTTP status codes in one place, `_refusal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from services.routing import domain
+from services.routing.domain import Actor
+from services.routing.handlers import Routing, snapshot
+from shared.auth import AnyStaff, StaffUser, User, require_role
+from shared.contracts import ConversationSnapshot
+from shared.mongo import Document
+
+T = TypeVar("T")
+
+_STATUS_OF: list[tuple[type[domain.DomainError], int]] = [
+    (domain.ConversationNotFound, status.HTTP_404_NOT_FOUND),
+    (domain.MessageNotFound, status.HTTP_404_NOT_FOUND),
+    (domain.NotAllowed, status.HTTP_403_FORBIDDEN),  # NotHolder too
+    (domain.NoteRequired, status.HTTP_422_UNPROCESSABLE_ENTITY),
+    (domain.InvalidTarget, status.HTTP_422_UNPROCESSABLE_ENTITY),
+    (domain.AlreadyTaken, status.HTTP_409_CONFLICT),
+    (domain.ConversationClosed, status.HTTP_409_CONFLICT),
+    (domain.ReadOnlyChannel, status.HTTP_409_CONFLICT),
+    (domain.InvalidTransition, status.HTTP_409_CONFLICT),
+]
+
+
+def _refusal(exc: domain.DomainError) -> HTTPException:
+    """The one place where a domain refusal becomes an HTTP status."""
+    for cls, code in _STATUS_OF:
+        if isinstance(exc, cls):
+            return HTTPException(code, {"error": type(exc).__name__, "message": str(exc)})
+    return HTTPException(
+        status.HTTP_409_CONFLICT, {"error": type(exc).__name__, "message": str(exc)}
+    )
+
+
+async def _run(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except domain.DomainError as exc:
+        raise _refusal(exc) from exc
+
+
+# Roles that may act on conversations (central only confirms services, in tickets).
+Acting = Annotated[User, Depends(require_role("agent", "staff", "admin"))]
+
+
+def _actor(user: User) -> Actor:
+    return Actor(user.actor)
+
+
+# --- request and response models ----------------------------------------------------------
+
+
+class EscalateBody(BaseModel):
+    note: str | None = Field(None, description="Why (required); kept as an internal note")
+    to: str | None = Field(
+        None, description="`staff:<id>` to hand it to one person; omit for the staff queue"
+    )
+
+
+class AssignBody(BaseModel):
+    to: str | None = Field(None, description="`agent:<id>` or `staff:<id>`")
+    note: str | None = Field(None, description="Why (required); kept as an internal note")
+
+
+class CloseBody(BaseModel):
+    note: str | None = None
+
+
+class NoteBody(BaseModel):
+    text: str | None = Field(None, description="The internal note (never sent to the customer)")
+    to: Literal["lara", "agents"] | None = Field(
+        None, description="Address it to Lara or the agents to let them speak again"
+    )
+
+
+class MessageBody(BaseModel):
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class ConversationItem(ConversationSnapshot):
+    queue: str | None = None
+    last_activity_at: datetime | None = None
+
+
+class Page(BaseModel):
+    items: list[ConversationItem]
+    total: int
+    page: int
+    page_size: int
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    author: str
+    text: str | None
+    message_type: str
+    at: datetime
+    delivery: str | None = None
+    has_secret: bool = False
+
+
+class EventOut(BaseModel):
+    event_id: str
+    action: str
+    actor: str
+    note: str | None = None
+    text: str | None = None
+    change: str | None = None
+    at: datetime
+
+
+class NoteOut(BaseModel):
+    author: str
+    text: str
+    to: str | None = None
+    at: datetime
+
+
+class ConversationDetail(ConversationItem):
+    customer_tags: list[str]
+    messages: list[MessageOut]
+    events: list[EventOut]
+    notes: list[NoteOut]
+
+
+class ActionResult(BaseModel):
+    conversation: ConversationItem
+
+
+class ReplyResult(ActionResult):
+    message_id: str
+
+
+class Revealed(BaseModel):
+    message_id: str
+    text: str
+
+
+def _item(doc: Document) -> ConversationItem:
+    return ConversationItem(
+        **snapshot(doc).model_dump(), last_activity_at=doc.get("last_activity_at")
+    )
+
+
+def _event(doc: Document) -> EventOut:
+    return EventOut(
+        event_id=doc["_id"],
+        action=doc["action"],
+        actor=doc["actor"],
+        note=doc.get("note"),
+        text=doc.get("text"),
+        change=doc.get("change"),
+        at=doc["at"],
+    )
+
+
+def _message(doc: Document) -> MessageOut:
+    return MessageOut(
+        message_id=doc["_id"],
+        author=doc["author"],
+        text=doc.get("text"),
+        message_type=doc.get("message_type", "text"),
+        at=doc["at"],
+        delivery=doc.get("delivery"),
+        has_secret=bool(doc.get("sealed")),
+    )
+
+
+def _filters(
+    channel: str | None,
+    status_: str | None,
+    holder: str | None = None,
+    identity: str | None = None,
+    customer_id: str | None = None,
+) -> dict[str, Any]:
+    query: dict[str, Any] = {}
+    if channel:
+        query["channel"] = channel
+    if status_:
+        query["status"] = status_
+    if holder:
+        if holder in ("lara", "agent", "staff", "queue"):
+            query["holder_kind"] = holder
+        else:
+            query["holder"] = holder
+    if identity:
+        query["identity_key"] = identity
+    if customer_id:
+        query["customer_id"] = customer_id
+    return query
+
+
+def build_router(routing: Routing) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["routing"])
+    base = "/conversations/{conversation_id}"
+    ChannelQ = Annotated[str | None, Query(description="whatsapp, messenger, webchat, ivr")]
+    StatusQ = Annotated[
+        str | None, Query(alias="status", description="abierta, cerrada, genero_servicio_tecnico")
+    ]
+    PageQ = Annotated[int, Query(ge=1)]
+    SizeQ = Annotated[int, Query(ge=1, le=200)]
+
+    @router.get("/conversations", response_model=Page, summary="List conversations")
+    async def list_conversations(
+        user: AnyStaff,
+        channel: ChannelQ = None,
+        status_: StatusQ = None,
+        holder: Annotated[
+            str | None, Query(description="lara, agent, staff, queue, or a holder `staff:<id>`")
+        ] = None,
+        identity: Annotated[str | None, Query(description="`<channel>:<external_id>`")] = None,
+        customer_id: str | None = None,
+        page: PageQ = 1,
+        page_size: SizeQ = 50,
+    ) -> Page:
+        docs, total = await routing.store.list_conversations(
+            _filters(channel, status_, holder, identity, customer_id), page, page_size
+        )
+        return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
+
+    @router.get("/stream", response_model=Page, summary="Activity stream of the caller")
+    async def stream(
+        user: AnyStaff,
+        channel: ChannelQ = None,
+        status_: StatusQ = None,
+        page: PageQ = 1,
+        page_size: SizeQ = 50,
+    ) -> Page:
+        """Held by me first, then by other staff, then agents, then Lara, then waiting in a
+        queue, then closed; most recent activity first within each group."""
+        docs, total = await routing.store.stream(
+            user.actor, _filters(channel, status_), page, page_size
+        )
+        return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
+
+    @router.get(base, response_model=ConversationDetail, summary="One conversation in full")
+    async def get_conversation(conversation_id: str, user: AnyStaff) -> ConversationDetail:
+        view = await _run(routing.view(conversation_id))
+        return ConversationDetail(
+            **_item(view["conversation"]).model_dump(),
+            customer_tags=view["customer_tags"],
+            messages=[_message(m) for m in view["messages"]],
+            events=[_event(e) for e in view["events"]],
+            notes=[
+                NoteOut(author=n["author"], text=n["text"], to=n.get("to"), at=n["at"])
+                for n in view["notes"]
+            ],
+        )
+
+    @router.get(f"{base}/events", response_model=list[EventOut], summary="The audit trail")
+    async def get_events(conversation_id: str, user: AnyStaff) -> list[EventOut]:
+        return [_event(e) for e in await _run(routing.events(conversation_id))]
+
+    @router.get(f"{base}/quality", summary="Quality review of the chat")
+    async def get_quality(conversation_id: str, user: AnyStaff) -> dict[str, Any]:
+        return await _run(routing.quality(conversation_id))
+
+    @router.post(f"{base}/escalate", response_model=ActionResult, summary="Escalate to staff")
+    async def escalate(conversation_id: str, body: EscalateBody, user: Acting) -> ActionResult:
+        """Lara or an agent hands the conversation to the staff queue (or to `to`). 422
+        without a note."""
+        doc = await _run(routing.escalate(conversation_id, _actor(user), body.note, body.to))
+        return ActionResult(conversation=_item(doc))
+
+    @router.post(f"{base}/assign", response_model=ActionResult, summary="Assign or reassign")
+    async def assign(conversation_id: str, body: AssignBody, user: StaffUser) -> ActionResult:
+        """Staff hand the conversation to `agent:<id>` or `staff:<id>`; 422 without a note."""
+        doc = await _run(routing.assign(conversation_id, _actor(user), body.to, body.note))
+        return ActionResult(conversation=_item(doc))
+
+    @router.post(f"{base}/take", response_model=ActionResult, summary="Tomar")
+    async def take(conversation_id: str, user: StaffUser) -> ActionResult:
+        """Claim a conversation no staff member holds; 409 when someone already took it."""
+        doc = await _run(routing.take(conversation_id, _actor(user)))
+        return ActionResult(conversation=_item(doc))
+
+    @router.post(f"{base}/return", response_model=ActionResult, summary="Devolver")
+    async def give_back(conversation_id: str, user: Acting) -> ActionResult:
+        doc = await _run(routing.give_back(conversation_id, _actor(user)))
+        return ActionResult(conversation=_item(doc))
+
+    async def _close(conversation_id: str, body: CloseBody | None, user: User) -> ActionResult:
+        note = body.note if body else None
+        doc = await _run(routing.close(conversation_id, _actor(user), note))
+        return ActionResult(conversation=_item(doc))
+
+    @router.post(f"{base}/close", response_model=ActionResult, summary="Finalizar")
+    async def close(
+        conversation_id: str, user: Acting, body: CloseBody | None = None
+    ) -> ActionResult:
+        """Close; the customer's next message opens a new conversation held by Lara."""
+        return await _close(conversation_id, body, user)
+
+    @router.post(
+        f"{base}/finish", response_model=ActionResult, summary="Finalizar (alias of close)"
+    )
+    async def finish(
+        conversation_id: str, user: Acting, body: CloseBody | None = None
+    ) -> ActionResult:
+        return await _close(conversation_id, body, user)
+
+    @router.post(f"{base}/notes", response_model=ActionResult, summary="Internal note")
+    async def add_note(conversation_id: str, body: NoteBody, user: Acting) -> ActionResult:
+        """Never sent to the customer. `to`: `lara` or `agents` lets them speak again in a
+        conversation staff holds."""
+        doc = await _run(routing.add_note(conversation_id, _actor(user), body.text, body.to))
+        return ActionResult(conversation=_item(doc))
+
+    @router.post(f"{base}/messages", response_model=ReplyResult, summary="Reply to the customer")
+    async def reply(conversation_id: str, body: MessageBody, user: Acting) -> ReplyResult:
+        """Only the holder may reply (403). Staff replying in a conversation held by Lara or an
+        agent takes it over. Web-chatbot and phone conversations are read-only (409)."""
+        doc, message_id = await _run(routing.reply(conversation_id, _actor(user), body.text))
+        return ReplyResult(conversation=_item(doc), message_id=message_id)
+
+    @router.post(f"{base}/seen", response_model=ActionResult, summary="Mark as seen")
+    async def seen(conversation_id: str, user: Acting) -> ActionResult:
+        doc = await _run(routing.seen(conversation_id, _actor(user)))
+        return ActionResult(conversation=_item(doc))
+
+    @router.post(
+        f"{base}/messages/{{message_id}}/reveal",
+        response_model=Revealed,
+        summary="Reveal a secret the customer typed (holder only, audited)",
+    )
+    async def reveal(conversation_id: str, message_id: str, user: Acting) -> Revealed:
+        text = await _run(routing.reveal(conversation_id, message_id, _actor(user)))
+        return Revealed(message_id=message_id, text=text)
+
+    return router

@@ -1,0 +1,393 @@
+"""The conversation lifecycle: who holds a conversation, who may act, and each transition.
+
+Pure rules, no I/O. A transition takes the conversation as loaded and returns the changes to
+save plus the actions to record; the handlers save them with compare-and-set on `version`,
+so a rule is always decided against the state it is applied to.
+
+Holders: `lara` (the bot), `agent:<id>`, `staff:<id>`, or None (waiting in a queue:
+`agentes` after Lara escalates, `staff` after an agent escalates or a holder gives it back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+LARA = "lara"
+AGENT_QUEUE = "agentes"
+STAFF_QUEUE = "staff"
+OPEN = "abierta"
+CLOSED = "cerrada"
+SERVICE_GENERATED = "genero_servicio_tecnico"
+
+# Channels where nobody can write to the customer live: the web chatbot hands the chat over
+# read-only (answer through the customer's email or phone), and a phone call is not a chat.
+READ_ONLY_CHANNELS = frozenset({"webchat", "ivr"})
+
+HolderKind = Literal["lara", "agent", "staff", "queue"]
+NoteAudience = Literal["lara", "agents"]
+
+
+# --- Refusals ----------------------------------------------------------------------------
+
+
+class DomainError(Exception):
+    """A rule refused the action; the message says why, in words a staff member understands."""
+
+
+class ConversationNotFound(DomainError):
+    pass
+
+
+class MessageNotFound(DomainError):
+    pass
+
+
+class NotAllowed(DomainError):
+    """The caller's role or position does not let them act on this conversation."""
+
+
+class NotHolder(NotAllowed):
+    pass
+
+
+class NoteRequired(DomainError):
+    pass
+
+
+class InvalidTarget(DomainError):
+    pass
+
+
+class AlreadyTaken(DomainError):
+    pass
+
+
+class ConversationClosed(DomainError):
+    pass
+
+
+class ReadOnlyChannel(DomainError):
+    pass
+
+
+class InvalidTransition(DomainError):
+    pass
+
+
+# --- Holders ------------------------------------------------------------------------------
+
+
+def holder_kind(holder: str | None) -> HolderKind:
+    if holder is None:
+        return "queue"
+    if holder == LARA:
+        return "lara"
+    if holder.startswith("agent:"):
+        return "agent"
+    if holder.startswith("staff:"):
+        return "staff"
+    raise ValueError(f"unknown holder {holder!r}")
+
+
+def is_human(holder: str | None) -> bool:
+    return holder is not None and holder_kind(holder) in ("agent", "staff")
+
+
+def parse_target(target: str | None) -> str:
+    """An assignment target must name a person: `agent:<id>` or `staff:<id>`."""
+    if not target or not target.strip():
+        raise InvalidTarget("say who receives the conversation: 'agent:<id>' or 'staff:<id>'")
+    target = target.strip()
+    kind, _, ident = target.partition(":")
+    if kind not in ("agent", "staff") or not ident.strip():
+        raise InvalidTarget(f"cannot assign to {target!r}: expected 'agent:<id>' or 'staff:<id>'")
+    return f"{kind}:{ident.strip()}"
+
+
+def require_note(note: str | None, action: str) -> str:
+    if note is None or not note.strip():
+        raise NoteRequired(f"a note is required to {action}: explain why for whoever receives it")
+    return note.strip()
+
+
+# --- The conversation ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: `staff:<id>` (staff and admin), `agent:<id>`, `lara` or `system`."""
+
+    name: str
+
+    @property
+    def kind(self) -> str:
+        return self.name.split(":", 1)[0]
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+    @property
+    def is_agent(self) -> bool:
+        return self.kind == "agent"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    conversation_id: str
+    channel: str
+    status: str = OPEN
+    holder: str | None = LARA
+    queue: str | None = None
+    # Set by an internal note addressed to them: they may speak while staff holds it.
+    lara_allowed: bool = False
+    agents_allowed: bool = False
+    version: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != CLOSED
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Conversation:
+        return cls(
+            conversation_id=doc["_id"],
+            channel=doc["channel"],
+            status=doc.get("status", OPEN),
+            holder=doc.get("holder"),
+            queue=doc.get("queue"),
+            lara_allowed=bool(doc.get("lara_allowed")),
+            agents_allowed=bool(doc.get("agents_allowed")),
+            version=int(doc.get("version", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a transition changes (`changes`, saved atomically) and the actions it records,
+    in order (e.g. a take-over by reply is `taken` then `message_sent`)."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
+    actions: tuple[str, ...] = ()
+    note: str | None = None
+
+
+def _hold(holder: str | None, queue: str | None = None) -> dict[str, Any]:
+    kind = holder_kind(holder)
+    return {"holder": holder, "holder_kind": kind, "queue": queue if holder is None else None}
+
+
+def _silence_others() -> dict[str, Any]:
+    # Staff now holds it: Lara and agents stay silent until a note addressed to them says so.
+    return {"lara_allowed": False, "agents_allowed": False}
+
+
+def can_act(actor: Actor, conv: Conversation) -> bool:
+    """Staff act on every conversation; an agent only on one they hold, one waiting in the
+    agent queue, or one whose staff holder addressed a note to the agents."""
+    if actor.is_staff:
+        return True
+    if actor.is_agent:
+        if conv.holder == actor.name:
+            return True
+        if conv.holder is None and conv.queue == AGENT_QUEUE:
+            return True
+        return conv.agents_allowed and holder_kind(conv.holder) == "staff"
+    return False
+
+
+def ensure_can_act(actor: Actor, conv: Conversation) -> None:
+    if not can_act(actor, conv):
+        raise NotAllowed(
+            f"{actor.name} may not act on this conversation: agents act only on conversations "
+            "they hold or that wait in the agent queue"
+        )
+
+
+def _ensure_open(conv: Conversation) -> None:
+    if not conv.is_open:
+        raise ConversationClosed(
+            "the conversation is closed; the customer's next message opens a new one"
+        )
+
+
+def lara_may_reply(conv: Conversation) -> bool:
+    """Lara answers while she holds the conversation, or when staff holding it asked her to."""
+    if not conv.is_open or conv.channel in READ_ONLY_CHANNELS:
+        return False
+    if conv.holder == LARA:
+        return True
+    return conv.lara_allowed and holder_kind(conv.holder) == "staff"
+
+
+# --- Transitions --------------------------------------------------------------------------
+
+
+def escalate(conv: Conversation, actor: Actor, note: str | None, to: str | None = None) -> Decision:
+    """Lara or an agent hands the conversation to staff: to the staff queue, or to one staff
+    member when `to` names one. Staff may escalate any conversation not yet with staff."""
+    note = require_note(note, "escalate")
+    _ensure_open(conv)
+    if actor.name != LARA:
+        ensure_can_act(actor, conv)
+    if holder_kind(conv.holder) == "staff":
+        raise InvalidTransition(
+            "the conversation is already held by staff; use assign to hand it over"
+        )
+    if conv.holder is None and conv.queue == STAFF_QUEUE and to is None:
+        raise InvalidTransition("the conversation is already waiting in the staff queue")
+    if to is not None:
+        target = parse_target(to)
+        if not target.startswith("staff:"):
+            raise InvalidTarget(
+                "an escalation goes to staff: 'staff:<id>' or no target for the queue"
+            )
+        return Decision({**_hold(target), **_silence_others()}, ("escalated",), note)
+    return Decision(_hold(None, STAFF_QUEUE), ("escalated",), note)
+
+
+def escalate_to_agents(conv: Conversation, note: str | None) -> Decision:
+    """Lara gives up: the conversation waits in the agent queue with her note."""
+    note = require_note(note, "escalate")
+    _ensure_open(conv)
+    if conv.holder != LARA:
+        raise InvalidTransition("only a conversation Lara holds can be escalated by Lara")
+    return Decision(_hold(None, AGENT_QUEUE), ("escalated",), note)
+
+
+def assign(conv: Conversation, actor: Actor, to: str | None, note: str | None) -> Decision:
+    """Staff hand the conversation to an agent or a staff member (reassign when a person
+    already holds it). A note is required and is kept as an internal note."""
+    if not actor.is_staff:
+        raise NotAllowed("only staff may assign conversations")
+    target = parse_target(to)
+    note = require_note(note, "assign")
+    _ensure_open(conv)
+    if conv.holder == target:
+        raise InvalidTransition(f"the conversation is already held by {target}")
+    action = "reassigned" if is_human(conv.holder) else "assigned"
+    changes = _hold(target)
+    if target.startswith("staff:"):
+        changes.update(_silence_others())
+    return Decision(changes, (action,), note)
+
+
+def take(conv: Conversation, actor: Actor) -> Decision:
+    """ "Tomar": a staff member claims a conversation no staff member holds yet."""
+    if not actor.is_staff:
+        raise NotAllowed("only staff may take conversations")
+    _ensure_open(conv)
+    if holder_kind(conv.holder) == "staff":
+        who = "you" if conv.holder == actor.name else conv.holder
+        raise AlreadyTaken(f"the conversation is already taken by {who}")
+    return Decision({**_hold(actor.name), **_silence_others()}, ("taken",))
+
+
+def give_back(conv: Conversation, actor: Actor) -> Decision:
+    """ "Devolver": the holder releases the conversation to the queue it belongs to (an agent
+    to the agent queue, staff to the staff queue). Staff may release anyone's."""
+    _ensure_open(conv)
+    if not is_human(conv.holder):
+        raise InvalidTransition("only a conversation held by an agent or staff can be returned")
+    if conv.holder != actor.name and not actor.is_staff:
+        raise NotHolder(f"only the holder ({conv.holder}) may return this conversation")
+    queue = AGENT_QUEUE if holder_kind(conv.holder) == "agent" else STAFF_QUEUE
+    return Decision(_hold(None, queue), ("returned",))
+
+
+def close(conv: Conversation, actor: Actor, note: str | None = None) -> Decision:
+    """ "Finalizar": closes the conversation; the customer's next message opens a new one."""
+    _ensure_open(conv)
+    if actor.is_agent and conv.holder != actor.name:
+        raise NotHolder("an agent may only close a conversation they hold")
+    if not (actor.is_staff or actor.is_agent or actor.name == "system"):
+        raise NotAllowed(f"{actor.name} may not close conversations")
+    return Decision({"status": CLOSED}, ("closed",), note.strip() if note else None)
+
+
+def add_note(
+    conv: Conversation, actor: Actor, text: str | None, to: NoteAudience | None = None
+) -> Decision:
+    """An internal note (never sent to the customer). Addressed to `lara` or `agents`, it
+    lets them speak again in a conversation staff holds."""
+    if text is None or not text.strip():
+        raise NoteRequired("the note is empty: write what the team should know")
+    ensure_can_act(actor, conv)
+    changes: dict[str, Any] = {}
+    if to == "lara":
+        changes["lara_allowed"] = True
+    elif to == "agents":
+        changes["agents_allowed"] = True
+    return Decision(changes, ("note_added",), text.strip())
+
+
+def reply(conv: Conversation, actor: Actor) -> Decision:
+    """A person writes to the customer. Only the holder may reply, except that staff replying
+    in a conversation held by Lara, an agent or a queue takes it over, and an agent may pick
+    a conversation waiting in the agent queue by answering it."""
+    _ensure_open(conv)
+    if conv.channel in READ_ONLY_CHANNELS:
+        what = "web chatbot" if conv.channel == "webchat" else "phone call"
+        raise ReadOnlyChannel(
+            f"a {what} conversation is read-only: answer through the customer's email or phone"
+        )
+    if conv.holder == actor.name:
+        return Decision({}, ("message_sent",))
+    kind = holder_kind(conv.holder)
+    if actor.is_staff:
+        if kind == "staff":
+            raise NotHolder(f"only the holder ({conv.holder}) may reply")
+        return Decision({**_hold(actor.name), **_silence_others()}, ("taken", "message_sent"))
+    if actor.is_agent:
+        if kind == "queue" and conv.queue == AGENT_QUEUE:
+            return Decision(_hold(actor.name), ("taken", "message_sent"))
+        if kind == "staff" and conv.agents_allowed:
+            return Decision({}, ("message_sent",))
+        raise NotHolder(f"only the holder ({conv.holder or 'nobody yet'}) may reply")
+    raise NotAllowed(f"{actor.name} may not reply to customers")
+
+
+def see(conv: Conversation, actor: Actor) -> Decision:
+    if not actor.is_staff:
+        ensure_can_act(actor, conv)
+    return Decision({}, ("seen",))
+
+
+def may_reveal(conv: Conversation, actor: Actor) -> None:
+    """A sealed secret is shown only to the person holding the conversation."""
+    if conv.holder != actor.name:
+        raise NotHolder(
+            "only the holder of the conversation may reveal a secret the customer typed"
+        )
+
+
+# --- Delivery receipts --------------------------------------------------------------------
+
+DELIVERY_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4}
+
+
+def delivery_states_before(state: str) -> list[str | None]:
+    """The states a message may move from into `state`: receipts only move forward
+    (sent < delivered < read), and `failed` applies to a message not yet delivered."""
+    if state == "failed":
+        return [None, "pending", "sent"]
+    rank = DELIVERY_RANK[state]
+    return [None, "pending", *[s for s, r in DELIVERY_RANK.items() if r < rank]]
+
+
+# --- The activity stream ------------------------------------------------------------------
+
+
+def stream_rank(holder: str | None, status: str, me: str) -> int:
+    """Order of the activity stream: mine, other staff, agents, Lara, queue, then closed."""
+    if status == CLOSED:
+        return 5
+    if holder == me:
+        return 0
+    return {"staff": 1, "agent": 2, "lara": 3, "queue": 4}[holder_kind(holder)]
+
+
+def author_kind(author: str) -> str:
+    """`staff:ana` → `staff`; `lara`, `customer`, `system` stay as they are."""
+    return author.split(":", 1)[0]
