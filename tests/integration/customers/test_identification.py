@@ -1,0 +1,167 @@
+"""Inbound messages reach customers through the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from services.customers.handlers import CustomerHandlers
+from services.customers.store import CustomerStore
+from shared.contracts import CallEvent, CustomerEvent, DeliveryStatus, Identity
+from shared.outbox import Outbox
+from tests.integration.customers.conftest import (
+    EventProbe,
+    identify,
+    inbound,
+    new_customer,
+    new_phone,
+)
+from tests.support import Platform, eventually
+
+
+async def test_twenty_concurrent_first_messages_of_one_identity_create_exactly_one_customer(
+    platform: Platform, customer_events: EventProbe
+):
+    phone = new_phone()
+    messages = [inbound(phone, "Rosa Díaz") for _ in range(20)]
+    await asyncio.gather(*(platform.ctx.bus.publish(m) for m in messages))
+    causes = {m.event_id for m in messages}
+
+    async def all_identified() -> list[dict] | None:
+        found = [e for e in customer_events.events if e.get("cause_event_id") in causes]
+        return found if len(found) == 20 else None
+
+    events = await eventually(all_identified)
+    assert len({e["customer"]["customer_id"] for e in events}) == 1
+    customers = platform.db("customers")["customers"]
+    digits = phone.lstrip("+")
+    assert await customers.count_documents({"search_keys": digits}) == 1
+    identities = platform.db("customers")["identities"]
+
+    async def counted() -> bool:
+        identity = await identities.find_one({"_id": f"whatsapp:{phone}"})
+        return identity is not None and identity["contact_count"] == 20
+
+    await eventually(counted)
+
+
+async def test_channel_name_becomes_display_name_and_first_and_last_name(
+    platform: Platform, customer_events: EventProbe
+):
+    customer_id, phone = await new_customer(platform, customer_events, "Juan Carlos Pérez")
+    body = (await platform.http.get(f"/api/customers/{customer_id}", headers=platform.auth())).json()
+    assert body["display_name"] == "Juan Carlos Pérez"
+    assert (body["first_name"], body["last_name"]) == ("Juan Carlos", "Pérez")
+    assert body["mobile_phone"] == phone
+    assert [i["key"] for i in body["identities"]] == [f"whatsapp:{phone}"]
+
+
+async def test_identified_event_carries_the_snapshot_identity_and_cause(
+    platform: Platform, customer_events: EventProbe
+):
+    message = inbound(new_phone(), "Lucía Gómez", email="lucia@example.com")
+    event = await identify(platform, customer_events, message)
+    assert event["action"] == "identified"
+    assert event["event_id"] == f"customer.identified:{message.event_id}"
+    assert event["identity"] == {"channel": "whatsapp", "external_id": message.identity.external_id}
+    assert event["customer"]["email"] == "lucia@example.com"
+    assert event["customer"]["identities"] == [event["identity"]]
+    assert event["customer"]["blocked_identities"] == []
+
+
+async def test_staff_edited_names_are_never_overwritten_by_the_channel(
+    platform: Platform, customer_events: EventProbe
+):
+    customer_id, phone = await new_customer(platform, customer_events, "Pepe")
+    edit = {"first_name": "José", "last_name": "García"}
+    r = await platform.http.patch(f"/api/customers/{customer_id}", json=edit, headers=platform.auth())
+    assert r.status_code == 200
+    await identify(platform, customer_events, inbound(phone, "Pepito Grillo"))
+    body = (await platform.http.get(f"/api/customers/{customer_id}", headers=platform.auth())).json()
+    assert (body["first_name"], body["last_name"]) == ("José", "García")
+    assert body["display_name"] == "Pepito Grillo"
+
+
+async def test_a_redelivered_inbound_message_publishes_identified_only_once(
+    platform: Platform, customer_events: EventProbe
+):
+    db = platform.db("customers")
+    handlers = CustomerHandlers(
+        CustomerStore(db), Outbox(db, platform.ctx.bus, {"CustomerEvent": CustomerEvent})
+    )
+    message = inbound(new_phone(), "Ana Redelivery")
+    first = await handlers.identify(message)
+    second = await handlers.identify(message)
+    assert first == second
+    await customer_events.drain(platform)
+    caused = [e for e in customer_events.events if e.get("cause_event_id") == message.event_id]
+    assert len(caused) == 1
+    identity = await db["identities"].find_one({"_id": message.identity.key})
+    assert identity is not None and identity["contact_count"] == 1
+
+
+async def test_ivr_calls_identify_the_caller_and_delivery_receipts_are_ignored(
+    platform: Platform, customer_events: EventProbe
+):
+    caller = new_phone()
+    receipt = DeliveryStatus(
+        channel="whatsapp",
+        identity=Identity(channel="whatsapp", external_id=caller),
+        external_message_id="wamid.x",
+        status="read",
+    )
+    await platform.ctx.bus.publish(receipt)
+    call = CallEvent(
+        event_id=f"CA{uuid.uuid4().hex}:incoming",
+        identity=Identity(channel="ivr", external_id=caller),
+        call_sid=f"CA{uuid.uuid4().hex}",
+        step="incoming",
+        city="Córdoba",
+    )
+    await platform.ctx.bus.publish(call)
+
+    async def caused() -> dict | None:
+        return next(
+            (e for e in customer_events.events if e.get("cause_event_id") == call.event_id), None
+        )
+
+    event = await eventually(caused)
+    assert event["identity"] == {"channel": "ivr", "external_id": caller}
+    await customer_events.drain(platform)
+    assert not [e for e in customer_events.events if e.get("cause_event_id") == receipt.event_id]
+    assert await platform.db("customers")["identities"].find_one({"_id": f"whatsapp:{caller}"}) is None
+
+
+async def test_a_blocked_identity_is_still_identified_with_the_block_in_the_snapshot(
+    platform: Platform, customer_events: EventProbe
+):
+    customer_id, phone = await new_customer(platform, customer_events, "Bloqueado")
+    key = f"whatsapp:{phone}"
+    r = await platform.http.post(
+        f"/api/customers/{customer_id}/identities/{key}/block",
+        json={"note": "spam"},
+        headers=platform.auth(),
+    )
+    assert r.status_code == 200
+    assert r.json()["identities"][0]["blocked"] is True
+    blocked = await customer_events.wait_for(customer_id, "identity_blocked")
+    assert blocked[0]["customer"]["blocked_identities"] == [key]
+    event = await identify(platform, customer_events, inbound(phone, "Bloqueado"))
+    assert event["customer"]["blocked_identities"] == [key]
+    r = await platform.http.post(
+        f"/api/customers/{customer_id}/identities/{key}/unblock", headers=platform.auth()
+    )
+    assert r.status_code == 200 and r.json()["identities"][0]["blocked"] is False
+    await customer_events.wait_for(customer_id, "identity_unblocked")
+
+
+async def test_blocking_an_identity_of_another_customer_is_404(
+    platform: Platform, customer_events: EventProbe
+):
+    customer_id, _ = await new_customer(platform, customer_events)
+    _, other_phone = await new_customer(platform, customer_events)
+    r = await platform.http.post(
+        f"/api/customers/{customer_id}/identities/whatsapp:{other_phone}/block",
+        headers=platform.auth(),
+    )
+    assert r.status_code == 404
