@@ -1,0 +1,164 @@
+"""Twilio Voice requests: the step, the caller, the city and the menu motive; TwiML answers."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import pytest
+
+from services.ingest import ivr
+from services.ingest.errors import InvalidPayload
+from shared.contracts.inbound import CallEvent, parse_inbound
+from tests.unit.ingest.payloads import SAMPLES, twilio_call
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def call(params: dict[str, str], **kw: str) -> CallEvent:
+    [event] = ivr.normalize(params, NOW, **kw).events  # type: ignore[arg-type]
+    assert isinstance(event, CallEvent)
+    assert parse_inbound(event.model_dump_json()) == event
+    return event
+
+
+def test_incoming_call_has_caller_identity_and_title_case_city() -> None:
+    event = call(twilio_call("CA1", CallerName="JUAN PEREZ"))
+    assert event.event_id == "tw:CA1:incoming"
+    assert event.step == "incoming"
+    assert event.identity.key == "ivr:+5491155550000"
+    assert event.city == "Cordoba"
+    assert event.contact.name == "JUAN PEREZ"
+    assert event.occurred_at == NOW  # Twilio sends no event time for incoming calls
+
+
+def test_empty_city_is_none() -> None:
+    assert call(twilio_call(FromCity="")).city is None
+
+
+@pytest.mark.parametrize(
+    ("digits", "motive"),
+    [
+        ("1", "soporte técnico"),
+        ("2", "consulta de servicio"),
+        ("3", "ventas"),
+        ("4", "facturación"),
+        ("0", "hablar con una persona"),
+        ("1#", "soporte técnico"),
+        ("9", None),
+        ("12", None),
+    ],
+)
+def test_menu_digits_give_the_motive(digits: str, motive: str | None) -> None:
+    event = call(twilio_call("CA2", Digits=digits, CallStatus="in-progress"))
+    assert event.step == "gather"
+    assert event.event_id == "tw:CA2:gather:main"
+    assert event.motive == motive
+
+
+@pytest.mark.parametrize(
+    ("speech", "motive"),
+    [
+        ("Tengo una falla técnica", "soporte técnico"),
+        ("quiero contratar internet", "ventas"),
+        ("una consulta sobre mi servicio", "consulta de servicio"),
+        ("no me llegó la factura", "facturación"),
+        ("quiero hablar con una persona", "hablar con una persona"),
+        ("qué lindo día", None),
+    ],
+)
+def test_spoken_answers_give_the_motive(speech: str, motive: str | None) -> None:
+    assert call(twilio_call(SpeechResult=speech, Confidence="0.9")).motive == motive
+
+
+def test_step_from_query_parameter_wins_and_menu_names_the_gather_key() -> None:
+    event = call(twilio_call("CA3", Digits=""), step_hint="gather", menu="main")
+    assert event.event_id == "tw:CA3:gather:main"
+    assert event.motive is None  # timeout: empty Digits
+
+
+def test_status_callback_is_keyed_by_sequence_number_and_keeps_duration() -> None:
+    event = call(
+        twilio_call(
+            "CA4",
+            CallStatus="completed",
+            CallDuration="42",
+            SequenceNumber="3",
+            CallbackSource="call-progress-events",
+            Timestamp="Tue, 01 Jul 2025 12:00:00 +0000",
+        )
+    )
+    assert event.step == "status"
+    assert event.event_id == "tw:CA4:status:3"
+    assert event.duration_seconds == 42
+    assert event.occurred_at == datetime(2025, 7, 1, 12, tzinfo=UTC)
+    without_seq = call(twilio_call("CA5", CallStatus="busy"))
+    assert without_seq.event_id == "tw:CA5:status:busy"
+
+
+def test_anonymous_callers_are_not_merged_into_one_identity() -> None:
+    a = call(twilio_call("CAa", From="anonymous"))
+    b = call(twilio_call("CAb", From=""))
+    assert a.identity.external_id == "anonymous:CAa"
+    assert b.identity.external_id == "anonymous:CAb"
+    assert call(twilio_call(From="client:alice")).identity.external_id == "client:alice"
+
+
+def test_call_sid_is_required() -> None:
+    with pytest.raises(InvalidPayload, match="CallSid"):
+        ivr.normalize({"From": "+5491155550000"}, NOW)
+
+
+def test_incoming_is_answered_with_a_spanish_menu_gather() -> None:
+    xml = ivr.twiml(call(twilio_call()), "/webhooks/ivr?step=gather&menu=main")
+    root = ET.fromstring(xml)
+    gather = root.find("Gather")
+    assert gather is not None
+    assert gather.get("action") == "/webhooks/ivr?step=gather&menu=main"
+    say = gather.find("Say")
+    assert say is not None and say.get("language") == "es-MX"
+    assert "marque 1" in (say.text or "") and "marque 0" in (say.text or "")
+
+
+def test_a_valid_choice_says_goodbye_and_an_invalid_one_repeats_the_menu() -> None:
+    chosen = ET.fromstring(ivr.twiml(call(twilio_call(Digits="3")), "/a"))
+    assert chosen.find("Gather") is None and "ventas" in (chosen.findtext("Say") or "")
+    retry = ET.fromstring(ivr.twiml(call(twilio_call(Digits="7")), "/a"))
+    assert retry.find("Gather") is not None
+
+
+def test_status_callbacks_get_empty_twiml() -> None:
+    root = ET.fromstring(ivr.twiml(call(twilio_call(CallStatus="completed")), "/a"))
+    assert root.tag == "Response" and list(root) == []
+
+
+def test_json_params_become_strings() -> None:
+    assert ivr.params_from_json({"CallSid": "CA1", "x": True, "n": 3, "z": None, "o": {}}) == {
+        "CallSid": "CA1",
+        "x": "true",
+        "n": "3",
+        "z": "",
+    }
+
+
+def test_twilio_samples_normalize() -> None:
+    base = SAMPLES / "twilio_voice"
+    if not base.exists():
+        pytest.skip("channel samples not present")
+    voice = json.loads(
+        (base / "twilio-labs__plugin-webhook/src/utils/webhook-events/voice.js.json").read_text()
+    )
+    event = call(voice["body"])
+    assert (event.step, event.city, event.identity.external_id) == (
+        "incoming",
+        "San Francisco",
+        "+15017122661",
+    )
+    full = json.loads((base / "twilio__twilio-python/tests/test_validation.py.json").read_text())
+    event = call(full["form"])
+    assert (event.city, event.contact.name) == ("South Lake Tahoe", "CA Wireless Call")
+    gather = json.loads(
+        (base / "twilio__twilio-python/tests/unit/test_request_validator.py.json").read_text()
+    )
+    assert call(gather["form"]).step == "gather"

@@ -1,0 +1,262 @@
+"""Messenger bodies: customer messages, postbacks and receipts become events; echoes do not."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from services.ingest import messenger
+from services.ingest.errors import InvalidPayload
+from shared.contracts.inbound import DeliveryStatus, InboundMessage, parse_inbound
+from tests.unit.ingest.payloads import SAMPLES, fb_envelope
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+PAGE = "625987814267888"
+
+
+def item(**event: Any) -> dict[str, Any]:
+    return {
+        "sender": {"id": "PSID1"},
+        "recipient": {"id": PAGE},
+        "timestamp": 1458692752478,
+        **event,
+    }
+
+
+def events(*items: dict[str, Any]) -> list[Any]:
+    batch = messenger.normalize(fb_envelope(*items, page=PAGE), NOW)
+    for event in batch.events:
+        assert parse_inbound(event.model_dump_json()) == event
+    return batch.events
+
+
+def test_text_message_is_keyed_by_page_and_mid_with_psid_identity() -> None:
+    [event] = events(item(message={"mid": "m_1", "text": "hola"}))
+    assert isinstance(event, InboundMessage)
+    assert event.event_id == f"fb:{PAGE}:m_1"
+    assert event.identity.key == "messenger:PSID1"
+    assert (event.message_type, event.text, event.line_id) == ("text", "hola", PAGE)
+    assert event.contact.name is None  # Messenger sends no name
+    assert event.occurred_at == datetime.fromtimestamp(1458692752.478, tz=UTC)
+
+
+def test_quick_reply_payload_is_kept() -> None:
+    [event] = events(item(message={"mid": "m_2", "text": "Sí", "quick_reply": {"payload": "YES"}}))
+    assert event.payload == "YES"
+
+
+def test_attachments_give_the_message_type_and_urls() -> None:
+    [image] = events(
+        item(
+            message={
+                "mid": "m_3",
+                "attachments": [{"type": "image", "payload": {"url": "https://x/i.jpg"}}],
+            }
+        )
+    )
+    assert (image.message_type, image.attachments[0].url) == ("image", "https://x/i.jpg")
+    [file] = events(
+        item(
+            message={
+                "mid": "m_4",
+                "attachments": [{"type": "file", "payload": {"url": "https://x/f.pdf"}}],
+            }
+        )
+    )
+    assert file.message_type == "document"
+
+
+def test_sticker_in_transition_form_is_a_sticker() -> None:
+    [event] = events(
+        item(
+            message={
+                "mid": "m_5",
+                "sticker_id": 369239263222822,
+                "attachments": [
+                    {
+                        "type": "image",
+                        "payload": {"url": "https://x/like.png", "sticker_id": 369239263222822},
+                    }
+                ],
+            }
+        )
+    )
+    assert event.message_type == "sticker"
+
+
+def test_fallback_link_with_null_payload_becomes_text_with_the_url() -> None:
+    [event] = events(
+        item(
+            message={
+                "mid": "m_6",
+                "attachments": [
+                    {
+                        "type": "fallback",
+                        "payload": None,
+                        "title": "Nota",
+                        "url": "https://example.com/n",
+                    }
+                ],
+            }
+        )
+    )
+    assert event.message_type == "text"
+    assert event.text == "Nota https://example.com/n"
+
+
+def test_unknown_attachment_types_are_unsupported_with_raw() -> None:
+    [event] = events(
+        item(message={"mid": "m_7", "attachments": [{"type": "ig_reel", "payload": {"url": "u"}}]})
+    )
+    assert event.message_type == "unsupported"
+    assert event.raw["message"]["mid"] == "m_7"
+
+
+def test_location_attachment_keeps_coordinates() -> None:
+    [event] = events(
+        item(
+            message={
+                "mid": "m_8",
+                "attachments": [
+                    {"type": "location", "payload": {"coordinates": {"lat": -34.6, "long": -58.4}}}
+                ],
+            }
+        )
+    )
+    assert event.location.latitude == -34.6
+
+
+def test_postback_without_mid_is_keyed_by_page_psid_time_and_payload() -> None:
+    [event] = events(item(postback={"title": "Empezar", "payload": "GET_STARTED"}))
+    assert event.message_type == "postback"
+    assert event.event_id.startswith(f"fb-pb:{PAGE}:PSID1:1458692752478:")
+    assert (event.text, event.payload) == ("Empezar", "GET_STARTED")
+    [other] = events(item(postback={"title": "Empezar", "payload": "OTHER"}))
+    assert other.event_id != event.event_id
+
+
+def test_postback_with_mid_uses_the_message_key() -> None:
+    [event] = events(item(postback={"title": "T", "payload": "P", "mid": "m_pb"}))
+    assert event.event_id == f"fb:{PAGE}:m_pb"
+
+
+def test_echoes_are_ignored() -> None:
+    batch = messenger.normalize(
+        fb_envelope(item(message={"mid": "m_e", "is_echo": True, "app_id": 1, "text": "x"})), NOW
+    )
+    assert batch.events == [] and batch.ignored == 1
+
+
+def test_delivery_and_read_are_watermark_receipts() -> None:
+    delivery, read = events(
+        {
+            "sender": {"id": "PSID1"},
+            "recipient": {"id": PAGE},
+            "delivery": {"watermark": 1458668856253},
+        },
+        item(read={"watermark": 1458668856999}),
+    )
+    assert isinstance(delivery, DeliveryStatus) and isinstance(read, DeliveryStatus)
+    assert (delivery.status, delivery.watermark, delivery.external_message_id) == (
+        "delivered",
+        1458668856253,
+        None,
+    )
+    assert delivery.event_id == f"fb-rcpt:{PAGE}:PSID1:delivery:1458668856253"
+    assert delivery.occurred_at == datetime.fromtimestamp(1458668856.253, tz=UTC)
+    assert read.status == "read"
+
+
+def test_reaction_and_unreaction_refer_to_the_message() -> None:
+    react, unreact = events(
+        item(
+            reaction={"reaction": "love", "emoji": "\u2764\ufe0f", "action": "react", "mid": "m_1"}
+        ),
+        item(reaction={"reaction": "love", "action": "unreact", "mid": "m_1"}),
+    )
+    assert (react.message_type, react.reply_to, react.text, react.payload) == (
+        "reaction",
+        "m_1",
+        "\u2764\ufe0f",
+        "react",
+    )
+    assert (unreact.text, unreact.payload) == (None, "unreact")
+    assert react.event_id != unreact.event_id
+
+
+def test_standby_items_are_normalized_too() -> None:
+    body = {
+        "object": "page",
+        "entry": [
+            {"id": PAGE, "time": 1, "standby": [item(message={"mid": "m_sb", "text": "hi"})]}
+        ],
+    }
+    assert [e.event_id for e in messenger.normalize(body, NOW).events] == [f"fb:{PAGE}:m_sb"]
+
+
+def test_unknown_keys_and_items_without_sender_are_ignored_or_skipped() -> None:
+    batch = messenger.normalize(
+        fb_envelope(
+            item(speech={"mid": "x"}),
+            {"recipient": {"id": PAGE}, "policy-enforcement": {"action": "block"}},
+            {"recipient": {"id": PAGE}, "message": {"mid": "m_ns", "text": "?"}},
+            item(message={"mid": "m_ok", "text": "ok"}),
+        ),
+        NOW,
+    )
+    assert [e.event_id for e in batch.events] == [f"fb:{PAGE}:m_ok"]
+    assert batch.ignored == 2 and len(batch.skipped) == 1
+
+
+@pytest.mark.parametrize(
+    "body", [[], {"object": "whatsapp_business_account", "entry": []}, {"object": "page"}]
+)
+def test_bodies_that_are_not_messenger_webhooks_are_schema_errors(body: Any) -> None:
+    with pytest.raises(InvalidPayload):
+        messenger.normalize(body, NOW)
+
+
+MOCKS = SAMPLES / "messenger/ker0x__messenger/tests/Mocks"
+EXPECTED_EVENT_FILES = {
+    "message.json": "image",
+    "postback.json": "postback",
+    "postback_from_stand_by.json": "postback",
+    "reaction.json": "reaction",
+    "delivery.json": "delivered",
+    "read.json": "read",
+}
+
+
+def _event_files() -> list[str]:
+    return sorted(p.name for p in (MOCKS / "Event").glob("*.json")) if MOCKS.exists() else []
+
+
+@pytest.mark.parametrize("name", _event_files() or ["none"])
+def test_every_messenger_event_sample_is_an_event_or_ignored(name: str) -> None:
+    if not MOCKS.exists():
+        pytest.skip("channel samples not present")
+    sample = json.loads((MOCKS / "Event" / name).read_text())
+    batch = messenger.normalize(fb_envelope(sample), NOW)
+    assert batch.skipped == []
+    if name in EXPECTED_EVENT_FILES:
+        [event] = batch.events
+        kind = event.message_type if isinstance(event, InboundMessage) else event.status
+        assert kind == EXPECTED_EVENT_FILES[name]
+    else:
+        assert batch.events == [], name  # echoes, payments, thread control, unknown keys
+
+
+@pytest.mark.parametrize("name", ["message.json", "stand_by.json"])
+def test_messenger_callback_samples_give_one_text_message(name: str) -> None:
+    if not MOCKS.exists():
+        pytest.skip("channel samples not present")
+    batch = messenger.normalize(json.loads((MOCKS / "Callback" / name).read_text()), NOW)
+    [event] = batch.events
+    assert (event.message_type, event.text, event.payload) == (
+        "text",
+        "hello, world!",
+        "DEVELOPER_DEFINED_PAYLOAD",
+    )
