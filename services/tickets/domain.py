@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -163,7 +164,7 @@ SALES_CALL_FIELDS = (
 
 
 def sales_call_changes(
-    current: dict[str, object], incoming: dict[str, object]
+    current: Mapping[str, object], incoming: Mapping[str, object]
 ) -> dict[str, object]:
     """What the incoming call data changes. A field the new snapshot leaves empty never
     erases what we knew (a later step may simply not repeat the city)."""

@@ -32,7 +32,7 @@ def conversation_event(
             conversation_id=conversation_id,
             channel=channel,  # type: ignore[arg-type]
             identity=Identity(channel=channel, external_id=external),  # type: ignore[arg-type]
-            customer_id=unique("cust"),
+            customer_id=f"cust-{conversation_id}",
             customer_name=customer_name,
             document_number=document_number,
             status="abierta",

@@ -1,6 +1,7 @@
 import asyncio
 
 from services.tickets.handlers import ListQuery
+from shared.auth import Role
 from shared.contracts.base import Identity
 from shared.contracts.conversation import CallInfo
 from shared.contracts.inbound import ContactInfo, InboundMessage
@@ -21,7 +22,7 @@ async def _known_conversation(platform: Platform, **kwargs) -> str:
     return conversation_id
 
 
-async def _create(platform: Platform, role: str = "agent", **body) -> dict:
+async def _create(platform: Platform, role: Role = "agent", **body) -> dict:
     body.setdefault("reason", "sin conexión a internet")
     response = await platform.http.post(
         "/api/services", json=body, headers=platform.auth("luis", role)
@@ -166,7 +167,9 @@ async def test_concurrent_confirm_and_cancel_leave_exactly_one_winner(platform: 
 
 
 async def test_unknown_service_is_404(platform: Platform):
-    assert (await platform.http.get("/api/services/nope", headers=platform.auth())).status_code == 404
+    assert (
+        await platform.http.get("/api/services/nope", headers=platform.auth())
+    ).status_code == 404
     response = await platform.http.post(
         "/api/services/nope/confirm", headers=platform.auth("o", "central")
     )
@@ -175,7 +178,9 @@ async def test_unknown_service_is_404(platform: Platform):
 
 async def test_service_is_found_by_id_and_by_number(platform: Platform):
     service = await _create(platform, conversation_id=unique("conv"), customer_name="Ana")
-    by_id = await platform.http.get(f"/api/services/{service['service_id']}", headers=platform.auth())
+    by_id = await platform.http.get(
+        f"/api/services/{service['service_id']}", headers=platform.auth()
+    )
     by_number = await platform.http.get(
         f"/api/services/by-number/{service['number'].lower()}", headers=platform.auth()
     )
@@ -198,7 +203,8 @@ async def test_list_filters_by_accentless_name_or_document_and_defaults_to_pendi
         document_number=document,
     )
     await platform.http.post(
-        f"/api/services/{closed_one['service_id']}/cancel", json={"reason": "x"},
+        f"/api/services/{closed_one['service_id']}/cancel",
+        json={"reason": "x"},
         headers=platform.auth(),
     )
     plain = surname.replace("ó", "o").upper()
@@ -244,7 +250,8 @@ async def test_list_date_range_is_inclusive_and_refuses_reversed_ranges(platform
     )
     assert past.json()["total"] == 0
     reversed_range = await platform.http.get(
-        "/api/services", params={"desde": "2024-02-01", "hasta": "2024-01-01"},
+        "/api/services",
+        params={"desde": "2024-02-01", "hasta": "2024-01-01"},
         headers=platform.auth(),
     )
     assert reversed_range.status_code == 422
