@@ -63,12 +63,26 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
 
 
 def _typos_allowed(word: str) -> int:
-    # Short words carry meaning in every letter ("mas" / "mes"); long ones survive a slip.
-    if len(word) <= 3:
+    # Short words carry meaning in every letter ("mas" / "mes", "hola" / "la"); long ones
+    # survive a slip.
+    if len(word) <= 4:
         return 0
-    if len(word) <= 7:
+    if len(word) <= 9:
         return 1
     return 2
+
+
+_SOUNDS = (("ch", "0"), ("qu", "k"), ("ll", "y"), ("h", ""), ("v", "b"), ("z", "s"))
+_SOFT_C = re.compile(r"c(?=[ei])")
+
+
+def sounds_like(word: str) -> str:
+    """Spanish spelling key: letters that sound alike are one ("ll"/"y", "v"/"b", "z"/"s",
+    soft "c"/"s", silent "h"), so "yegan" is "llegan", "grasias" is "gracias"."""
+    key = _SOFT_C.sub("s", word)
+    for written, sound in _SOUNDS:
+        key = key.replace(written, sound)
+    return key.replace("c", "k")
 
 
 def words_match(expected: str, written: str) -> bool:
@@ -79,7 +93,7 @@ def words_match(expected: str, written: str) -> bool:
     """
     if expected.endswith("*"):
         stem = expected[:-1]
-        if written.startswith(stem):
+        if written.startswith(stem) or sounds_like(written).startswith(sounds_like(stem)):
             return True
         allowed = _typos_allowed(stem) if len(stem) > 5 else 0
         return (
@@ -90,10 +104,11 @@ def words_match(expected: str, written: str) -> bool:
                 for n in range(max(1, len(stem) - allowed), len(stem) + allowed + 1)
             )
         )
-    if expected == written or (expected[:1] == "h" and expected[1:] == written):
-        return True  # the silent h is the most common slip: "ola", "orario"
-    if expected[:1] == "h" and written[:1] != "h":
-        written = "h" + written
+    if expected == written:
+        return True
+    expected, written = sounds_like(expected), sounds_like(written)
+    if expected == written:
+        return True
     allowed = _typos_allowed(expected)
     # Nobody misses the first letter: "guarde" is not a misspelt "aguarde".
     return (
@@ -241,7 +256,6 @@ EXPLANATIONS = (
     "se debe al",
     "la causa",
     "el motivo",
-    "ya quedo",
     "quedo solucionado",
     "quedo resuelto",
     "ya esta solucionado",
@@ -399,8 +413,26 @@ PROBLEM_SIGNS = (
     "sin conexion",
     "sin senal",
     "se corta",
+    "se me corta",
+    "se corto",
     "se cae",
     "se me cae",
+    "se cayo",
+    "no enciende",
+    "no prende",
+    "no da tono",
+    "no responde",
+    "no se renueva",
+    "no se ve",
+    "no llega",
+    "no llegan",
+    "no seguro",
+    "borre",
+    "sin querer",
+    "se borro",
+    "perdi",
+    "virus",
+    "spam",
     "caid*",
     "lent*",
     "problema",
@@ -546,8 +578,14 @@ def _greeting(chat: _Chat) -> Criterion:
     return Criterion("saludo", "not_met", chat.operator[:1], "No saludó al tomar el chat.")
 
 
+_QUESTION = re.compile(r"¿[^?]*\??")
+
+
 def _paraphrase(chat: _Chat) -> Criterion:
-    found = chat.matching(chat.operator, PARAPHRASES)
+    # "¿Me decís qué luces ves?" asks; "Me decís que no da tono, ¿es así?" restates.
+    found = [
+        i for i in chat.operator if any_phrase(PARAPHRASES, _QUESTION.sub(" ", chat.lines[i].text))
+    ]
     if found:
         return Criterion("parafraseo", "met", found)
     return Criterion("parafraseo", "not_applicable", detail="Opcional: no se usó.")
