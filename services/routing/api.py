@@ -27,8 +27,8 @@ _STATUS_OF: list[tuple[type[domain.DomainError], int]] = [
     (domain.ConversationNotFound, status.HTTP_404_NOT_FOUND),
     (domain.MessageNotFound, status.HTTP_404_NOT_FOUND),
     (domain.NotAllowed, status.HTTP_403_FORBIDDEN),  # NotHolder too
-    (domain.NoteRequired, status.HTTP_422_UNPROCESSABLE_ENTITY),
-    (domain.InvalidTarget, status.HTTP_422_UNPROCESSABLE_ENTITY),
+    (domain.NoteRequired, 422),
+    (domain.InvalidTarget, 422),
     (domain.AlreadyTaken, status.HTTP_409_CONFLICT),
     (domain.ConversationClosed, status.HTTP_409_CONFLICT),
     (domain.ReadOnlyChannel, status.HTTP_409_CONFLICT),
