@@ -392,7 +392,7 @@ def search_terms(q: str) -> SearchTerms:
     if "@" in q:
         return SearchTerms((q.lower(),))
     folded = fold(q)
-    compact_document = normalize_document(q).lower()
+    compact_document = fold(normalize_document(q))
     words = folded.split()
     if len(words) == 1 and compact_document and compact_document != words[0]:
         # "20.123.456" or "AB-123": the document is stored without punctuation

@@ -29,9 +29,7 @@ class EventProbe:
             and (action is None or e["action"] == action)
         ]
 
-    async def wait_for(
-        self, customer_id: str, action: str, count: int = 1
-    ) -> list[dict[str, Any]]:
+    async def wait_for(self, customer_id: str, action: str, count: int = 1) -> list[dict[str, Any]]:
         async def probe() -> list[dict[str, Any]] | None:
             found = self.of(customer_id, action)
             return found if len(found) >= count else None

@@ -49,7 +49,9 @@ async def test_channel_name_becomes_display_name_and_first_and_last_name(
     platform: Platform, customer_events: EventProbe
 ):
     customer_id, phone = await new_customer(platform, customer_events, "Juan Carlos Pérez")
-    body = (await platform.http.get(f"/api/customers/{customer_id}", headers=platform.auth())).json()
+    body = (
+        await platform.http.get(f"/api/customers/{customer_id}", headers=platform.auth())
+    ).json()
     assert body["display_name"] == "Juan Carlos Pérez"
     assert (body["first_name"], body["last_name"]) == ("Juan Carlos", "Pérez")
     assert body["mobile_phone"] == phone
@@ -74,10 +76,14 @@ async def test_staff_edited_names_are_never_overwritten_by_the_channel(
 ):
     customer_id, phone = await new_customer(platform, customer_events, "Pepe")
     edit = {"first_name": "José", "last_name": "García"}
-    r = await platform.http.patch(f"/api/customers/{customer_id}", json=edit, headers=platform.auth())
+    r = await platform.http.patch(
+        f"/api/customers/{customer_id}", json=edit, headers=platform.auth()
+    )
     assert r.status_code == 200
     await identify(platform, customer_events, inbound(phone, "Pepito Grillo"))
-    body = (await platform.http.get(f"/api/customers/{customer_id}", headers=platform.auth())).json()
+    body = (
+        await platform.http.get(f"/api/customers/{customer_id}", headers=platform.auth())
+    ).json()
     assert (body["first_name"], body["last_name"]) == ("José", "García")
     assert body["display_name"] == "Pepito Grillo"
 
@@ -129,7 +135,9 @@ async def test_ivr_calls_identify_the_caller_and_delivery_receipts_are_ignored(
     assert event["identity"] == {"channel": "ivr", "external_id": caller}
     await customer_events.drain(platform)
     assert not [e for e in customer_events.events if e.get("cause_event_id") == receipt.event_id]
-    assert await platform.db("customers")["identities"].find_one({"_id": f"whatsapp:{caller}"}) is None
+    assert (
+        await platform.db("customers")["identities"].find_one({"_id": f"whatsapp:{caller}"}) is None
+    )
 
 
 async def test_a_blocked_identity_is_still_identified_with_the_block_in_the_snapshot(

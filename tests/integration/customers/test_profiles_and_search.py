@@ -1,0 +1,157 @@
+"""Profile edits, validation and search over the real HTTP API and database."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from tests.integration.customers.conftest import EventProbe, new_customer
+from tests.support import Platform
+
+
+def _unique_document() -> str:
+    n = random.randint(10_000_000, 99_999_999)
+    return f"{str(n)[:2]}.{str(n)[2:5]}.{str(n)[5:]}"
+
+
+async def _search(platform: Platform, q: str) -> list[str]:
+    r = await platform.http.get("/api/customers", params={"q": q}, headers=platform.auth())
+    assert r.status_code == 200
+    return [c["id"] for c in r.json()["items"]]
+
+
+async def test_search_finds_a_customer_by_document_number_written_with_or_without_dots(
+    platform: Platform, customer_events: EventProbe
+):
+    customer_id, _ = await new_customer(platform, customer_events)
+    document = _unique_document()
+    r = await platform.http.patch(
+        f"/api/customers/{customer_id}",
+        json={"document_number": document},
+        headers=platform.auth(),
+    )
+    assert r.status_code == 200
+    assert r.json()["document_number"] == document.replace(".", "")
+    assert await _search(platform, document) == [customer_id]
+    assert await _search(platform, document.replace(".", "")) == [customer_id]
+
+
+async def test_search_finds_a_phone_written_differently(
+    platform: Platform, customer_events: EventProbe
+):
+    customer_id, _ = await new_customer(platform, customer_events)
+    local = random.randint(1000, 9999)
+    written = f"+54 9 11 {local}-{random.randint(1000, 9999)}"
+    r = await platform.http.patch(
+        f"/api/customers/{customer_id}", json={"home_phone": written}, headers=platform.auth()
+    )
+    assert r.status_code == 200
+    normalized = r.json()["home_phone"]
+    assert normalized == "+" + "".join(c for c in written if c.isdigit())
+    digits = normalized.lstrip("+")
+    assert await _search(platform, digits) == [customer_id]
+    assert await _search(platform, written) == [customer_id]
+    assert await _search(platform, f"11 {digits[-8:-4]}-{digits[-4:]}") == [customer_id]
+
+
+async def test_search_ignores_accents_and_case_and_matches_email(
+    platform: Platform, customer_events: EventProbe
+):
+    tag = uuid.uuid4().hex[:8]
+    customer_id, _ = await new_customer(platform, customer_events, f"Ñandú Pérez{tag}")
+    email = f"Nandu.{tag}@Example.com"
+    r = await platform.http.patch(
+        f"/api/customers/{customer_id}", json={"email": email}, headers=platform.auth()
+    )
+    assert r.status_code == 200
+    assert await _search(platform, f"nandu perez{tag}") == [customer_id]
+    assert await _search(platform, f"PÉREZ{tag.upper()}") == [customer_id]
+    assert await _search(platform, email.lower()) == [customer_id]
+
+
+async def test_search_is_paginated(platform: Platform, customer_events: EventProbe):
+    family = f"Paginado{uuid.uuid4().hex[:8]}"
+    ids = {(await new_customer(platform, customer_events, f"Ana {family}"))[0] for _ in range(3)}
+    params = {"q": family, "limit": 2, "offset": 0}
+    first = (
+        await platform.http.get("/api/customers", params=params, headers=platform.auth())
+    ).json()
+    params["offset"] = 2
+    rest = (
+        await platform.http.get("/api/customers", params=params, headers=platform.auth())
+    ).json()
+    assert first["total"] == 3 and len(first["items"]) == 2 and len(rest["items"]) == 1
+    assert {c["id"] for c in first["items"] + rest["items"]} == ids
+
+
+async def test_invalid_profile_values_get_a_clear_422(
+    platform: Platform, customer_events: EventProbe
+):
+    customer_id, _ = await new_customer(platform, customer_events)
+    url = f"/api/customers/{customer_id}"
+    cases = {
+        "email": "no-es-un-email",
+        "mobile_phone": "11 5555 0000",
+        "home_phone": "+12",
+        "favourite_colour": "azul",
+    }
+    for field, value in cases.items():
+        r = await platform.http.patch(url, json={field: value}, headers=platform.auth())
+        assert r.status_code == 422, field
+        detail = r.json()["detail"][0]
+        assert detail["loc"][-1] == field and detail["msg"]
+    phone = await platform.http.patch(
+        url, json={"mobile_phone": "11 5555 0000"}, headers=platform.auth()
+    )
+    assert "E.164" in phone.json()["detail"][0]["msg"]
+
+
+async def test_agents_may_read_but_not_edit_and_anonymous_callers_are_refused(
+    platform: Platform, customer_events: EventProbe
+):
+    customer_id, _ = await new_customer(platform, customer_events)
+    url = f"/api/customers/{customer_id}"
+    agent = platform.auth("luis", "agent")
+    assert (await platform.http.get(url, headers=agent)).status_code == 200
+    assert (await platform.http.patch(url, json={"company": "X"}, headers=agent)).status_code == 403
+    assert (await platform.http.get(url)).status_code == 401
+    assert (await platform.http.get("/api/customers/nope", headers=agent)).status_code == 404
+
+
+async def test_suggestions_list_other_customers_with_the_same_phone_email_or_document(
+    platform: Platform, customer_events: EventProbe
+):
+    first, phone = await new_customer(platform, customer_events, "Gemelo Uno")
+    second, _ = await new_customer(platform, customer_events, "Gemelo Dos")
+    document = _unique_document()
+    for cid in (first, second):
+        await platform.http.patch(
+            f"/api/customers/{cid}", json={"document_number": document}, headers=platform.auth()
+        )
+    await platform.http.patch(
+        f"/api/customers/{second}", json={"home_phone": phone}, headers=platform.auth()
+    )
+    r = await platform.http.get(f"/api/customers/{first}/suggestions", headers=platform.auth())
+    assert r.status_code == 200
+    [suggestion] = r.json()
+    assert suggestion["customer"]["id"] == second
+    assert suggestion["matched_on"] == ["doc", "phone"]
+
+
+async def test_admin_configured_extra_fields_are_validated_on_edit(
+    platform: Platform, customer_events: EventProbe
+):
+    fields = {"fields": [{"key": "numero_cliente", "label": "Número de cliente", "type": "text"}]}
+    staff = await platform.http.put("/api/customer-fields", json=fields, headers=platform.auth())
+    assert staff.status_code == 403
+    admin = platform.auth("root", "admin")
+    r = await platform.http.put("/api/customer-fields", json=fields, headers=admin)
+    assert r.status_code == 200
+    customer_id, _ = await new_customer(platform, customer_events)
+    url = f"/api/customers/{customer_id}"
+    ok = await platform.http.patch(
+        url, json={"extra": {"numero_cliente": "C-77"}}, headers=platform.auth()
+    )
+    assert ok.status_code == 200 and ok.json()["extra"] == {"numero_cliente": "C-77"}
+    bad = await platform.http.patch(url, json={"extra": {"otro": 1}}, headers=platform.auth())
+    assert bad.status_code == 422
