@@ -132,10 +132,6 @@ class TicketsStore:
         doc: Document | None = await self.services.find_one({"number": number})
         return doc
 
-    async def get_service_by_consultation(self, consultation_id: str) -> Document | None:
-        doc: Document | None = await self.services.find_one({"consultation_id": consultation_id})
-        return doc
-
     async def update_service(
         self, service_id: str, version: int, changes: Document
     ) -> Document | None:
