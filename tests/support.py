@@ -32,14 +32,15 @@ class Platform:
     def __init__(self, settings: Settings, names: tuple[str, ...] = SERVICE_NAMES) -> None:
         self.settings = settings
         self.app: FastAPI = build_app(settings, names)
-        self._lifespan: AbstractAsyncContextManager[None] | None = None
+        self._lifespan: AbstractAsyncContextManager[Any] | None = None
         self.http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url="http://testserver", timeout=30
         )
 
     async def start(self) -> None:
-        self._lifespan = self.app.router.lifespan_context(self.app)
-        await self._lifespan.__aenter__()
+        lifespan: AbstractAsyncContextManager[Any] = self.app.router.lifespan_context(self.app)
+        self._lifespan = lifespan
+        await lifespan.__aenter__()
 
     async def stop(self) -> None:
         await self.http.aclose()
