@@ -388,7 +388,8 @@ def search_terms(q: str) -> SearchTerms:
     if not q:
         return SearchTerms(())
     if re.fullmatch(r"[+\d\s\-().]+", q) and len(digits(q)) >= 3:
-        return SearchTerms((digits(q),))
+        # A national trunk prefix ("011 ...") is not part of the stored E.164 digits.
+        return SearchTerms((digits(q).lstrip("0") or "0",))
     if "@" in q:
         return SearchTerms((q.lower(),))
     folded = fold(q)
