@@ -77,7 +77,7 @@ def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
         try:
             flt = make_filter(q, desde, hasta, estado)
         except BadFilter as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+            raise HTTPException(422, str(exc)) from exc
         return table, flt, mongo_filter(table, flt, tz)
 
     @router.get("/{table}", summary="One page of a table's rows, filtered")

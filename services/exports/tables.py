@@ -44,6 +44,9 @@ class Table:
     document_column: str = "documento"
     # Columns holding personal data besides name and document: blanked on anonymization.
     personal_columns: tuple[str, ...] = ()
+    # Columns holding text a customer typed: secrets are masked in them on the way in and out.
+    # (Not every column: a phone number looks like a card number to the secret finder.)
+    typed_columns: tuple[str, ...] = ()
 
     @property
     def keys(self) -> list[str]:
@@ -79,6 +82,7 @@ TABLES: dict[str, Table] = {
             open_statuses=frozenset({"abierta"}),
             name_column="cliente",
             personal_columns=("ultimo_mensaje",),
+            typed_columns=("ultimo_mensaje",),
         ),
         Table(
             name="llamadas",
@@ -140,6 +144,7 @@ TABLES: dict[str, Table] = {
             open_statuses=frozenset({"abierta"}),
             name_column="nombre",
             personal_columns=("contacto",),
+            typed_columns=("asunto",),
         ),
     )
 }
@@ -422,8 +427,8 @@ def format_date(moment: datetime | None, tz: ZoneInfo) -> str:
 def row_cells(table: Table, doc: Mapping[str, Any], tz: ZoneInfo) -> dict[str, str]:
     """The row as the screen shows it, one string per column key.
 
-    Text a customer could have typed is masked again here, on the way out: a row stored
-    before masking existed, or by a buggy producer, still never shows a password.
+    Text a customer typed is masked again here, on the way out: a row stored before masking
+    existed, or by a buggy producer, still never shows a password.
     """
     values: Mapping[str, Any] = doc.get("values") or {}
     cells: dict[str, str] = {}
@@ -438,6 +443,7 @@ def row_cells(table: Table, doc: Mapping[str, Any], tz: ZoneInfo) -> dict[str, s
             cells[col] = _text(doc.get("document_number"))
         else:
             cells[col] = _text(values.get(col))
+    for col in table.typed_columns:
         cells[col] = mask_secrets(cells[col]) or ""
     return cells
 
