@@ -169,14 +169,18 @@ class RuleBasedLara:
         return BotReply(messages=[CLARIFICATION, MENU_TEXT])
 
     def answer_for(self, text: str) -> FaqEntry | None:
-        """The FAQ entry with the most keywords in `text` (first in file order on a tie)."""
+        """The FAQ entry whose keywords cover most words of `text` (file order on a tie).
+
+        Counting words rather than keywords makes "se me cae" (three words, velocidad) beat
+        a loose one-word hit such as "cada" read as a misspelt "caida" (estado del servicio).
+        """
         text_words = words(text)
         best: FaqEntry | None = None
-        best_hits = 0
+        best_weight = 0
         for entry in self.faq:
-            hits = sum(1 for k in entry.keywords if phrase_in(k, text_words))
-            if hits > best_hits:
-                best, best_hits = entry, hits
+            weight = sum(len(k.split()) for k in entry.keywords if phrase_in(k, text_words))
+            if weight > best_weight:
+                best, best_weight = entry, weight
         return best
 
 

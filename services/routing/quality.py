@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 Author = Literal["customer", "lara", "agent", "staff", "system"]
@@ -76,6 +77,7 @@ _SOUNDS = (("ch", "0"), ("qu", "k"), ("ll", "y"), ("h", ""), ("v", "b"), ("z", "
 _SOFT_C = re.compile(r"c(?=[ei])")
 
 
+@lru_cache(maxsize=8192)
 def sounds_like(word: str) -> str:
     """Spanish spelling key: letters that sound alike are one ("ll"/"y", "v"/"b", "z"/"s",
     soft "c"/"s", silent "h"), so "yegan" is "llegan", "grasias" is "gracias"."""
@@ -85,6 +87,7 @@ def sounds_like(word: str) -> str:
     return key.replace("c", "k")
 
 
+@lru_cache(maxsize=65536)
 def words_match(expected: str, written: str) -> bool:
     """Does `written` spell the normalized word `expected`, typos tolerated?
 

@@ -1,0 +1,234 @@
+"""The contact structure, criterion by criterion (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.routing.quality import (
+    ChatLine,
+    QualityReport,
+    is_hold_request,
+    normalize,
+    score_chat,
+)
+
+START = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
+
+
+def chat(*lines: tuple[str, float, str]) -> list[ChatLine]:
+    return [ChatLine(author, text, START + timedelta(minutes=m)) for author, m, text in lines]  # type: ignore[arg-type]
+
+
+def verdict(report: QualityReport, name: str) -> str:
+    return report.verdicts()[name]
+
+
+GOOD_CHAT = chat(
+    ("customer", 0, "hola, no tengo internet"),
+    ("agent", 0.5, "¡Hola! Buen día, soy Carla."),
+    ("agent", 1, "Entiendo que te quedaste sin conexión. ¿Qué luces ves en el módem?"),
+    ("customer", 2, "la de internet en rojo"),
+    ("agent", 2.5, "Aguardame un momento que reviso tu línea."),
+    ("agent", 4, "Revisé tu línea: el módem había perdido sincronización, ya lo reinicié."),
+    ("customer", 5, "ya anda, me salvaste! gracias"),
+    ("agent", 5.5, "¿Podemos ayudarte en algo más?"),
+)
+
+
+def test_a_chat_that_follows_the_structure_scores_full_marks() -> None:
+    report = score_chat(GOOD_CHAT, live=False)
+    assert report.score == 1.0
+    assert verdict(report, "servicio_tecnico") == "not_applicable"
+    assert report.satisfaction == 1
+
+
+def test_every_verdict_names_the_lines_that_support_it() -> None:
+    report = score_chat(GOOD_CHAT, live=False)
+    evidence = {c.name: c.evidence for c in report.criteria}
+    assert evidence["saludo"] == [1]
+    assert evidence["parafraseo"] == [2]
+    assert evidence["espera"] == [4]
+    assert evidence["cierre"] == [7]
+    assert evidence["satisfaccion"] == [6]
+
+
+def test_the_report_serializes_for_the_api() -> None:
+    as_dict = score_chat(GOOD_CHAT, live=False).as_dict()
+    assert as_dict["score"] == 1.0
+    assert {c["name"] for c in as_dict["criteria"]} >= {"saludo", "cierre", "espera"}
+
+
+def test_a_missing_paraphrase_is_never_penalized() -> None:
+    lines = [line for i, line in enumerate(GOOD_CHAT) if i != 2]
+    report = score_chat(lines, live=False)
+    assert verdict(report, "parafraseo") == "not_applicable"
+    assert report.score == 1.0 or verdict(report, "preguntas_diagnostico") == "not_met"
+
+
+def test_a_live_chat_is_not_penalized_for_a_missing_closing_question() -> None:
+    live = score_chat(GOOD_CHAT[:-1], live=True)
+    closed = score_chat(GOOD_CHAT[:-1], live=False)
+    assert verdict(live, "cierre") == "not_applicable"
+    assert verdict(closed, "cierre") == "not_met"
+
+
+def test_a_hold_longer_than_two_and_a_half_minutes_without_renewal_is_not_met() -> None:
+    report = score_chat(
+        chat(
+            ("customer", 0, "no me funciona el correo"),
+            ("agent", 1, "Hola, aguarde un momento por favor."),
+            ("customer", 3, "hola??"),
+            ("agent", 5, "Revisé la casilla: estaba llena, ya liberé espacio."),
+        ),
+        live=False,
+    )
+    assert verdict(report, "espera") == "not_met"
+    assert report.criteria[3].evidence == [1, 3]
+
+
+def test_a_long_wait_renewed_every_two_minutes_is_met() -> None:
+    report = score_chat(
+        chat(
+            ("customer", 0, "no me funciona el correo"),
+            ("agent", 1, "Hola, aguarde un momento por favor."),
+            ("agent", 3, "Sigo revisando, gracias por aguardar."),
+            ("agent", 5, "Un momento más, ya casi."),
+            ("agent", 6.5, "Listo: la casilla estaba llena, liberé espacio."),
+        ),
+        live=False,
+    )
+    assert verdict(report, "espera") == "met"
+    assert report.criteria[3].evidence == [1, 2, 3]
+
+
+def test_without_a_hold_request_the_hold_criterion_does_not_apply() -> None:
+    report = score_chat(chat(("customer", 0, "hola"), ("agent", 1, "Hola!")), live=True)
+    assert verdict(report, "espera") == "not_applicable"
+
+
+def test_an_unsolved_problem_needs_the_ticket_number_given_to_the_customer() -> None:
+    base = [
+        ("customer", 0, "el modem no enciende"),
+        ("agent", 1, "Hola, ¿probaste con otro enchufe?"),
+        ("customer", 2, "si, nada"),
+    ]
+    without = score_chat(
+        chat(*base, ("agent", 3, "Te genero un servicio técnico para cambiar el equipo.")),
+        live=False,
+        ticket_numbers=("ST-000777",),
+    )
+    given = score_chat(
+        chat(*base, ("agent", 3, "Generé el servicio técnico, tu número es ST-000777.")),
+        live=False,
+        ticket_numbers=("ST-000777",),
+    )
+    assert verdict(without, "servicio_tecnico") == "not_met"
+    assert verdict(given, "servicio_tecnico") == "met"
+    assert given.criteria[5].evidence == [3]
+
+
+def test_a_customer_who_says_it_still_fails_makes_the_ticket_criterion_apply() -> None:
+    report = score_chat(
+        chat(
+            ("customer", 0, "no anda internet"),
+            ("agent", 1, "reiniciá el módem"),
+            ("customer", 3, "ya lo hice y sigue sin andar"),
+            ("agent", 4, "entonces hay que esperar"),
+        ),
+        live=False,
+    )
+    assert verdict(report, "servicio_tecnico") == "not_met"
+
+
+def test_a_question_about_prices_needs_no_diagnosis_explanation_or_ticket() -> None:
+    report = score_chat(
+        chat(
+            ("customer", 0, "Hola, cuánto sale el hosting pyme?"),
+            ("agent", 0.5, "¡Hola! El plan Pyme cuesta $9.900 por mes."),
+            ("agent", 1, "¿Hay algo más en que pueda ayudarte?"),
+        ),
+        live=False,
+    )
+    for name in ("preguntas_diagnostico", "explicacion", "servicio_tecnico"):
+        assert verdict(report, name) == "not_applicable"
+    assert report.score == 1.0
+
+
+def test_spelling_mistakes_are_credited_never_disqualifying() -> None:
+    report = score_chat(
+        chat(
+            ("customer", 0, "ola no me yegan los mails"),
+            ("agent", 0.5, "ola buenas tardes"),
+            ("agent", 1, "me comentas q no te yegan los correos, desde cuando?"),
+            ("agent", 1.5, "aguardame un moemnto porfa"),
+            ("agent", 2.5, "revice la casilla y estaba yena, libere espasio"),
+            ("customer", 3, "grasias!!"),
+            ("agent", 3.5, "te puedo ayudar en algo mas?"),
+        ),
+        live=False,
+    )
+    assert report.score == 1.0
+    assert report.satisfaction == 1
+
+
+def test_gratitude_expressions_count_as_satisfaction() -> None:
+    report = score_chat(
+        chat(
+            ("customer", 0, "¡Gracias!"),
+            ("customer", 1, "Me salvaste"),
+            ("customer", 2, "Buena atención"),
+            ("customer", 3, "excelente"),
+            ("customer", 4, "ok"),
+        ),
+        live=True,
+    )
+    assert report.satisfaction == 4
+    assert verdict(report, "satisfaccion") == "met"
+
+
+def test_a_customer_who_does_not_thank_costs_the_operator_nothing() -> None:
+    report = score_chat(chat(("customer", 0, "ok"), ("agent", 1, "Hola!")), live=True)
+    assert verdict(report, "satisfaccion") == "not_applicable"
+
+
+def test_a_chat_answered_only_by_lara_is_reviewed_on_lara() -> None:
+    report = score_chat(
+        chat(
+            ("customer", 0, "hola"),
+            ("lara", 0, "Bienvenido a ToWebs, ¿en qué podemos ayudarte?"),
+        ),
+        live=True,
+    )
+    assert verdict(report, "saludo") == "met"
+
+
+def test_once_a_person_answers_the_person_is_reviewed_not_lara() -> None:
+    report = score_chat(
+        chat(
+            ("lara", 0, "Bienvenido a ToWebs, ¿en qué podemos ayudarte?"),
+            ("customer", 1, "quiero hablar con una persona"),
+            ("staff", 2, "Te paso los precios."),
+        ),
+        live=True,
+    )
+    assert verdict(report, "saludo") == "not_met"
+
+
+def test_hold_requests_are_recognized_in_their_usual_forms() -> None:
+    for text in (
+        "Aguarde un momento",
+        "aguardame",
+        "Te pido que aguardes",
+        "me mantengo en línea",
+        "Un momento por favor",
+        "dame unos minutos",
+        "ya te confirmo",
+        "agurdame un momento",
+    ):
+        assert is_hold_request(text), text
+    for text in ("Guardá los cambios", "Hola, ¿cómo estás?", "Listo, ya está"):
+        assert not is_hold_request(text), text
+
+
+def test_normalization_drops_accents_case_and_punctuation() -> None:
+    assert normalize("¿Podemos AYUDARTE en algo más?") == "podemos ayudarte en algo mas"
