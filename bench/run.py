@@ -1,0 +1,207 @@
+"""`python -m bench.run`: the platform under stepped load, then the raw baseline, then the ratio.
+
+Starts `contactcenter up` as a child process on its own port with its own bus namespace and
+database prefix (MONGO_URL from the environment, else an in-memory SecantusDB started here),
+or targets a running platform with --base-url (then only the API-sampled latency is measured
+unless --mongo-url and --db-prefix tell where routing stores messages). Removes its queues,
+exchanges and databases at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform as host
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.baseline import run_baseline
+from bench.load import PlatformProcess, StepResult, mongo_client, run_steps, summarize
+from shared.config import Settings
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except (OSError, ValueError):
+        mem_kb = 0
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "nproc": os.cpu_count(),
+        "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "python": host.python_version(),
+    }
+
+
+async def delete_namespace(settings: Settings, extra_queues: list[str]) -> None:
+    import aio_pika
+
+    from shared.bus import EXCHANGE, SERVICES_WITH_DLQ, SUBSCRIPTIONS
+
+    prefix = f"{settings.bus_namespace}."
+    names = [f"{prefix}{s.service}.{s.topic}" for s in SUBSCRIPTIONS]
+    names += [f"{prefix}{svc}.dlq" for svc in SERVICES_WITH_DLQ] + extra_queues
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for name in names:
+            try:
+                await channel.queue_delete(name)  # not Queue.delete(): if_unused breaks quorum
+            except Exception:
+                channel = await connection.channel()
+        for ex in [EXCHANGE, *(f"contact.dlx.{svc}" for svc in SERVICES_WITH_DLQ)]:
+            try:
+                await channel.exchange_delete(f"{prefix}{ex}")
+            except Exception:
+                channel = await connection.channel()
+
+
+def db_commands(ops: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """Database commands the platform sent, per accepted webhook, busiest first."""
+    steps = report.get("platform", {}).get("steps", [])
+    accepted = sum(s["accepted"] for s in steps) or 1
+    total = sum(v["count"] for v in ops.values())
+    return {
+        "accepted_webhooks": accepted,
+        "commands_per_message": round(total / accepted, 1),
+        "by_kind_per_message": {
+            k: {"per_message": round(v["count"] / accepted, 2), "seconds": v["seconds"]}
+            for k, v in list(ops.items())[:25]
+        },
+    }
+
+
+def print_step(result: StepResult) -> None:
+    s = result.summary()
+    print(
+        f"  {s['target_rate']:>4}/s -> {s['achieved_rate']:>6}/s accepted={s['accepted']} "
+        f"failed={s['failed']} webhook p50/p99={s['webhook_p50_ms']}/{s['webhook_p99_ms']} ms "
+        f"stored p50/p99={s['stored_p50_ms']}/{s['stored_p99_ms']} ms "
+        f"visible p50/p99={s['visible_p50_ms']}/{s['visible_p99_ms']} ms "
+        f"({s['visible_samples']} samples) not_stored={s['not_stored']} "
+        f"{'SUSTAINED' if s['sustained'] else 'NOT sustained'}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    base = Settings()
+    mongo_url = args.mongo_url or os.environ.get("MONGO_URL")
+    embedded = None
+    if not args.base_url and not mongo_url:
+        from contactcenter.embedded_mongo import EmbeddedMongo
+
+        embedded = EmbeddedMongo(":memory:")
+        mongo_url = embedded.start()
+    prefix = args.db_prefix if args.base_url else f"{namespace}_"
+    settings = base.model_copy(
+        update={
+            "bus_namespace": base.bus_namespace if args.base_url else namespace,
+            "mongo_db_prefix": prefix if prefix is not None else base.mongo_db_prefix,
+            "mongo_url": mongo_url,
+            "prefetch_count": args.prefetch or base.prefetch_count,
+        }
+    )
+    report: dict[str, Any] = {"machine": machine(), "namespace": settings.bus_namespace}
+    report["machine"]["load_average_at_start"] = os.getloadavg()
+    proc: PlatformProcess | None = None
+    baseline_queue = f"{namespace}.baseline"
+    started = time.monotonic()
+    try:
+        if args.base_url:
+            base_url = args.base_url
+        else:
+            log_path = Path(args.log or f"/tmp/{namespace}-platform.log")
+            db_ops_path = Path(f"/tmp/{namespace}-db-ops.json")
+            proc = PlatformProcess(settings, args.port, log_path, db_ops_path)
+            print(f"starting contactcenter up on :{args.port} ({namespace})", file=sys.stderr)
+            await proc.start()
+            base_url = proc.base_url
+        cpu0 = proc.cpu_seconds() if proc else None
+        t0 = time.monotonic()
+        async with mongo_client(mongo_url if (proc or args.db_prefix is not None) else None) as db:
+            rates = [int(r) for r in args.rates.split(",")]
+            print(f"platform: steps {rates}/s, {args.step_seconds}s each", file=sys.stderr)
+            results = await run_steps(
+                settings, base_url, db, rates, args.step_seconds, args.budget, print_step
+            )
+        if proc and cpu0 is not None:
+            cpu1 = proc.cpu_seconds() or cpu0
+            report["platform_cpu_cores_busy"] = round((cpu1 - cpu0) / (time.monotonic() - t0), 2)
+        report["platform"] = summarize(results, args.p99_target_ms)
+        if mongo_url and not args.skip_baseline:
+            print(f"baseline: {args.baseline_messages} messages", file=sys.stderr)
+            baseline = await run_baseline(
+                settings.amqp_url,
+                mongo_url,
+                baseline_queue,
+                f"{namespace}_baseline",
+                messages=args.baseline_messages,
+                prefetch=settings.prefetch_count,
+            )
+            report["baseline"] = baseline.summary()
+            platform_rate = report["platform"]["max_sustained_rate"]
+            report["ratio_platform_to_baseline"] = (
+                round(platform_rate / baseline.rate, 3) if baseline.rate else None
+            )
+    finally:
+        if proc:
+            proc.stop()
+            if proc.db_ops_path and proc.db_ops_path.exists():
+                report["platform_db_commands"] = db_commands(
+                    json.loads(proc.db_ops_path.read_text()), report
+                )
+        if not args.base_url:
+            await delete_namespace(settings, [baseline_queue])
+            if mongo_url:
+                async with mongo_client(mongo_url) as db:
+                    assert db is not None
+                    for name in await db.list_database_names():
+                        if name.startswith(f"{namespace}_"):
+                            await db.drop_database(name)
+        if embedded:
+            embedded.stop()
+    report["total_seconds"] = round(time.monotonic() - started, 1)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--base-url", default=None, help="target a running platform instead")
+    parser.add_argument("--mongo-url", default=None)
+    parser.add_argument("--db-prefix", default=None, help="with --base-url: its MONGO_DB_PREFIX")
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--rates", default="10,25,50,100,200,400,600")
+    parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument("--budget", type=float, default=180.0, help="max seconds of load steps")
+    parser.add_argument("--prefetch", type=int, default=None)
+    parser.add_argument("--baseline-messages", type=int, default=5000)
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--p99-target-ms", type=float, default=250.0)
+    parser.add_argument("--log", default=None, help="platform log file")
+    parser.add_argument("--json", default=None, help="also write the report here")
+    args = parser.parse_args(argv)
+    report = asyncio.run(main_async(args))
+    text = json.dumps(report, indent=2, ensure_ascii=False)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
