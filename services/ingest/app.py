@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from services.ingest import subscribers
 from services.ingest.api import build_router
 from services.ingest.handlers import Ingest
@@ -10,7 +12,10 @@ from shared.service import Service, ServiceContext
 
 
 def create_service(ctx: ServiceContext) -> Service:
-    store = DedupeStore(ctx.mongo.get_database(ctx.settings.db_name("ingest")))
+    store = DedupeStore(
+        ctx.mongo.get_database(ctx.settings.db_name("ingest")),
+        stale_after=timedelta(seconds=2 * ctx.settings.publish_timeout_seconds + 5),
+    )
     ingest = Ingest(ctx.settings, ctx.bus, store)
     subscribers.register(ctx.bus, ingest)
     return Service(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
@@ -39,6 +40,7 @@ from shared.logging import bind_context, get_logger
 log = get_logger("ingest")
 
 IVR_PATH = "/webhooks/ivr"
+CLAIM_POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -184,34 +186,59 @@ class Ingest:
             unique.setdefault(event.event_id, event)
         outcome.duplicates = len(events) - len(unique)
         try:
-            seen = await self.store.already_seen(list(unique))
+            published = await self.store.already_published(list(unique))
         except Exception as exc:
             log.error("dedupe_lookup_failed", channel=channel, error=type(exc).__name__)
             raise PublishFailed("dedupe store unavailable, retry later") from exc
-        timeout = self.settings.publish_timeout_seconds + 1.0
         for event_id, event in unique.items():
             with bind_context(event_id=event_id):
-                if event_id in seen:
+                if event_id in published or not await self._publish_claimed(channel, event):
                     outcome.duplicates += 1
                     INBOUND_DUPLICATES.labels(channel).inc()
                     log.info("inbound_duplicate", channel=channel, kind=event.kind)
                     continue
-                try:
-                    await asyncio.wait_for(self.bus.publish(event), timeout=timeout)
-                except Exception as exc:
-                    log.error("publish_failed", channel=channel, error=type(exc).__name__)
-                    raise PublishFailed("broker unavailable, retry later") from exc
                 INBOUND_EVENTS.labels(channel, event.kind).inc()
                 outcome.published += 1
-                try:
-                    await self.store.record(event_id, channel, event.kind, utcnow())
-                except Exception as exc:
-                    # Published but not recorded: a retry may publish it again, which the
-                    # idempotent consumers absorb. Still tell the channel to retry.
-                    log.error("dedupe_record_failed", channel=channel, error=type(exc).__name__)
-                    raise PublishFailed("dedupe store unavailable, retry later") from exc
                 log.info("inbound_published", channel=channel, kind=event.kind)
         return outcome
+
+    async def _claim(self, channel: Channel, event: InboundEvent) -> str:
+        """Claim the key, waiting a little while another delivery is publishing it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.publish_timeout_seconds + 2.0
+        while True:
+            state = await self.store.claim(event.event_id, channel, event.kind, utcnow())
+            if state != "pending" or loop.time() > deadline:
+                return state
+            await asyncio.sleep(CLAIM_POLL_SECONDS)
+
+    async def _publish_claimed(self, channel: Channel, event: InboundEvent) -> bool:
+        """True when this call published the event; False when it was a duplicate."""
+        try:
+            state = await self._claim(channel, event)
+        except Exception as exc:
+            log.error("dedupe_claim_failed", channel=channel, error=type(exc).__name__)
+            raise PublishFailed("dedupe store unavailable, retry later") from exc
+        if state == "published":
+            return False
+        if state == "pending":
+            raise PublishFailed("the same event is being published by another delivery")
+        timeout = self.settings.publish_timeout_seconds + 1.0
+        try:
+            await asyncio.wait_for(self.bus.publish(event), timeout=timeout)
+        except Exception as exc:
+            log.error("publish_failed", channel=channel, error=type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await self.store.release(event.event_id)
+            raise PublishFailed("broker unavailable, retry later") from exc
+        try:
+            await self.store.mark_published(event.event_id, utcnow())
+        except Exception as exc:
+            # Published but still marked pending: once stale, a retry publishes it again,
+            # which the idempotent consumers absorb. Tell the channel to retry meanwhile.
+            log.error("dedupe_record_failed", channel=channel, error=type(exc).__name__)
+            raise PublishFailed("dedupe store unavailable, retry later") from exc
+        return True
 
     def twiml_for(self, outcome: Outcome) -> str:
         call = next((e for e in outcome.events if isinstance(e, CallEvent)), None)

@@ -1,21 +1,32 @@
-"""MongoDB: the dedupe keys of inbound events (db `ingest`, collection `dedupe`, _id = key)."""
+"""MongoDB: the dedupe keys of inbound events (db `ingest`, collection `dedupe`, _id = key).
+
+A key is first *claimed* (state `pending`), then marked `published` once the broker
+confirmed. The claim is an insert on the unique `_id`, so two deliveries of the same event
+racing each other (Meta retries, connector redeliveries) cannot both publish it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Literal
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from shared.mongo import Document
 
 # Meta retries for up to 7 days; keep keys comfortably longer than that.
 DEDUPE_TTL_SECONDS = 30 * 24 * 3600
 
+Claim = Literal["claimed", "published", "pending"]
+
 
 class DedupeStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], stale_after: timedelta) -> None:
         self.collection = db["dedupe"]
+        # A pending claim older than this belongs to a process that died mid-publish.
+        self.stale_after = stale_after
 
     async def ensure_indexes(self) -> None:
         # Lookups are by _id (always indexed); this index only expires old keys.
@@ -23,16 +34,54 @@ class DedupeStore:
             "recorded_at", expireAfterSeconds=DEDUPE_TTL_SECONDS, name="dedupe_ttl"
         )
 
-    async def already_seen(self, keys: Sequence[str]) -> set[str]:
+    async def already_published(self, keys: Sequence[str]) -> set[str]:
         if not keys:
             return set()
-        cursor = self.collection.find({"_id": {"$in": list(keys)}}, {"_id": 1})
+        cursor = self.collection.find(
+            {"_id": {"$in": list(keys)}, "state": "published"}, {"_id": 1}
+        )
         return {doc["_id"] async for doc in cursor}
 
-    async def record(self, key: str, channel: str, kind: str, now: datetime) -> None:
-        """Idempotent: recording a key twice (two racing deliveries) is harmless."""
+    async def claim(self, key: str, channel: str, kind: str, now: datetime) -> Claim:
+        """`claimed`: this caller must publish; `published`: a duplicate; `pending`: another
+        delivery is publishing it right now."""
+        doc = {
+            "_id": key,
+            "state": "pending",
+            "channel": channel,
+            "kind": kind,
+            "claimed_at": now,
+            "recorded_at": now,
+        }
+        try:
+            await self.collection.insert_one(doc)
+            return "claimed"
+        except DuplicateKeyError:
+            pass
+        existing = await self.collection.find_one({"_id": key})
+        if existing is None:  # released in between: try again once
+            try:
+                await self.collection.insert_one(doc)
+                return "claimed"
+            except DuplicateKeyError:
+                return "pending"
+        if existing.get("state") != "pending":
+            return "published"
+        claimed_at = existing.get("claimed_at")
+        if isinstance(claimed_at, datetime) and claimed_at < now - self.stale_after:
+            taken = await self.collection.update_one(
+                {"_id": key, "state": "pending", "claimed_at": claimed_at},
+                {"$set": {"claimed_at": now}},
+            )
+            if taken.modified_count == 1:
+                return "claimed"
+        return "pending"
+
+    async def mark_published(self, key: str, now: datetime) -> None:
         await self.collection.update_one(
-            {"_id": key},
-            {"$setOnInsert": {"channel": channel, "kind": kind, "recorded_at": now}},
-            upsert=True,
+            {"_id": key}, {"$set": {"state": "published", "recorded_at": now}}
         )
+
+    async def release(self, key: str) -> None:
+        """Give up a claim whose publish failed, so the channel's retry can publish."""
+        await self.collection.delete_one({"_id": key, "state": "pending"})
