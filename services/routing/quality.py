@@ -479,7 +479,12 @@ GRATITUDE = (
     "mil gracias",
 )
 
-_TICKET_NUMBER = re.compile(r"\b(?:st|tk|tkt|caso|reclamo|ticket)[\s#:nro.-]*\d{3,}\b|#\s?\d{4,}")
+# On normalized text: "ST-000123" -> "st 000123", "caso #4821" -> "caso 4821".
+_TICKET_NUMBER = re.compile(
+    r"\b(?:st|tk|tkt|caso|reclamo|ticket|gestion|servicio|numero|nro)"
+    r"(?:\s+(?:es|el|nro|numero|n|de|del|tu|su|tecnico|caso|reclamo|gestion|ticket))*"
+    r"\s+\d{3,}\b"
+)
 
 _OPERATORS: tuple[Author, ...] = ("agent", "staff")
 _HOLD_LIMIT_SECONDS = 150.0  # renewals are due every ~2 minutes; ~2.5 min is the tolerance

@@ -232,3 +232,20 @@ def test_hold_requests_are_recognized_in_their_usual_forms() -> None:
 
 def test_normalization_drops_accents_case_and_punctuation() -> None:
     assert normalize("¿Podemos AYUDARTE en algo más?") == "podemos ayudarte en algo mas"
+
+
+def test_ticket_numbers_are_recognized_as_operators_write_them() -> None:
+    for given in (
+        "tu número es ST-000481",
+        "el número de gestión es ST-000512",
+        "tu numero de caso es 48213",
+        "Reclamo nro 5521",
+    ):
+        report = score_chat(
+            chat(
+                ("customer", 0, "el modem no enciende"),
+                ("agent", 1, f"Hola, derivo tu caso a un técnico, {given}"),
+            ),
+            live=True,
+        )
+        assert verdict(report, "servicio_tecnico") == "met", given
