@@ -145,7 +145,7 @@ class RuleBasedLara:
     def reply(self, history: list[Turn], incoming: str) -> BotReply:
         text = normalize(incoming)
         history = _before(history, incoming)
-        earlier = {normalize(t.text) for t in history if t.author == "customer"}
+        earlier = self._answered_questions(history)
         option = _menu_option(text)
 
         if (option is not None and option.number == "4") or any_phrase(PERSON_REQUESTS, text):
@@ -182,6 +182,26 @@ class RuleBasedLara:
             if weight > best_weight:
                 best, best_weight = entry, weight
         return best
+
+    def _answered_questions(self, history: list[Turn]) -> set[str]:
+        """Normalized customer messages that Lara already answered.
+
+        A message that only got the greeting (routing greets a new conversation instead of
+        answering its first message) was never answered: asking it again is no repetition.
+        """
+        greeting = set(self.greet().messages)
+        answered: set[str] = set()
+        for i, turn in enumerate(history):
+            if turn.author != "customer":
+                continue
+            answers = []
+            for later in history[i + 1 :]:
+                if later.author == "customer":
+                    break
+                answers.append(later.text)
+            if any(text not in greeting for text in answers):
+                answered.add(normalize(turn.text))
+        return answered
 
 
 def _escalate(reason: str, history: list[Turn]) -> BotReply:

@@ -194,3 +194,13 @@ def test_lara_never_escalates_without_a_note(lara: RuleBasedLara) -> None:
     for text in ("4", "asdf", "hola", "1", "horarios", "zzz"):
         _, reply = conversation(lara, "qwerty", text)
         assert not reply.escalate or reply.escalation_note
+
+
+def test_asking_again_what_only_got_the_greeting_is_not_a_repetition(
+    lara: RuleBasedLara,
+) -> None:
+    history = [Turn("customer", "cuales son los horarios?")]
+    history += [Turn("lara", m) for m in lara.greet().messages]
+    reply = lara.reply(history, "cuales son los horarios?")
+    assert not reply.escalate
+    assert "lunes a viernes" in reply.messages[0]
