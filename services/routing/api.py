@@ -204,15 +204,17 @@ def _filters(
     return query
 
 
+ChannelQ = Annotated[str | None, Query(description="whatsapp, messenger, webchat, ivr")]
+StatusQ = Annotated[
+    str | None, Query(alias="status", description="abierta, cerrada, genero_servicio_tecnico")
+]
+PageQ = Annotated[int, Query(ge=1)]
+SizeQ = Annotated[int, Query(ge=1, le=200)]
+
+
 def build_router(routing: Routing) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["routing"])
     base = "/conversations/{conversation_id}"
-    ChannelQ = Annotated[str | None, Query(description="whatsapp, messenger, webchat, ivr")]
-    StatusQ = Annotated[
-        str | None, Query(alias="status", description="abierta, cerrada, genero_servicio_tecnico")
-    ]
-    PageQ = Annotated[int, Query(ge=1)]
-    SizeQ = Annotated[int, Query(ge=1, le=200)]
 
     @router.get("/conversations", response_model=Page, summary="List conversations")
     async def list_conversations(

@@ -608,6 +608,7 @@ class Routing:
 
     async def _carry_customer(self, event: CustomerEvent, keys: set[str], name: str | None) -> int:
         customer = event.customer
+        # The snapshot is the authority on which identities this customer owns.
         ors: list[Document] = [{"customer_id": customer.customer_id}]
         if keys:
             ors.append({"identity_key": {"$in": sorted(keys)}})
@@ -622,8 +623,6 @@ class Routing:
         changed = 0
         staged = Staged.empty()
         async for doc in self.store.conversations.find({"$or": ors}):
-            if doc.get("customer_id") not in (None, customer.customer_id, event.merged_customer_id):
-                continue  # another customer's conversation on a shared identity
             diff = {k: v for k, v in wanted.items() if doc.get(k) != v}
             if not name and "customer_name" in diff and doc.get("customer_name"):
                 diff.pop("customer_name")  # keep the name the channel gave until we know better
