@@ -158,6 +158,10 @@ class CustomerHandlers:
         now = utcnow()
         customer_id, created = await self.store.claim_identity(identity, now)
         doc = await self.store.ensure_customer(customer_id, now)
+        if doc.get("status") == "merged" and doc.get("merged_into"):
+            # A merge is moving this identity right now: attribute the contact to the survivor.
+            customer_id = doc["merged_into"]
+            doc = await self.store.require(customer_id)
         contact = event.contact
         phone = contact.phone
         if not phone and identity.channel in domain.PHONE_CHANNELS:
