@@ -215,9 +215,7 @@ async def test_ivr_call_opens_a_call_conversation_where_lara_stays_silent(platfo
 
 async def test_quality_review_scores_the_chat(platform: Platform):
     cid = await open_conversation(platform)
-    response = await platform.http.get(
-        f"/api/conversations/{cid}/quality", headers=platform.auth()
-    )
+    response = await platform.http.get(f"/api/conversations/{cid}/quality", headers=platform.auth())
     assert response.status_code == 200
     assert {"score", "satisfaction", "criteria"} <= set(response.json())
 
@@ -242,7 +240,11 @@ def scripted_routing(platform: Platform) -> Routing:
         {"ConversationEvent": ConversationEvent, "OutboundMessage": OutboundMessage},
     )
     return Routing(
-        Store(db), outbox, ScriptedBot(), HoldTimers(db, 1.0), SecretBox(platform.settings.secrets_key)
+        Store(db),
+        outbox,
+        ScriptedBot(),
+        HoldTimers(db, 1.0),
+        SecretBox(platform.settings.secrets_key),
     )
 
 

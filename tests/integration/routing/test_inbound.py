@@ -96,7 +96,9 @@ async def test_delivery_receipts_only_move_forward_and_open_nothing(platform: Pl
     await eventually(read)
     stranger = new_identity()
     await platform.ctx.bus.publish(
-        DeliveryStatus(channel="whatsapp", identity=stranger, external_message_id="x", status="read")
+        DeliveryStatus(
+            channel="whatsapp", identity=stranger, external_message_id="x", status="read"
+        )
     )
     # A later message from the known identity proves the receipt was consumed before it.
     await open_conversation(platform, identity, "ok")

@@ -113,7 +113,9 @@ async def test_return_releases_to_the_queue_and_only_the_holder_may(platform: Pl
     await platform.http.post(
         url(cid, "assign"), json={"to": "agent:luis", "note": "tuyo"}, headers=platform.auth()
     )
-    other_agent = await platform.http.post(url(cid, "return"), headers=platform.auth("mia", "agent"))
+    other_agent = await platform.http.post(
+        url(cid, "return"), headers=platform.auth("mia", "agent")
+    )
     assert other_agent.status_code == 403
     response = await platform.http.post(url(cid, "return"), headers=platform.auth("luis", "agent"))
     assert response.status_code == 200
@@ -133,7 +135,9 @@ async def test_only_the_holder_may_reply(platform: Platform):
     )
     assert stranger.status_code == 403
     holder = await platform.http.post(
-        url(cid, "messages"), json={"text": "hola, soy Luis"}, headers=platform.auth("luis", "agent")
+        url(cid, "messages"),
+        json={"text": "hola, soy Luis"},
+        headers=platform.auth("luis", "agent"),
     )
     assert holder.status_code == 200
     await platform.http.post(url(cid, "take"), headers=platform.auth("ana"))
@@ -233,7 +237,9 @@ async def test_agent_may_not_act_on_a_conversation_held_by_lara(platform: Platfo
     cid = await open_conversation(platform)
     for action in ("escalate", "notes", "seen", "close"):
         response = await platform.http.post(
-            url(cid, action), json={"note": "x", "text": "x"}, headers=platform.auth("luis", "agent")
+            url(cid, action),
+            json={"note": "x", "text": "x"},
+            headers=platform.auth("luis", "agent"),
         )
         assert response.status_code == 403, (action, response.text)
 

@@ -104,9 +104,7 @@ async def test_request_without_a_token_is_401(platform: Platform):
 async def test_expired_token_is_401(platform: Platform):
     claims = {"sub": "ana", "role": "staff", "exp": utcnow() - timedelta(minutes=1)}
     token = jwt.encode(claims, platform.settings.auth_secret, algorithm="HS256")
-    response = await platform.http.get(
-        "/api/stream", headers={"Authorization": f"Bearer {token}"}
-    )
+    response = await platform.http.get("/api/stream", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
 
 
@@ -125,9 +123,7 @@ async def test_tampered_token_is_401(platform: Platform):
 async def test_token_signed_with_another_secret_is_401(platform: Platform):
     claims = {"sub": "ana", "role": "staff", "exp": utcnow() + timedelta(minutes=5)}
     token = jwt.encode(claims, "another-secret-of-at-least-32-bytes!!", algorithm="HS256")
-    response = await platform.http.get(
-        "/api/stream", headers={"Authorization": f"Bearer {token}"}
-    )
+    response = await platform.http.get("/api/stream", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
 
 
@@ -136,10 +132,10 @@ async def test_alg_none_token_is_401(platform: Platform):
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
     exp = int((utcnow() + timedelta(minutes=5)).timestamp())
-    token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64({'sub': 'x', 'role': 'admin', 'exp': exp})}."
-    response = await platform.http.get(
-        "/api/stream", headers={"Authorization": f"Bearer {token}"}
+    token = (
+        f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64({'sub': 'x', 'role': 'admin', 'exp': exp})}."
     )
+    response = await platform.http.get("/api/stream", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
 
 
@@ -154,7 +150,9 @@ async def test_agent_on_a_staff_only_action_is_403(platform: Platform):
 
 async def test_central_role_may_read_but_not_act(platform: Platform):
     cid = await open_conversation(platform)
-    read = await platform.http.get(f"/api/conversations/{cid}", headers=platform.auth("c", "central"))
+    read = await platform.http.get(
+        f"/api/conversations/{cid}", headers=platform.auth("c", "central")
+    )
     assert read.status_code == 200
     act = await platform.http.post(
         f"/api/conversations/{cid}/close", headers=platform.auth("c", "central")
