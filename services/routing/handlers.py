@@ -307,6 +307,12 @@ class Routing:
                 conversation_id, msg.channel, msg.identity, msg.event_id, now
             )
             doc = await self.store.create_if_missing(base)
+            if doc["status"] == domain.CLOSED:
+                # A close that stopped before freeing the slot: free it now and open anew.
+                await self.store.release_open_slot(key, conversation_id)
+                conversation_id = await self.store.claim_open_slot(key, candidate)
+                base["_id"] = conversation_id
+                doc = await self.store.create_if_missing(base)
             opened = doc.get("opened_by") == msg.event_id
             with bind_context(conversation_id=conversation_id):
                 await self._append_inbound(msg, doc, ident, text, at, opened)
