@@ -52,8 +52,12 @@ async def run_baseline(
     messages: int = 5000,
     prefetch: int = 50,
     in_flight: int = 100,
+    write: bool = True,
 ) -> BaselineResult:
-    """Publish `messages` with at most `in_flight` unconfirmed, consume and upsert them all."""
+    """Publish `messages` with at most `in_flight` unconfirmed, consume and upsert them all.
+
+    With `write=False` the consumer only acks: the broker's own ceiling, without the database.
+    """
     result = BaselineResult(messages=messages)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     collection = mongo[db_name]["messages"]
@@ -72,18 +76,19 @@ async def run_baseline(
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             nonlocal consumed
             body = json.loads(message.body)
-            await collection.update_one(
-                {"_id": body["event_id"]},
-                {"$setOnInsert": {"text": body["text"], "phone": body["phone"]}},
-                upsert=True,
-            )
+            if write:
+                await collection.update_one(
+                    {"_id": body["event_id"]},
+                    {"$setOnInsert": {"text": body["text"], "phone": body["phone"]}},
+                    upsert=True,
+                )
             await message.ack()
             result.latencies_ms.append((time.perf_counter() - body["t"]) * 1000)
             consumed += 1
             if consumed >= messages:
                 done.set()
 
-        await con_queue.consume(on_message)
+        consumer_tag = await con_queue.consume(on_message)
         semaphore = asyncio.Semaphore(in_flight)
         run = uuid.uuid4().hex[:8]
         started = time.perf_counter()
@@ -112,6 +117,7 @@ async def run_baseline(
         result.publish_seconds = time.perf_counter() - started
         await asyncio.wait_for(done.wait(), timeout=120)
         result.total_seconds = time.perf_counter() - started
+        await con_queue.cancel(consumer_tag)
     finally:
         channel = await connection.channel()
         await channel.queue_delete(queue_name)
@@ -119,3 +125,27 @@ async def run_baseline(
         await mongo.drop_database(db_name)
         await mongo.close()
     return result
+
+
+async def run_db_probe(
+    mongo_url: str, db_name: str, operations: int = 1000, concurrency: int = 50
+) -> dict[str, float]:
+    """The database's own ceiling: concurrent single-document upserts per second."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    collection = mongo[db_name]["probe"]
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def upsert(i: int) -> None:
+        async with semaphore:
+            await collection.update_one(
+                {"_id": f"probe:{i}"}, {"$setOnInsert": {"n": i}}, upsert=True
+            )
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(upsert(i) for i in range(operations)))
+        elapsed = time.perf_counter() - started
+    finally:
+        await mongo.drop_database(db_name)
+        await mongo.close()
+    return {"operations": operations, "upserts_per_s": round(operations / elapsed, 1)}

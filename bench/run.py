@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.baseline import run_baseline
+from bench.baseline import run_baseline, run_db_probe
 from bench.load import PlatformProcess, StepResult, mongo_client, run_steps, summarize
 from shared.config import Settings
 
@@ -86,7 +86,8 @@ def db_commands(ops: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
 def print_step(result: StepResult) -> None:
     s = result.summary()
     print(
-        f"  {s['target_rate']:>4}/s -> {s['achieved_rate']:>6}/s accepted={s['accepted']} "
+        f"  {s['target_rate']:>4}/s offered {s['offered_rate']}/s -> accepted "
+        f"{s['achieved_rate']}/s ({s['accepted']}) "
         f"failed={s['failed']} webhook p50/p99={s['webhook_p50_ms']}/{s['webhook_p99_ms']} ms "
         f"stored p50/p99={s['stored_p50_ms']}/{s['stored_p99_ms']} ms "
         f"visible p50/p99={s['visible_p50_ms']}/{s['visible_p99_ms']} ms "
@@ -137,7 +138,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             rates = [int(r) for r in args.rates.split(",")]
             print(f"platform: steps {rates}/s, {args.step_seconds}s each", file=sys.stderr)
             results = await run_steps(
-                settings, base_url, db, rates, args.step_seconds, args.budget, print_step
+                settings,
+                base_url,
+                db,
+                rates,
+                args.step_seconds,
+                args.budget,
+                print_step,
+                args.sustain_p99_ms,
             )
         if proc and cpu0 is not None:
             cpu1 = proc.cpu_seconds() or cpu0
@@ -154,6 +162,19 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 prefetch=settings.prefetch_count,
             )
             report["baseline"] = baseline.summary()
+            print("broker alone (no database write)", file=sys.stderr)
+            broker_only = await run_baseline(
+                settings.amqp_url,
+                mongo_url,
+                f"{baseline_queue}.nodb",
+                f"{namespace}_baseline",
+                messages=args.baseline_messages,
+                prefetch=settings.prefetch_count,
+                write=False,
+            )
+            report["broker_only"] = broker_only.summary()
+            print("database alone (concurrent upserts)", file=sys.stderr)
+            report["database_only"] = await run_db_probe(mongo_url, f"{namespace}_probe")
             platform_rate = report["platform"]["max_sustained_rate"]
             report["ratio_platform_to_baseline"] = (
                 round(platform_rate / baseline.rate, 3) if baseline.rate else None
@@ -166,7 +187,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     json.loads(proc.db_ops_path.read_text()), report
                 )
         if not args.base_url:
-            await delete_namespace(settings, [baseline_queue])
+            await delete_namespace(settings, [baseline_queue, f"{baseline_queue}.nodb"])
             if mongo_url:
                 async with mongo_client(mongo_url) as db:
                     assert db is not None
@@ -175,6 +196,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                             await db.drop_database(name)
         if embedded:
             embedded.stop()
+    db_ops = report.get("platform_db_commands", {}).get("commands_per_message")
+    db_rate = report.get("database_only", {}).get("upserts_per_s")
+    if db_ops and db_rate:
+        # If every command cost what an upsert costs, the database alone would cap the platform at:
+        report["database_bound_estimate_per_s"] = round(db_rate / db_ops, 1)
     report["total_seconds"] = round(time.monotonic() - started, 1)
     return report
 
@@ -185,13 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mongo-url", default=None)
     parser.add_argument("--db-prefix", default=None, help="with --base-url: its MONGO_DB_PREFIX")
     parser.add_argument("--port", type=int, default=8099)
-    parser.add_argument("--rates", default="10,25,50,100,200,400,600")
+    parser.add_argument("--rates", default="5,10,25,50,100,200,400,600")
     parser.add_argument("--step-seconds", type=float, default=10.0)
     parser.add_argument("--budget", type=float, default=180.0, help="max seconds of load steps")
     parser.add_argument("--prefetch", type=int, default=None)
     parser.add_argument("--baseline-messages", type=int, default=5000)
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--p99-target-ms", type=float, default=250.0)
+    parser.add_argument(
+        "--sustain-p99-ms", type=float, default=1000.0, help="stored p99 bound of a sustained step"
+    )
     parser.add_argument("--log", default=None, help="platform log file")
     parser.add_argument("--json", default=None, help="also write the report here")
     args = parser.parse_args(argv)
