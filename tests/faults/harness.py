@@ -17,7 +17,7 @@ from contactcenter.embedded_mongo import free_port
 from shared.config import Settings
 from tests.support import meta_body, meta_signature
 
-BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 class PlatformProcess:
@@ -53,10 +53,11 @@ class PlatformProcess:
     def start(self, timeout: float = 60.0) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(BIN / "contactcenter"), *self.command],
+            [sys.executable, "-m", "contactcenter.cli", *self.command],
             env=self.env(),
             stdout=log,
             stderr=log,
+            cwd=REPO,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -50,7 +50,7 @@ async def test_broker_restart_loses_and_duplicates_nothing(fault_settings: Setti
         async def deliver(i: int, client: httpx.AsyncClient) -> None:
             phone = phones[i % CUSTOMERS]
             message_id = f"wamid.fault{uuid.uuid4().hex}"
-            sent[phone].append(message_id)
+            sent[phone].append(f"wa:106540352242922:{message_id}")
             body, headers = whatsapp_text(
                 fault_settings.whatsapp_app_secret, phone, message_id, f"mensaje {i}"
             )
@@ -88,7 +88,7 @@ async def test_broker_restart_loses_and_duplicates_nothing(fault_settings: Setti
                 for item in items:
                     detail = await client.get(f"/api/conversations/{item['conversation_id']}")
                     ids += [
-                        m["external_message_id"]
+                        m["message_id"]
                         for m in detail.json()["messages"]
                         if m["author"] == "customer"
                     ]

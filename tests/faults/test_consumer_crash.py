@@ -81,7 +81,7 @@ async def test_killed_consumer_redelivers_without_duplicating(fault_settings: Se
                     detail = await client.get(f"/api/conversations/{items[0]['conversation_id']}")
                     body = detail.json()
                     stored[phone] = [
-                        m["external_message_id"]
+                        m["message_id"]
                         for m in body["messages"]
                         if m["author"] == "customer"
                     ]
@@ -94,7 +94,7 @@ async def test_killed_consumer_redelivers_without_duplicating(fault_settings: Se
         stored = await eventually(all_stored, timeout=300, interval=1.0)
         for phone in phones:
             expected = sorted(
-                m.external_message_id for m in messages if m.identity.external_id == f"+{phone}"
+                m.event_id for m in messages if m.identity.external_id == f"+{phone}"
             )
             assert sorted(stored[phone]) == expected
 

@@ -36,7 +36,7 @@ async def _customer_message_ids(client: httpx.AsyncClient, phone: str) -> list[s
     for item in listing.json()["items"]:
         detail = await client.get(f"/api/conversations/{item['conversation_id']}")
         ids += [
-            m["external_message_id"] for m in detail.json()["messages"] if m["author"] == "customer"
+            m["message_id"] for m in detail.json()["messages"] if m["author"] == "customer"
         ]
     return ids
 
@@ -74,7 +74,7 @@ async def test_poison_message_is_dead_lettered_while_normal_traffic_flows(
                 return ids if len(ids) >= len(good) else None
 
             ids = await eventually(all_good_stored, timeout=120)
-        assert sorted(ids) == sorted(m.external_message_id for m in good)
+        assert sorted(ids) == sorted(m.event_id for m in good)
         depths = await queue_depths(settings)
         assert depths["routing.dlq"] == 1
         assert depths["customers.dlq"] == 1
@@ -112,6 +112,6 @@ async def test_ten_thousand_duplicate_deliveries_store_one_thousand_messages(
             for phone in phones:
                 stored += await _customer_message_ids(client, phone)
         assert len(stored) == 1000
-        assert sorted(stored) == sorted(m.external_message_id for m in originals)
+        assert sorted(stored) == sorted(m.event_id for m in originals)
     finally:
         platform.stop()
