@@ -17,7 +17,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.exports.tables import SORT, CustomerFacts, Row, customer_fields
+from services.exports.tables import CELL_FIELDS, SORT, CustomerFacts, Row, customer_fields
 from shared.mongo import Document
 
 UpsertOutcome = Literal["written", "stale"]
@@ -151,12 +151,12 @@ class ExportsStore:
 
     async def page(self, query: Document, skip: int, limit: int) -> tuple[list[Document], int]:
         total = await self.rows.count_documents(query)
-        cursor = self.rows.find(query).sort(SORT).skip(skip).limit(limit)
+        cursor = self.rows.find(query, CELL_FIELDS).sort(SORT).skip(skip).limit(limit)
         return [doc async for doc in cursor], total
 
     async def stream(self, query: Document, batch_size: int = 1000) -> AsyncIterator[Document]:
         """Every matching row in screen order, fetched in batches: memory stays bounded."""
-        cursor = self.rows.find(query).sort(SORT).batch_size(batch_size)
+        cursor = self.rows.find(query, CELL_FIELDS).sort(SORT).batch_size(batch_size)
         try:
             async for doc in cursor:
                 yield doc

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,11 +49,11 @@ class Table:
     # (Not every column: a phone number looks like a card number to the secret finder.)
     typed_columns: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def keys(self) -> list[str]:
         return [c.key for c in self.columns]
 
-    @property
+    @cached_property
     def labels(self) -> list[str]:
         return [c.label for c in self.columns]
 
@@ -421,7 +422,8 @@ def apply_customer(row: Row, facts: CustomerFacts) -> Row:
 def format_date(moment: datetime | None, tz: ZoneInfo) -> str:
     if moment is None:
         return ""
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    local = moment.astimezone(tz)
+    return f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
 
 
 def row_cells(table: Table, doc: Mapping[str, Any], tz: ZoneInfo) -> dict[str, str]:
@@ -542,3 +544,5 @@ def mongo_filter(table: Table, flt: TableFilter, tz: ZoneInfo) -> dict[str, Any]
 
 
 SORT = [("date", -1), ("_id", 1)]
+# What rendering a row reads: less to decode per row when Copy streams 100,000 of them.
+CELL_FIELDS = {"date": 1, "status": 1, "customer_name": 1, "document_number": 1, "values": 1}

@@ -212,3 +212,47 @@ async def test_dates_outside_every_range_are_still_listed_with_todos(platform: P
     )
     [row] = await rows_when(platform, "chats", 1, q=token, estado="todos")
     assert row["fecha"] == "2019-01-01 09:00"
+
+
+async def test_an_older_customer_profile_never_undoes_a_newer_rename(platform: Platform) -> None:
+    token, customer = f"Zq{uid()}", f"cust-{uid()}"
+    await platform.ctx.bus.publish(service_event(customer_id=customer, name=f"Inicial {token}"))
+    await rows_when(platform, "servicios", 1, q=token)
+    await platform.ctx.bus.publish(
+        customer_event("updated", customer, first_name="Nuevo", last_name=token, version=5)
+    )
+    await rows_when(platform, "servicios", 1, q=f"nuevo {token}")
+    await platform.ctx.bus.publish(
+        customer_event("updated", customer, first_name="Viejo", last_name=token, version=3)
+    )
+    marker = f"cust-{uid()}"
+    await platform.ctx.bus.publish(service_event(customer_id=marker, name=f"Marca {marker}"))
+    await platform.ctx.bus.publish(
+        customer_event("updated", marker, first_name="Marcado", last_name=marker, version=1)
+    )
+    await rows_when(platform, "servicios", 1, q=f"marcado {marker}")
+    [row] = (await table(platform, "servicios", q=token))["rows"]
+    assert row["cliente"] == f"Nuevo {token}"
+
+
+async def test_unmerge_gives_the_rows_back_to_the_absorbed_customer(platform: Platform) -> None:
+    token = f"Zq{uid()}"
+    survivor, absorbed = f"cust-{uid()}", f"cust-{uid()}"
+    await platform.ctx.bus.publish(
+        customer_event("updated", absorbed, first_name="Absorbido", last_name=token)
+    )
+    await platform.ctx.bus.publish(
+        customer_event("updated", survivor, first_name="Sobreviviente", last_name=token)
+    )
+    await platform.ctx.bus.publish(consultation_event(customer_id=absorbed, name=f"x {token}"))
+    await rows_when(platform, "consultas", 1, q=f"absorbido {token}")
+    await platform.ctx.bus.publish(
+        customer_event("merged", survivor, first_name="Sobreviviente", last_name=token,
+                       merged_customer_id=absorbed, version=2)
+    )  # fmt: skip
+    await rows_when(platform, "consultas", 1, q=f"sobreviviente {token}")
+    await platform.ctx.bus.publish(
+        customer_event("unmerged", survivor, first_name="Sobreviviente", last_name=token,
+                       merged_customer_id=absorbed, version=3)
+    )  # fmt: skip
+    await rows_when(platform, "consultas", 1, q=f"absorbido {token}")
