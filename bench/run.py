@@ -123,6 +123,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     baseline_queue = f"{namespace}.baseline"
     started = time.monotonic()
     try:
+        if mongo_url and not args.skip_baseline:
+            # Before the platform runs: the database's ceiling with nothing else on it.
+            print("database alone (concurrent upserts)", file=sys.stderr)
+            report["database_only"] = await run_db_probe(mongo_url, f"{namespace}_probe")
         if args.base_url:
             base_url = args.base_url
         else:
@@ -173,8 +177,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 write=False,
             )
             report["broker_only"] = broker_only.summary()
-            print("database alone (concurrent upserts)", file=sys.stderr)
-            report["database_only"] = await run_db_probe(mongo_url, f"{namespace}_probe")
+            print("database alone again (concurrent upserts)", file=sys.stderr)
+            report["database_only_after"] = await run_db_probe(mongo_url, f"{namespace}_probe")
             platform_rate = report["platform"]["max_sustained_rate"]
             report["ratio_platform_to_baseline"] = (
                 round(platform_rate / baseline.rate, 3) if baseline.rate else None

@@ -74,6 +74,7 @@ class Customer:
     external_id: str
     name: str
     messages: int = 0
+    assigned: bool = False
     escalated: bool = False
     ticket: bool = False
 
@@ -300,12 +301,22 @@ class Simulation:
         return items[0].get("conversation_id") if items else None
 
     async def staff_work(self, customer: Customer) -> None:
-        """An agent escalates some chats; the office opens a technical service for some."""
+        """Staff assigns chats to an agent, who escalates them back with a note; the office
+        opens a technical service for some. Refusals (409, a race with Lara) are tallied."""
         conversation_id = await self._conversation_id(customer)
         if conversation_id is None:
             self.tally.actions["conversation not found yet"] += 1
             return
-        if not customer.escalated and self.rng.random() < 0.5:
+        if not customer.assigned and self.rng.random() < 0.5:
+            # Staff hands Lara's chat to an agent; the agent later escalates it back to staff.
+            customer.assigned = True
+            response = await self.client.post(
+                f"/api/conversations/{conversation_id}/assign",
+                json={"to": "agent:luis", "note": "Luis, atendé este caso por favor."},
+                headers=self.staff,
+            )
+            self.tally.actions[f"assign to agent {response.status_code}"] += 1
+        elif customer.assigned and not customer.escalated:
             customer.escalated = True
             response = await self.client.post(
                 f"/api/conversations/{conversation_id}/escalate",
@@ -335,12 +346,15 @@ class Simulation:
 class ProgressBar:
     """A one-line progress bar on stderr, redrawn in place."""
 
-    def __init__(self, seconds: float, width: int = 30) -> None:
+    def __init__(self, seconds: float, width: int = 30, enabled: bool = True) -> None:
+        self.enabled = enabled
         self.seconds = seconds
         self.width = width
         self.started = time.monotonic()
 
     def draw(self, tally: Tally) -> None:
+        if not self.enabled:
+            return
         elapsed = time.monotonic() - self.started
         done = min(1.0, elapsed / self.seconds) if self.seconds > 0 else 1.0
         filled = int(done * self.width)
@@ -353,17 +367,26 @@ class ProgressBar:
         sys.stderr.flush()
 
     def close(self, tally: Tally) -> None:
+        if not self.enabled:
+            return
         self.draw(tally)
         sys.stderr.write("\n")
 
 
 async def simulate(
-    settings: Settings, base_url: str, customers: int, seconds: float, seed: int | None = None
+    settings: Settings,
+    base_url: str,
+    customers: int,
+    seconds: float,
+    seed: int | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    progress: bool = True,
 ) -> Tally:
-    async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:
+    """Run the traffic; `transport` lets a test drive an in-process app instead of a socket."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=15, transport=transport) as client:
         sim = Simulation(settings, client, seed)
         people = make_customers(max(1, customers), sim.rng)
-        bar = ProgressBar(seconds)
+        bar = ProgressBar(seconds, enabled=progress)
         # About three contacts per customer over the run, at least two per second.
         interval = min(0.5, seconds / (3 * len(people))) if seconds > 0 else 0.0
         deadline = time.monotonic() + seconds
@@ -378,7 +401,7 @@ async def simulate(
             if (
                 customer.channel != "ivr"
                 and customer.messages >= 1
-                and sim.rng.random() < 0.25
+                and sim.rng.random() < 0.5
                 and not (customer.escalated and customer.ticket)
             ):
                 staff_task = asyncio.create_task(sim.staff_work(customer))

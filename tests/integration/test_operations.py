@@ -117,3 +117,23 @@ async def test_platform_metrics_pass_promtool_check(platform: Any, monitor: Queu
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_simulation_drives_all_four_channels_and_the_platform_accepts_them(
+    platform: Any,
+) -> None:
+    import httpx
+
+    from contactcenter.simulate import simulate
+
+    tally = await simulate(
+        platform.settings,
+        "http://testserver",
+        customers=8,
+        seconds=2.0,
+        seed=7,
+        transport=httpx.ASGITransport(app=platform.app),
+        progress=False,
+    )
+    assert set(tally.sent) == {"whatsapp", "messenger", "webchat", "ivr"}
+    assert tally.accepted == tally.total, tally.failures[:5]
