@@ -1,7 +1,8 @@
 """Print: a table as a landscape A4 PDF, laid out as the screen shows it.
 
-fpdf2 with one `cell()` per value: 10,000 rows (about 290 pages) render in seconds, with
-memory proportional to the document (see bench/exports_bench.py and docs/api/exports.md).
+fpdf2 with one `cell()` per value: 10,000 rows (about 290 pages) render in 10-15 s with
+memory proportional to the document. reportlab measured faster (docs/api/exports.md);
+fpdf2 stays because it is already our dependency and that size is what staff print.
 The DejaVu Sans font bundled in `fonts/` carries every Spanish glyph (á é í ó ú ü ñ ¿ ¡).
 Pure: no I/O besides reading the bundled font.
 """
