@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mongo-url", default=None)
     parser.add_argument("--db-prefix", default=None, help="with --base-url: its MONGO_DB_PREFIX")
     parser.add_argument("--port", type=int, default=8099)
-    parser.add_argument("--rates", default="5,10,25,50,100,200,400,600")
+    parser.add_argument("--rates", default="2,5,10,25,50,100,200,400,600")
     parser.add_argument("--step-seconds", type=float, default=10.0)
     parser.add_argument("--budget", type=float, default=180.0, help="max seconds of load steps")
     parser.add_argument("--prefetch", type=int, default=None)
