@@ -55,7 +55,13 @@ async def on_customer(store: ExportsStore, event: CustomerEvent) -> None:
     """Renames, merges, unmerges and anonymization reach every row of the customer."""
     facts = customer_facts(event.customer)
     current = await store.save_customer(facts)
-    absorbed = event.merged_customer_id
+    if event.customer.merged_into:
+        await store.mark_merged(facts.customer_id, event.customer.merged_into)
+    absorbed = event.merged_customer_id or (
+        event.merged_customer.customer_id if event.merged_customer else None
+    )
+    if event.merged_customer is not None:
+        await store.save_customer(customer_facts(event.merged_customer))
     if event.action == "merged" and absorbed:
         await store.mark_merged(absorbed, facts.customer_id)
         # A stale survivor profile still moves the rows; the newest profile then applies.

@@ -249,11 +249,6 @@ def _text(value: object | None) -> str:
     return "" if value is None else str(value)
 
 
-def _micros(moment: datetime) -> int:
-    """A version for sources that carry none: the event's moment, in microseconds."""
-    return int(moment.timestamp() * 1_000_000)
-
-
 def rows_from_conversation(event: ConversationEvent) -> list[Row]:
     """A chat row (WhatsApp, Messenger, web) or a call row (IVR) for the conversation."""
     conv = event.conversation
@@ -306,7 +301,7 @@ def rows_from_ticket(event: TicketEvent) -> list[Row]:
             Row(
                 table="llamadas_ventas",
                 key=call.call_sid,
-                version=_micros(event.occurred_at),
+                version=call.revision,
                 date=call.received_at,
                 status=call.call_status or NO_CALL_STATUS,
                 customer_name=call.customer_name,

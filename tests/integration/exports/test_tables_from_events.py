@@ -256,3 +256,18 @@ async def test_unmerge_gives_the_rows_back_to_the_absorbed_customer(platform: Pl
                        merged_customer_id=absorbed, version=3)
     )  # fmt: skip
     await rows_when(platform, "consultas", 1, q=f"absorbido {token}")
+
+
+async def test_a_newer_sales_call_revision_updates_the_row(platform: Platform) -> None:
+    token = f"Zq{uid()}"
+    sid = f"CA{uid()}"
+    name = f"Venta {token}"
+    await platform.ctx.bus.publish(
+        sales_call_event(call_sid=sid, name=name, call_status="ringing", revision=1)
+    )
+    await rows_when(platform, "llamadas_ventas", 1, q=token, estado="ringing")
+    await platform.ctx.bus.publish(
+        sales_call_event(call_sid=sid, name=name, call_status="completed", revision=2)
+    )
+    await rows_when(platform, "llamadas_ventas", 1, q=token, estado="completed")
+    assert (await table(platform, "llamadas_ventas", q=token, estado="todos"))["total"] == 1

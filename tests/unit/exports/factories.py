@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from shared.contracts import (
     CallInfo,
@@ -140,9 +139,8 @@ def sales_call_event(
     motive: str | None = "ventas",
     call_status: str | None = "completed",
     received_at: datetime | None = None,
-    occurred_at: datetime | None = None,
+    revision: int = 1,
 ) -> TicketEvent:
-    extra: dict[str, Any] = {"occurred_at": occurred_at} if occurred_at else {}
     return TicketEvent(
         action="sales_call",
         sales_call=SalesCall(
@@ -155,8 +153,8 @@ def sales_call_event(
             motive=motive,
             call_status=call_status,
             received_at=received_at or at("2024-03-10T15:00"),
+            revision=revision,
         ),
-        **extra,
     )
 
 
@@ -203,6 +201,7 @@ def customer_event(
     document: str | None = None,
     anonymized: bool = False,
     merged_customer_id: str | None = None,
+    merged_customer: CustomerSnapshot | None = None,
     version: int = 1,
 ) -> CustomerEvent:
     return CustomerEvent(
@@ -216,4 +215,5 @@ def customer_event(
             version=version,
         ),
         merged_customer_id=merged_customer_id,
+        merged_customer=merged_customer,
     )

@@ -160,3 +160,9 @@ def test_filters_describe_themselves_for_the_printed_page() -> None:
     flt = make_filter("Peña", "2024-03-01", None, None)
     assert flt.desde == date(2024, 3, 1)
     assert flt.describe() == "Filtros: búsqueda «Peña» · desde 2024-03-01 · estado: abiertos"
+
+
+def test_a_sales_call_row_is_versioned_by_the_calls_revision() -> None:
+    [first] = rows_from_ticket(sales_call_event(call_sid="CA1", revision=1))
+    [later] = rows_from_ticket(sales_call_event(call_sid="CA1", revision=3))
+    assert (first.row_id, first.version, later.version) == ("llamadas_ventas:CA1", 1, 3)
