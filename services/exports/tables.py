@@ -482,9 +482,13 @@ def parse_day(value: str | None, name: str) -> date | None:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise BadFilter(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise BadFilter(f"{name} is not a valid date: {value!r}") from exc
+    # Far ends would overflow when shifted to UTC or to the next day.
+    if not 1900 <= day.year <= 9998:
+        raise BadFilter(f"{name} must be between 1900 and 9998, got {value!r}")
+    return day
 
 
 def make_filter(
@@ -522,8 +526,8 @@ def mongo_filter(table: Table, flt: TableFilter, tz: ZoneInfo) -> dict[str, Any]
         span["$lt"] = day_start(flt.hasta + timedelta(days=1), tz)
     if span:
         query["date"] = span
-    if flt.q:
-        terms = normalize(flt.q).split()
+    terms = normalize(flt.q).split()
+    if terms:
         # Every word must appear, in the name or the document, in any order:
         # "martinez juan" finds "Juan Martínez".
         query["$and"] = [

@@ -166,3 +166,16 @@ def test_a_sales_call_row_is_versioned_by_the_calls_revision() -> None:
     [first] = rows_from_ticket(sales_call_event(call_sid="CA1", revision=1))
     [later] = rows_from_ticket(sales_call_event(call_sid="CA1", revision=3))
     assert (first.row_id, first.version, later.version) == ("llamadas_ventas:CA1", 1, 3)
+
+
+@pytest.mark.parametrize(("desde", "hasta"), [("0001-01-01", None), (None, "9999-12-31")])
+def test_dates_at_the_far_ends_of_the_calendar_are_refused(
+    desde: str | None, hasta: str | None
+) -> None:
+    with pytest.raises(BadFilter):
+        make_filter(None, desde, hasta, None)
+
+
+def test_a_search_of_only_combining_marks_filters_nothing() -> None:
+    query = mongo_filter(TABLES["chats"], make_filter("\u0301", None, None, None), TZ)
+    assert "$and" not in query
