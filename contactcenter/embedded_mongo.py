@@ -64,6 +64,7 @@ class EmbeddedMongo:
                 err = self.process.stderr.read().decode() if self.process.stderr else ""
                 raise RuntimeError(f"SecantusDB exited at start-up: {err[-2000:]}")
             try:
+                client: MongoClient[dict[str, object]]
                 with MongoClient(self.url, serverSelectionTimeoutMS=500) as client:
                     client.admin.command("ping")
                 return self.url

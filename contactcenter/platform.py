@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from contactcenter import ops_metrics
 from shared.bus import Bus, make_broker
 from shared.config import Settings
 from shared.logging import configure_logging, get_logger
@@ -65,6 +66,7 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await broker.connect()
         await bus.declare_topology()
+        monitor = await ops_metrics.start(ctx, list(names))
         for service in services:
             for hook in service.startup:
                 await hook()
@@ -73,6 +75,7 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
         try:
             yield
         finally:
+            await monitor.stop()
             # broker.stop() waits for in-flight handlers (graceful_timeout) before closing.
             await broker.stop()
             for service in reversed(services):

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from shared.bus import Bus
 from shared.contracts.base import Event, utcnow
@@ -36,32 +36,48 @@ class Outbox:
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("published", ASCENDING), ("staged_at", ASCENDING)])
+        # Published events are kept three days for inspection, then expire.
+        await self.collection.create_index("published_at", expireAfterSeconds=3 * 24 * 3600)
 
     async def stage(
         self, events: list[Event], session: AsyncClientSession | None = None
     ) -> list[Event]:
-        for event in events:
-            doc = {
+        """Write the events owed, in one round trip; events staged before are left as they are."""
+        if not events:
+            return events
+        now = utcnow()
+        docs = [
+            {
                 "_id": event.event_id,
                 "type": type(event).__name__,
                 "routing_key": event.routing_key(),
                 "body": event.model_dump(mode="json"),
                 "published": False,
-                "staged_at": utcnow(),
+                "staged_at": now,
             }
-            with contextlib.suppress(DuplicateKeyError):
-                await self.collection.insert_one(doc, session=session)
+            for event in events
+        ]
+        try:
+            await self.collection.insert_many(docs, ordered=False, session=session)
+        except BulkWriteError as exc:
+            # A redelivered cause stages the same deterministic ids again: not an error.
+            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                raise
         return events
 
     async def flush(self, events: list[Event]) -> None:
-        """Publish staged events now; whatever fails stays for the relay."""
-        for event in events:
-            try:
+        """Publish staged events now, in order; whatever fails stays for the relay."""
+        published: list[str] = []
+        try:
+            for event in events:
                 await self.bus.publish(event)
-            except Exception as exc:
-                log.warning("outbox_publish_deferred", event_id=event.event_id, error=str(exc))
-                return
-            await self.collection.update_one({"_id": event.event_id}, {"$set": {"published": True}})
+                published.append(event.event_id)
+        except Exception as exc:
+            log.warning("outbox_publish_deferred", event_id=event.event_id, error=str(exc))
+        if published:
+            await self.collection.update_many(
+                {"_id": {"$in": published}}, {"$set": {"published": True, "published_at": utcnow()}}
+            )
 
     async def publish(self, events: list[Event]) -> None:
         await self.stage(events)
@@ -80,7 +96,9 @@ class Outbox:
                 continue
             event = cls.model_validate(doc["body"])
             await self.bus.publish(event, doc["routing_key"])
-            await self.collection.update_one({"_id": doc["_id"]}, {"$set": {"published": True}})
+            await self.collection.update_one(
+                {"_id": doc["_id"]}, {"$set": {"published": True, "published_at": utcnow()}}
+            )
             sent += 1
         return sent
 

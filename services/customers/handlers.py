@@ -173,15 +173,20 @@ class CustomerHandlers:
             await self.store.update(customer_id, {"$set": updates})
         if updates or created or not doc.get("search_keys"):
             await self.store.refresh_keys(customer_id)
-        identified = await self._event(
-            "identified",
-            customer_id,
-            event_id=_caused_id("identified", event.event_id),
-            identity=identity,
-            cause_event_id=event.event_id,
-            actor="system",
-        )
-        await self._publish([identified])
+        # Only news is published: a new identity, a profile the channel changed, or an
+        # identity never announced yet (a crash before its first publish). Announcing every
+        # message would fan each one out to routing and exports for nothing.
+        if created or updates or identity.key not in doc.get("announced", []):
+            identified = await self._event(
+                "identified",
+                customer_id,
+                event_id=_caused_id("identified", event.event_id),
+                identity=identity,
+                cause_event_id=event.event_id,
+                actor="system",
+            )
+            await self._publish([identified])
+            await self.store.update(customer_id, {"$addToSet": {"announced": identity.key}})
         await self.store.count_contact(event.event_id, identity.key, now)
         metrics.IDENTIFICATIONS.labels(identity.channel, "new" if created else "known").inc()
         metrics.IDENTIFY_SECONDS.observe(time.perf_counter() - started)

@@ -165,8 +165,7 @@ class Routing:
             )
 
     async def _commit(self, staged: Staged) -> None:
-        for doc in staged.audit:
-            await self.store.record_event(doc)
+        await self.store.record_events(staged.audit)
         await self.outbox.stage(staged.events)
         await self.outbox.flush(staged.events)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.routing.domain import stream_rank
 from shared.mongo import Document
@@ -205,6 +205,16 @@ class Store:
     async def record_event(self, doc: Document) -> None:
         with contextlib.suppress(DuplicateKeyError):
             await self.events.insert_one(doc)
+
+    async def record_events(self, docs: list[Document]) -> None:
+        """Write several audit events in one round trip; ones already written are skipped."""
+        if not docs:
+            return
+        try:
+            await self.events.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                raise
 
     async def events_of(self, conversation_id: str) -> list[Document]:
         cursor = self.events.find({"conversation_id": conversation_id}).sort("at", ASCENDING)

@@ -81,9 +81,7 @@ async def test_killed_consumer_redelivers_without_duplicating(fault_settings: Se
                     detail = await client.get(f"/api/conversations/{items[0]['conversation_id']}")
                     body = detail.json()
                     stored[phone] = [
-                        m["message_id"]
-                        for m in body["messages"]
-                        if m["author"] == "customer"
+                        m["message_id"] for m in body["messages"] if m["author"] == "customer"
                     ]
                     opened = [e for e in body["events"] if e["action"] == "opened"]
                     assert len(opened) == 1, "a conversation was opened twice"
@@ -93,9 +91,7 @@ async def test_killed_consumer_redelivers_without_duplicating(fault_settings: Se
 
         stored = await eventually(all_stored, timeout=300, interval=1.0)
         for phone in phones:
-            expected = sorted(
-                m.event_id for m in messages if m.identity.external_id == f"+{phone}"
-            )
+            expected = sorted(m.event_id for m in messages if m.identity.external_id == f"+{phone}")
             assert sorted(stored[phone]) == expected
 
         metrics = httpx.get(f"{second.base_url}/metrics", timeout=10).text

@@ -35,9 +35,7 @@ async def _customer_message_ids(client: httpx.AsyncClient, phone: str) -> list[s
     ids: list[str] = []
     for item in listing.json()["items"]:
         detail = await client.get(f"/api/conversations/{item['conversation_id']}")
-        ids += [
-            m["message_id"] for m in detail.json()["messages"] if m["author"] == "customer"
-        ]
+        ids += [m["message_id"] for m in detail.json()["messages"] if m["author"] == "customer"]
     return ids
 
 
