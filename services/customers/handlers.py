@@ -155,6 +155,10 @@ class CustomerHandlers:
         `customer.identified`. Idempotent: a redelivery changes and publishes nothing new."""
         started = time.perf_counter()
         identity = event.identity
+        if await self.store.contact_counted(event.event_id):
+            # A redelivery of a contact handled to the end: nothing left to do.
+            owner, _ = await self.store.claim_identity(identity, utcnow())
+            return owner
         now = utcnow()
         customer_id, created = await self.store.claim_identity(identity, now)
         doc = await self.store.ensure_customer(customer_id, now)

@@ -212,6 +212,10 @@ class CustomerStore:
             doc["search_keys"], doc["match_keys"] = search, matches
         return doc
 
+    async def contact_counted(self, event_id: str) -> bool:
+        """True once an inbound contact was fully handled (counting is its last step)."""
+        return await self.processed.find_one({"_id": event_id}, {"_id": 1}) is not None
+
     async def count_contact(self, event_id: str, identity_key: str, now: datetime) -> None:
         """Count an inbound contact once, however often it is redelivered."""
         try:
