@@ -114,7 +114,7 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
         user: AnyStaff,
         q: str = "",
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> dict[str, Any]:
         return await guard(handlers.search(q, limit, offset))
 
@@ -217,11 +217,6 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
     async def comments(customer_id: str, user: AnyStaff) -> list[dict[str, Any]]:
         return await guard(handlers.comments(customer_id))
 
-    @router.api_route(
-        "/api/customers/{customer_id}/comments/{comment_id}",
-        methods=["PUT", "PATCH", "DELETE"],
-        summary="Refused: case comments are append-only",
-    )
     async def change_comment(customer_id: str, comment_id: str, user: AnyStaff) -> JSONResponse:
         return JSONResponse(
             {
@@ -230,6 +225,15 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
             },
             status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
             headers={"Allow": "GET, POST"},
+        )
+
+    for method in ("PUT", "PATCH", "DELETE"):
+        router.add_api_route(
+            "/api/customers/{customer_id}/comments/{comment_id}",
+            change_comment,
+            methods=[method],
+            summary="Refused: case comments are append-only",
+            operation_id=f"refuse_comment_{method.lower()}",
         )
 
     @router.get("/api/customers/{customer_id}/audit", summary="Who did what to this customer")

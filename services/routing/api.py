@@ -208,7 +208,7 @@ ChannelQ = Annotated[str | None, Query(description="whatsapp, messenger, webchat
 StatusQ = Annotated[
     str | None, Query(alias="status", description="abierta, cerrada, genero_servicio_tecnico")
 ]
-PageQ = Annotated[int, Query(ge=1)]
+PageQ = Annotated[int, Query(ge=1, le=100_000)]
 SizeQ = Annotated[int, Query(ge=1, le=200)]
 
 

@@ -90,7 +90,11 @@ class Store:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        assert result is not None
+        if result is None:
+            # SecantusDB sometimes answers a racing upsert without the document: read it.
+            result = await self.conversations.find_one({"_id": doc["_id"]})
+        if result is None:
+            raise RuntimeError(f"conversation {doc['_id']} neither inserted nor found")
         return result
 
     async def compare_and_set(
