@@ -56,7 +56,6 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("routing", "inbound", "inbound.#"),
     Subscription("routing", "customer", "customer.*"),
     Subscription("routing", "ticket", "ticket.*"),
-    Subscription("routing", "scheduled", "routing.scheduled"),
     Subscription("tickets", "conversation", "conversation.*"),
     Subscription("exports", "conversation", "conversation.*"),
     Subscription("exports", "ticket", "ticket.*"),

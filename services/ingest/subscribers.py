@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.ingest.handlers import Ingest
-from services.ingest.raw_webhook import RawWebhook
 from shared.bus import Bus, subscriber
+from shared.contracts.raw import RawWebhook
 from shared.logging import get_logger
 
 log = get_logger("ingest.subscribers")

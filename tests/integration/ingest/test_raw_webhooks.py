@@ -7,7 +7,7 @@ from typing import Any
 
 import aio_pika
 
-from services.ingest.raw_webhook import RawWebhook
+from shared.contracts.raw import RawWebhook
 from tests.integration.ingest.conftest import Probe
 from tests.support import Platform, eventually, meta_body, meta_signature
 from tests.unit.ingest.payloads import uid, wa_text
