@@ -237,3 +237,14 @@ def status_filter(estado: str | None, allowed: tuple[str, ...], default: str) ->
     if value not in allowed:
         raise Invalid(f"unknown estado {value!r}; expected one of {', '.join(allowed)} or todos")
     return value
+
+
+# Conversation actions that change nothing tickets reads (customer, channel, call): the
+# chat's traffic. Skipping them spares a database write per message.
+CHATTER_ACTIONS = frozenset(
+    {"message_received", "message_sent", "seen", "note_added", "hold_reminder"}
+)
+
+
+def worth_projecting(action: str, has_call: bool) -> bool:
+    return has_call or action not in CHATTER_ACTIONS

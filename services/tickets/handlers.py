@@ -366,6 +366,8 @@ class Tickets:
     async def on_conversation_event(self, event: ConversationEvent) -> None:
         """Keep the projection of the conversation; record IVR sales calls (idempotent)."""
         snap = event.conversation
+        if not domain.worth_projecting(event.action, snap.call is not None):
+            return
         with bind_context(event_id=event.event_id, conversation_id=snap.conversation_id):
             doc = snap.model_dump()
             doc.pop("conversation_id")

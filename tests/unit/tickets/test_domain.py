@@ -136,3 +136,13 @@ def test_status_filter_defaults_to_open_and_todos_means_all():
     assert domain.status_filter("cancelado", domain.SERVICE_STATUSES, "pendiente") == "cancelado"
     with pytest.raises(domain.Invalid):
         domain.status_filter("perdido", domain.SERVICE_STATUSES, "pendiente")
+
+
+def test_chat_traffic_is_not_projected_but_lifecycle_and_calls_are():
+    from services.tickets.domain import worth_projecting
+
+    assert not worth_projecting("message_received", has_call=False)
+    assert not worth_projecting("message_sent", has_call=False)
+    assert worth_projecting("opened", has_call=False)
+    assert worth_projecting("status_changed", has_call=False)
+    assert worth_projecting("message_received", has_call=True)
