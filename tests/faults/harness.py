@@ -43,7 +43,7 @@ class PlatformProcess:
             BUS_NAMESPACE=s.bus_namespace,
             MONGO_DB_PREFIX=s.mongo_db_prefix,
             HTTP_PORT=str(self.port),
-            LOG_LEVEL="WARNING",
+            LOG_LEVEL="INFO",
             WHATSAPP_APP_SECRET=s.whatsapp_app_secret,
             PREFETCH_COUNT=str(s.prefetch_count),
             DELIVERY_LIMIT=str(s.delivery_limit),

@@ -1,0 +1,80 @@
+"""Stopping a service (SIGTERM) lets in-flight handlers finish: it exits cleanly and nothing
+is lost; what it had not started waits in the queue for the next process."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+import httpx
+
+from shared.auth import issue_token
+from shared.config import Settings
+from shared.contracts import ContactInfo, Identity, InboundMessage
+from tests.faults.bus_client import connected_bus
+from tests.faults.harness import PlatformProcess
+from tests.support import eventually
+
+
+async def test_sigterm_drains_in_flight_messages_and_loses_none(fault_settings: Settings):
+    phones = [f"549{random.randint(10**9, 10**10 - 1)}" for _ in range(20)]
+    messages = []
+    for n in range(15):
+        for phone in phones:
+            external = f"wamid.stop{uuid.uuid4().hex}"
+            messages.append(
+                InboundMessage(
+                    event_id=f"wa:106540352242922:{external}",
+                    channel="whatsapp",
+                    identity=Identity(channel="whatsapp", external_id=f"+{phone}"),
+                    contact=ContactInfo(name="Cliente Apagado"),
+                    external_message_id=external,
+                    message_type="text",
+                    text=f"consulta {n}",
+                )
+            )
+    auth = {"Authorization": f"Bearer {issue_token(fault_settings, 'auditor', 'staff')}"}
+
+    async def stored(base_url: str) -> list[str]:
+        ids: list[str] = []
+        async with httpx.AsyncClient(base_url=base_url, headers=auth, timeout=30) as client:
+            listing = await client.get(
+                "/api/conversations", params={"channel": "whatsapp", "page_size": 200}
+            )
+            for item in listing.json()["items"]:
+                detail = await client.get(f"/api/conversations/{item['conversation_id']}")
+                ids += [
+                    m["message_id"] for m in detail.json()["messages"] if m["author"] == "customer"
+                ]
+        return ids
+
+    first = PlatformProcess(fault_settings, "run", "routing")
+    first.start()
+    async with connected_bus(fault_settings) as bus:
+        for message in messages:
+            await bus.publish(message)
+
+    async def some_stored() -> bool:
+        return len(await stored(first.base_url)) >= len(messages) // 10
+
+    await eventually(some_stored, timeout=120, interval=0.2)
+    first.stop(timeout=30)
+    assert first.process is not None
+    log = first.log_path.read_text()
+    # uvicorn re-raises the signal once its graceful shutdown is done: -SIGTERM is a clean exit.
+    assert first.process.returncode in (0, -15), log[-3000:]
+    assert '"event": "stopped"' in log, "the lifespan never finished its shutdown"
+    assert "CancelledError" not in log
+
+    second = PlatformProcess(fault_settings, "run", "routing")
+    second.start()
+    try:
+
+        async def everything_stored() -> list[str] | None:
+            ids = await stored(second.base_url)
+            return ids if len(ids) >= len(messages) else None
+
+        ids = await eventually(everything_stored, timeout=300, interval=1.0)
+        assert sorted(ids) == sorted(m.event_id for m in messages)
+    finally:
+        second.stop()
