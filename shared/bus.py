@@ -53,6 +53,7 @@ class Subscription:
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("ingest", "raw", "ingest.raw"),
     Subscription("customers", "inbound", "inbound.#"),
+    Subscription("customers", "conversation", "conversation.*"),
     Subscription("routing", "inbound", "inbound.#"),
     Subscription("routing", "customer", "customer.*"),
     Subscription("routing", "ticket", "ticket.*"),

@@ -44,7 +44,6 @@ class Settings(BaseSettings):
 
     # Staff API
     auth_secret: str = "dev-auth-secret-change-me-please-32b"
-    staff_token: str = "dev-staff-token"
     portal_token: str = "dev-portal-token"
     access_token_minutes: int = 12 * 60
 

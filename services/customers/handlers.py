@@ -203,6 +203,11 @@ class CustomerHandlers:
         )
         return customer_id
 
+    async def on_conversation(self, conversation_id: str, customer_id: str | None) -> None:
+        """Routing tells which customer a conversation belongs to; keep the link."""
+        if customer_id:
+            await self.store.link_conversation(conversation_id, customer_id)
+
     # -- reading -------------------------------------------------------------------------------
 
     async def get(self, customer_id: str) -> dict[str, Any]:
@@ -491,6 +496,7 @@ class CustomerHandlers:
             "merges": [_strip(m) for m in await self.store.merges_of(lineage)],
             "audit": [_strip(a) for a in await self.store.audit_of(lineage)],
             # Conversations belong to routing; customers hears no conversation events.
+            "conversation_ids": await self.store.conversations_of(lineage),
             "conversations_url": f"/api/conversations?customer_id={customer_id}",
         }
 

@@ -71,6 +71,7 @@ class CustomerStore:
         self.comments = db["comments"]
         self.audit = db["audit"]
         self.processed = db["processed"]
+        self.conversation_links = db["conversation_links"]
         self.settings = db["settings"]
 
     async def ensure_indexes(self) -> None:
@@ -78,6 +79,7 @@ class CustomerStore:
         await self.customers.create_index("match_keys")
         await self.customers.create_index([("status", ASCENDING), ("updated_at", DESCENDING)])
         await self.identities.create_index("customer_id")
+        await self.conversation_links.create_index("customer_id")
         await self.tag_history.create_index([("customer_id", ASCENDING), ("at", ASCENDING)])
         await self.comments.create_index([("customer_id", ASCENDING), ("at", ASCENDING)])
         await self.audit.create_index([("customer_id", ASCENDING), ("at", ASCENDING)])
@@ -211,6 +213,16 @@ class CustomerStore:
             )
             doc["search_keys"], doc["match_keys"] = search, matches
         return doc
+
+    async def link_conversation(self, conversation_id: str, customer_id: str) -> None:
+        """Remember that a conversation belongs to a customer (for the data export)."""
+        await self.conversation_links.update_one(
+            {"_id": conversation_id}, {"$set": {"customer_id": customer_id}}, upsert=True
+        )
+
+    async def conversations_of(self, customer_ids: list[str]) -> list[str]:
+        cursor = self.conversation_links.find({"customer_id": {"$in": customer_ids}}, {"_id": 1})
+        return sorted([doc["_id"] async for doc in cursor])
 
     async def contact_counted(self, event_id: str) -> bool:
         """True once an inbound contact was fully handled (counting is its last step)."""

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from services.customers.handlers import CustomerHandlers
 from shared.bus import Bus, subscriber
-from shared.contracts import DeliveryStatus, parse_inbound
+from shared.contracts import ConversationEvent, DeliveryStatus, parse_inbound
 from shared.logging import bind_context, get_logger
 
 log = get_logger("customers.subscribers")
@@ -28,3 +28,10 @@ def register_subscribers(bus: Bus, handlers: CustomerHandlers) -> None:
             return  # receipts say nothing about who the customer is
         with bind_context(event_id=event.event_id):
             await handlers.identify(event)
+
+    @subscriber(bus, "customers", "conversation")
+    async def on_conversation(event: ConversationEvent) -> None:
+        # Only these actions can link a conversation to a customer; the chat traffic cannot.
+        if event.action in ("opened", "status_changed"):
+            snap = event.conversation
+            await handlers.on_conversation(snap.conversation_id, snap.customer_id)

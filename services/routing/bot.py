@@ -32,6 +32,11 @@ class Bot(Protocol):
         """The reply to a brand-new conversation (the configured welcome)."""
         ...
 
+    def open_with(self, incoming: str) -> BotReply:
+        """The reply to the message that opened the conversation: the welcome, plus an
+        answer when that first message already asks something the bot can handle."""
+        ...
+
     def reply(self, history: list[Turn], incoming: str) -> BotReply:
         """The reply to `incoming`, given the conversation so far (oldest first)."""
         ...
@@ -45,6 +50,9 @@ class WelcomeOnlyBot:
 
     def greet(self) -> BotReply:
         return BotReply(messages=[self.welcome])
+
+    def open_with(self, incoming: str) -> BotReply:
+        return self.greet()
 
     def reply(self, history: list[Turn], incoming: str) -> BotReply:
         return BotReply()

@@ -393,7 +393,7 @@ class Routing:
         conv = Conversation.from_doc(updated)
         if domain.lara_may_reply(conv):
             if opened:
-                answer = self.bot.greet()
+                answer = self.bot.open_with(masked or "")
             else:
                 history = await self._history(doc["_id"], exclude=msg.event_id)
                 answer = self.bot.reply(history, masked or "")

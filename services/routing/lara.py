@@ -92,6 +92,7 @@ PERSON_REQUESTS = (
     "atencion personalizada",
 )
 
+SALUTATION = "¡Hola! ¿En qué te puedo ayudar?"
 GREETINGS = ("hola", "buenas", "buen dia", "buenos dias", "buenas tardes", "buenas noches")
 THANKS = ("gracias", "grasias", "graciass", "mil gracias", "genial", "perfecto", "listo", "chau")
 
@@ -142,6 +143,24 @@ class RuleBasedLara:
     def greet(self) -> BotReply:
         return BotReply(messages=[self.welcome, MENU_TEXT])
 
+    def open_with(self, incoming: str) -> BotReply:
+        """The welcome and menu; when the first message already asks for something Lara
+        knows (an FAQ, a menu option, a person), the answer follows the welcome instead of
+        the menu. A bare greeting or an unclassifiable first message gets the menu alone:
+        asking to clarify before the customer has seen the options would be rude."""
+        welcome = self.greet()
+        answer = self.reply([], incoming)
+        if answer.escalate:
+            return BotReply(
+                messages=[self.welcome, *answer.messages],
+                escalate=True,
+                escalation_note=answer.escalation_note,
+            )
+        unhelpful = not answer.messages or answer.messages[0] in (CLARIFICATION, SALUTATION)
+        if unhelpful:
+            return welcome
+        return BotReply(messages=[self.welcome, *answer.messages])
+
     def reply(self, history: list[Turn], incoming: str) -> BotReply:
         text = normalize(incoming)
         history = _before(history, incoming)
@@ -161,7 +180,7 @@ class RuleBasedLara:
         if option := _menu_option_named(text):
             return BotReply(messages=[option.prompt])
         if any_phrase(GREETINGS, text):
-            return BotReply(messages=["¡Hola! ¿En qué te puedo ayudar?", MENU_TEXT])
+            return BotReply(messages=[SALUTATION, MENU_TEXT])
         if any_phrase(THANKS, text):
             return BotReply(messages=["¡Gracias a vos! Si necesitás algo más, escribinos."])
         if CLARIFICATION in _last_lara_messages(history):

@@ -226,6 +226,9 @@ class ScriptedBot:
     def greet(self) -> BotReply:
         return BotReply(messages=["Bienvenido"])
 
+    def open_with(self, incoming: str) -> BotReply:
+        return self.greet()
+
     def reply(self, history: list[Turn], incoming: str) -> BotReply:
         if "persona" in incoming:
             return BotReply(escalate=True, escalation_note="pide hablar con una persona")

@@ -204,3 +204,24 @@ def test_asking_again_what_only_got_the_greeting_is_not_a_repetition(
     reply = lara.reply(history, "cuales son los horarios?")
     assert not reply.escalate
     assert "lunes a viernes" in reply.messages[0]
+
+
+def test_a_first_message_that_asks_an_faq_gets_the_welcome_then_the_answer():
+    lara = RuleBasedLara(welcome="Bienvenido a ToWebs, ¿en qué podemos ayudarte?")
+    reply = lara.open_with("hola, ¿cuáles son los medios de pago?")
+    assert reply.messages[0] == "Bienvenido a ToWebs, ¿en qué podemos ayudarte?"
+    assert "tarjeta" in reply.messages[1]
+    assert not reply.escalate
+
+
+def test_a_bare_greeting_or_an_unclear_first_message_gets_the_welcome_and_menu_only():
+    lara = RuleBasedLara(welcome="Bienvenido a ToWebs, ¿en qué podemos ayudarte?")
+    assert lara.open_with("hola").messages == lara.greet().messages
+    assert lara.open_with("xqzv").messages == lara.greet().messages
+
+
+def test_a_first_message_asking_for_a_person_is_welcomed_and_escalated():
+    lara = RuleBasedLara(welcome="Bienvenido a ToWebs, ¿en qué podemos ayudarte?")
+    reply = lara.open_with("quiero hablar con una persona")
+    assert reply.escalate and reply.escalation_note
+    assert reply.messages[0] == "Bienvenido a ToWebs, ¿en qué podemos ayudarte?"
