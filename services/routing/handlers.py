@@ -9,8 +9,10 @@ redelivered message re-stages the same events and downstream consumers dedupe th
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -107,6 +109,36 @@ class Staged:
         return cls([], [])
 
 
+# How much of a conversation the bot sees: enough to notice a repeated question.
+BOT_HISTORY = 40
+
+
+class KeyedLocks:
+    """One asyncio lock per key, dropped when nobody holds or awaits it.
+
+    The broker hands this process up to PREFETCH_COUNT messages at once and each is handled
+    in its own task; a customer's messages must still be appended and answered one after
+    the other, in delivery order (asyncio locks are FIFO).
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                del self._locks[key]
+
+
 class Routing:
     def __init__(
         self,
@@ -121,6 +153,7 @@ class Routing:
         self.bot = bot
         self.holds = holds
         self.box = box
+        self.per_identity = KeyedLocks()
 
     # --- recording and publishing ---------------------------------------------------
 
@@ -288,6 +321,10 @@ class Routing:
     async def on_inbound_message(self, msg: InboundMessage) -> None:
         """A customer wrote: append to their open conversation (or open one, held by Lara),
         let Lara answer while she may, and publish what happened."""
+        async with self.per_identity.hold(msg.identity.key):
+            await self._on_inbound_message(msg)
+
+    async def _on_inbound_message(self, msg: InboundMessage) -> None:
         with bind_context(event_id=msg.event_id):
             if await self.store.message_applied(msg.event_id):
                 metrics.INBOUND.labels("message", "duplicate").inc()
@@ -409,7 +446,7 @@ class Routing:
 
     async def _history(self, conversation_id: str, exclude: str) -> list[Turn]:
         turns = []
-        for m in await self.store.messages_of(conversation_id):
+        for m in await self.store.recent_messages(conversation_id, BOT_HISTORY):
             if m["_id"] == exclude or not m.get("text"):
                 continue
             turns.append(Turn(author=domain.author_kind(m["author"]), text=m["text"]))  # type: ignore[arg-type]

@@ -200,6 +200,15 @@ class Store:
     async def get_message(self, conversation_id: str, message_id: str) -> Document | None:
         return await self.messages.find_one({"_id": message_id, "conversation_id": conversation_id})
 
+    async def recent_messages(self, conversation_id: str, limit: int) -> list[Document]:
+        """The last `limit` messages, oldest first: what a bot needs, however long the chat."""
+        cursor = (
+            self.messages.find({"conversation_id": conversation_id})
+            .sort([("at", DESCENDING), ("seq", DESCENDING)])
+            .limit(limit)
+        )
+        return list(reversed([d async for d in cursor]))
+
     async def messages_of(self, conversation_id: str) -> list[Document]:
         cursor = self.messages.find({"conversation_id": conversation_id}).sort(
             [("at", ASCENDING), ("seq", ASCENDING)]
