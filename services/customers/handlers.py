@@ -23,18 +23,8 @@ from shared.outbox import Outbox
 
 log = get_logger("customers")
 
-PROFILE_FIELDS = (
-    "first_name",
-    "last_name",
-    "display_name",
-    "company",
-    "gender",
-    "email",
-    "mobile_phone",
-    "home_phone",
-    "document_number",
-    "notes",
-)
+# The personal fields: what staff edit, and what anonymizing erases.
+PROFILE_FIELDS = domain.EDITABLE_FIELDS
 
 
 def snapshot(doc: Document, identities: list[Document]) -> CustomerSnapshot:

@@ -6,6 +6,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from services.ingest.errors import InvalidPayload
+
 _DIGITS = re.compile(r"\d+")
 _SEPARATORS = re.compile(r"[\s().\-]")
 
@@ -55,3 +57,17 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def meta_entries(body: Any, expected_object: str, channel: str) -> list[Any]:
+    """The `entry[]` list of a Meta webhook (WhatsApp or Messenger), after checking the
+    envelope: a JSON object whose `object`, when present, is the one this endpoint serves."""
+    if not isinstance(body, dict):
+        raise InvalidPayload(f"{channel} webhook must be a JSON object")
+    obj = body.get("object")
+    if obj is not None and obj != expected_object:
+        raise InvalidPayload(f"unexpected object {obj!r}; expected {expected_object!r}")
+    entries = body.get("entry")
+    if not isinstance(entries, list):
+        raise InvalidPayload("'entry' must be a list")
+    return entries

@@ -14,8 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.ingest.batch import Batch
-from services.ingest.errors import InvalidPayload
-from services.ingest.fields import as_dict, as_list, from_epoch, text_or_none
+from services.ingest.fields import as_dict, as_list, from_epoch, meta_entries, text_or_none
 from shared.contracts.base import Identity
 from shared.contracts.inbound import (
     Attachment,
@@ -54,14 +53,7 @@ def reaction_key(mid: str, psid: str, action: str, timestamp: Any) -> str:
 
 
 def normalize(body: Any, received_at: datetime) -> Batch:
-    if not isinstance(body, dict):
-        raise InvalidPayload("Messenger webhook must be a JSON object")
-    obj = body.get("object")
-    if obj is not None and obj != "page":
-        raise InvalidPayload(f"unexpected object {obj!r}; expected 'page'")
-    entries = body.get("entry")
-    if not isinstance(entries, list):
-        raise InvalidPayload("'entry' must be a list")
+    entries = meta_entries(body, "page", "Messenger")
     batch = Batch()
     for entry in entries:
         if not isinstance(entry, dict):

@@ -13,8 +13,7 @@ from typing import Any, get_args
 from pydantic import ValidationError
 
 from services.ingest.batch import Batch
-from services.ingest.errors import InvalidPayload
-from services.ingest.fields import as_dict, as_list, e164, from_epoch, text_or_none
+from services.ingest.fields import as_dict, as_list, e164, from_epoch, meta_entries, text_or_none
 from shared.contracts.base import Identity
 from shared.contracts.inbound import (
     Attachment,
@@ -39,14 +38,7 @@ def status_key(message_id: str, status: str) -> str:
 
 def normalize(body: Any, received_at: datetime) -> Batch:
     """Every message and status of a (possibly batched) webhook, in order."""
-    if not isinstance(body, dict):
-        raise InvalidPayload("WhatsApp webhook must be a JSON object")
-    obj = body.get("object")
-    if obj is not None and obj != "whatsapp_business_account":
-        raise InvalidPayload(f"unexpected object {obj!r}; expected 'whatsapp_business_account'")
-    entries = body.get("entry")
-    if not isinstance(entries, list):
-        raise InvalidPayload("'entry' must be a list")
+    entries = meta_entries(body, "whatsapp_business_account", "WhatsApp")
     batch = Batch()
     for entry in entries:
         if not isinstance(entry, dict):
