@@ -548,7 +548,11 @@ class Routing:
 
     async def on_call(self, call: CallEvent) -> None:
         """An IVR call step: one conversation per call (channel `ivr`) carrying CallInfo;
-        Lara does not chat on calls."""
+        Lara does not chat on calls. A caller's steps are applied one after the other."""
+        async with self.per_identity.hold(call.identity.key):
+            await self._on_call(call)
+
+    async def _on_call(self, call: CallEvent) -> None:
         conversation_id = derived_id("call", call.call_sid)
         with bind_context(event_id=call.event_id, conversation_id=conversation_id):
             now = utcnow()
@@ -736,11 +740,13 @@ class Routing:
         """A technical service generated from a conversation: mark it and tell the customer
         their service number."""
         service = event.service
-        if event.action != "created" or service is None or not service.conversation_id:
+        # Any event of a service will do: if a crash lost `created`, a later republication of
+        # the service (confirmed, cancelled) still marks the conversation, exactly once.
+        if service is None or not service.conversation_id:
             return
         cid = service.conversation_id
         with bind_context(event_id=event.event_id, conversation_id=cid):
-            message_id = derived_id(event.event_id, "service_number")
+            message_id = derived_id(service.service_id, "service_number")
             if await self.store.message_applied(message_id):
                 return
             doc = await self.store.get(cid)
@@ -767,7 +773,7 @@ class Routing:
                 updated,
                 "status_changed",
                 "system",
-                event_id=derived_id(event.event_id, "status_changed"),
+                event_id=derived_id(service.service_id, "status_changed"),
                 note=service.number,
                 change="ticket_generated",
             )

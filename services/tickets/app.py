@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from services.tickets.api import create_router
 from services.tickets.handlers import Tickets
 from services.tickets.store import TicketsStore
@@ -24,12 +27,19 @@ def create_service(ctx: ServiceContext) -> Service:
     tickets = Tickets(store, outbox, ctx.settings)
     register(ctx.bus, tickets)
 
+    background: list[asyncio.Task[None]] = []
+
     async def startup() -> None:
         await store.ensure_indexes()
         await outbox.ensure_indexes()
         outbox.start()
+        background.append(asyncio.create_task(tickets.run_republisher(), name="republisher"))
 
     async def shutdown() -> None:
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await outbox.stop()
 
     return Service(

@@ -248,3 +248,18 @@ CHATTER_ACTIONS = frozenset(
 
 def worth_projecting(action: str, has_call: bool) -> bool:
     return has_call or action not in CHATTER_ACTIONS
+
+
+# The event that announces a document in each status, for republishing one whose event a
+# crash left unstaged (the latest state is what every consumer needs).
+SERVICE_EVENT_FOR_STATUS = {
+    "pendiente": "created",
+    "confirmado": "confirmed",
+    "cancelado": "cancelled",
+}
+CONSULTATION_EVENT_FOR_STATUS = {
+    "abierta": "created",
+    "respondida": "answered",
+    "cerrada": "closed",
+    "genero_servicio_tecnico": "converted",
+}

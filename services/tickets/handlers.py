@@ -6,9 +6,10 @@ delays them and never loses them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from services.tickets import domain
@@ -18,10 +19,12 @@ from shared.config import Settings
 from shared.contracts.base import Event, new_id, utcnow
 from shared.contracts.conversation import ConversationEvent
 from shared.contracts.ticket import (
+    ConsultationAction,
     ConsultationEvent,
     ConsultationSnapshot,
     SalesCall,
     ServiceSnapshot,
+    TicketAction,
     TicketEvent,
 )
 from shared.logging import bind_context, get_logger
@@ -71,6 +74,66 @@ class Tickets:
     async def _emit(self, *events: Event) -> None:
         staged = await self.outbox.stage(list(events))
         await self.outbox.flush(staged)
+
+    async def _publish_service(
+        self, snapshot: ServiceSnapshot, action: TicketAction, actor: str
+    ) -> None:
+        """Stage and publish the event of this version (its id derives from the version, so
+        a republication after a crash is the same event), then clear the document's flag."""
+        await self._emit(
+            TicketEvent(
+                event_id=f"ticket.{action}:{snapshot.service_id}:v{snapshot.version}",
+                action=action,
+                service=snapshot,
+                actor=actor,
+            )
+        )
+        await self.store.mark_published(self.store.services, snapshot.service_id, snapshot.version)
+
+    async def _publish_consultation(
+        self, snapshot: ConsultationSnapshot, action: ConsultationAction, actor: str
+    ) -> None:
+        await self._emit(
+            ConsultationEvent(
+                event_id=f"consultation.{action}:{snapshot.consultation_id}:v{snapshot.version}",
+                action=action,
+                consultation=snapshot,
+                actor=actor,
+            )
+        )
+        await self.store.mark_published(
+            self.store.consultations, snapshot.consultation_id, snapshot.version
+        )
+
+    async def republish_unstaged(self, older_than: timedelta = timedelta(seconds=5)) -> int:
+        """Publish the latest state of services and consultations whose change was written
+        but whose event never got staged (the process died in between). Returns how many."""
+        cutoff = utcnow() - older_than
+        count = 0
+        for doc in await self.store.unpublished(self.store.services, cutoff):
+            service = ServiceSnapshot.model_validate(doc)
+            action = domain.SERVICE_EVENT_FOR_STATUS[service.status]
+            await self._publish_service(service, action, "system")  # type: ignore[arg-type]
+            count += 1
+        for doc in await self.store.unpublished(self.store.consultations, cutoff):
+            consultation = ConsultationSnapshot.model_validate(doc)
+            action = domain.CONSULTATION_EVENT_FOR_STATUS[consultation.status]
+            await self._publish_consultation(consultation, action, "system")  # type: ignore[arg-type]
+            count += 1
+        if count:
+            log.warning("republished_unstaged_events", count=count)
+        return count
+
+    async def run_republisher(self, interval: float = 5.0) -> None:
+        """Forever: repair what a crash between a write and its event left behind."""
+        while True:
+            try:
+                await self.republish_unstaged()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("republish_failed", error=str(exc))
+            await asyncio.sleep(interval)
 
     async def _transition(
         self,
@@ -162,7 +225,7 @@ class Tickets:
         TICKETS_TOTAL.labels("pendiente").inc()
         with bind_context(conversation_id=conversation_id, service_number=snapshot.number):
             log.info("service_created", actor=actor)
-        await self._emit(TicketEvent(action="created", service=snapshot, actor=actor))
+        await self._publish_service(snapshot, "created", actor)
         return snapshot
 
     async def confirm_service(self, service_id: str, actor: str) -> ServiceSnapshot:
@@ -183,7 +246,7 @@ class Tickets:
         )
         snapshot = ServiceSnapshot.model_validate(doc)
         TICKETS_TOTAL.labels("confirmado").inc()
-        await self._emit(TicketEvent(action="confirmed", service=snapshot, actor=actor))
+        await self._publish_service(snapshot, "confirmed", actor)
         return snapshot
 
     async def cancel_service(self, service_id: str, actor: str, reason: str) -> ServiceSnapshot:
@@ -205,7 +268,7 @@ class Tickets:
         )
         snapshot = ServiceSnapshot.model_validate(doc)
         TICKETS_TOTAL.labels("cancelado").inc()
-        await self._emit(TicketEvent(action="cancelled", service=snapshot, actor=actor))
+        await self._publish_service(snapshot, "cancelled", actor)
         return snapshot
 
     async def get_service(self, service_id: str) -> ServiceSnapshot:
@@ -262,9 +325,7 @@ class Tickets:
         }
         await self.store.insert_consultation(doc)
         CONSULTATIONS_TOTAL.labels("created").inc()
-        await self._emit(
-            ConsultationEvent(action="created", consultation=snapshot, actor="customer")
-        )
+        await self._publish_consultation(snapshot, "created", "customer")
         return snapshot
 
     async def _consultation_transition(
@@ -297,7 +358,7 @@ class Tickets:
 
         snapshot = await self._consultation_transition(consultation_id, decide)
         CONSULTATIONS_TOTAL.labels("answered").inc()
-        await self._emit(ConsultationEvent(action="answered", consultation=snapshot, actor=actor))
+        await self._publish_consultation(snapshot, "answered", actor)
         return snapshot
 
     async def close_consultation(self, consultation_id: str, actor: str) -> ConsultationSnapshot:
@@ -312,7 +373,7 @@ class Tickets:
 
         snapshot = await self._consultation_transition(consultation_id, decide)
         CONSULTATIONS_TOTAL.labels("closed").inc()
-        await self._emit(ConsultationEvent(action="closed", consultation=snapshot, actor=actor))
+        await self._publish_consultation(snapshot, "closed", actor)
         return snapshot
 
     async def convert_consultation(
@@ -344,7 +405,7 @@ class Tickets:
             consultation_id, lambda _cur: {"service_number": service.number}
         )
         CONSULTATIONS_TOTAL.labels("converted").inc()
-        await self._emit(ConsultationEvent(action="converted", consultation=snapshot, actor=actor))
+        await self._publish_consultation(snapshot, "converted", actor)
         return snapshot, service
 
     async def get_consultation(self, consultation_id: str) -> ConsultationSnapshot:

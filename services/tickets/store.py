@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -38,6 +39,8 @@ class TicketsStore:
         await self.services.create_index("search_keys")
         await self.services.create_index("conversation_id")
         await self.services.create_index("consultation_id")
+        await self.services.create_index("unpublished", sparse=True)
+        await self.consultations.create_index("unpublished", sparse=True)
         await self.consultations.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
         await self.consultations.create_index("created_at")
         await self.consultations.create_index("search_keys")
@@ -83,7 +86,9 @@ class TicketsStore:
         None when someone else changed it first."""
         doc: Document | None = await collection.find_one_and_update(
             {"_id": doc_id, "version": version},
-            {"$set": {**changes, "version": version + 1}},
+            # `unpublished` travels with the change itself: until the event for this version
+            # is staged, the document says so, and a crash in between is repaired from it.
+            {"$set": {**changes, "version": version + 1, "unpublished": True}},
             return_document=ReturnDocument.AFTER,
         )
         return doc
@@ -123,7 +128,7 @@ class TicketsStore:
     # --- technical services ------------------------------------------------------------------
 
     async def insert_service(self, doc: Document) -> None:
-        await self.services.insert_one(doc)
+        await self.services.insert_one({**doc, "unpublished": True})
 
     async def get_service(self, service_id: str) -> Document | None:
         return await self._get(self.services, service_id)
@@ -145,7 +150,24 @@ class TicketsStore:
     # --- consultations -----------------------------------------------------------------------
 
     async def insert_consultation(self, doc: Document) -> None:
-        await self.consultations.insert_one(doc)
+        await self.consultations.insert_one({**doc, "unpublished": True})
+
+    # --- publishing state --------------------------------------------------------------------
+
+    @staticmethod
+    async def mark_published(collection: Any, doc_id: str, version: int) -> None:
+        """The event of `version` is staged; a newer change keeps the flag for its own."""
+        await collection.update_one(
+            {"_id": doc_id, "version": version}, {"$unset": {"unpublished": ""}}
+        )
+
+    @staticmethod
+    async def unpublished(collection: Any, changed_before: datetime) -> list[Document]:
+        """Documents changed before `changed_before` whose event was never staged."""
+        cursor = collection.find(
+            {"unpublished": True, "updated_at": {"$lte": changed_before}}
+        ).limit(200)
+        return [doc async for doc in cursor]
 
     async def get_consultation(self, consultation_id: str) -> Document | None:
         return await self._get(self.consultations, consultation_id)
