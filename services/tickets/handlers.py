@@ -228,6 +228,17 @@ class Tickets:
         await self._publish_service(snapshot, "created", actor)
         return snapshot
 
+    async def _service_transition(
+        self, service_id: str, decide: Callable[[Document], Document]
+    ) -> ServiceSnapshot:
+        doc = await self._transition(
+            lambda: self.store.get_service(service_id),
+            lambda cur, ch: self.store.update_service(service_id, cur["version"], ch),
+            decide,
+            f"service {service_id} not found",
+        )
+        return ServiceSnapshot.model_validate(doc)
+
     async def confirm_service(self, service_id: str, actor: str) -> ServiceSnapshot:
         def decide(current: Document) -> Document:
             now = stamp()
@@ -238,13 +249,7 @@ class Tickets:
                 "updated_at": now,
             }
 
-        doc = await self._transition(
-            lambda: self.store.get_service(service_id),
-            lambda cur, ch: self.store.update_service(service_id, cur["version"], ch),
-            decide,
-            f"service {service_id} not found",
-        )
-        snapshot = ServiceSnapshot.model_validate(doc)
+        snapshot = await self._service_transition(service_id, decide)
         TICKETS_TOTAL.labels("confirmado").inc()
         await self._publish_service(snapshot, "confirmed", actor)
         return snapshot
@@ -260,13 +265,7 @@ class Tickets:
                 "updated_at": now,
             }
 
-        doc = await self._transition(
-            lambda: self.store.get_service(service_id),
-            lambda cur, ch: self.store.update_service(service_id, cur["version"], ch),
-            decide,
-            f"service {service_id} not found",
-        )
-        snapshot = ServiceSnapshot.model_validate(doc)
+        snapshot = await self._service_transition(service_id, decide)
         TICKETS_TOTAL.labels("cancelado").inc()
         await self._publish_service(snapshot, "cancelled", actor)
         return snapshot
