@@ -10,10 +10,10 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
@@ -49,6 +49,12 @@ ESTADO = Annotated[
 ]
 
 
+class Selection(NamedTuple):
+    table: Table
+    filter: TableFilter
+    query: dict[str, Any]
+
+
 class ColumnOut(BaseModel):
     key: str
     label: str
@@ -67,32 +73,29 @@ def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/api/tables", tags=["exports"])
     tz = ZoneInfo(settings.tz)
 
-    def resolve(
-        name: str, q: str | None, desde: str | None, hasta: str | None, estado: str | None
-    ) -> tuple[Table, TableFilter, dict[str, Any]]:
+    def selection(
+        table: str, q: Q = None, desde: DESDE = None, hasta: HASTA = None, estado: ESTADO = None
+    ) -> Selection:
+        """The table and filters every view shares (JSON, Copy, Print): same rows in all."""
         try:
-            table = table_named(name)
+            tbl = table_named(table)
         except UnknownTable as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         try:
             flt = make_filter(q, desde, hasta, estado)
         except BadFilter as exc:
             raise HTTPException(422, str(exc)) from exc
-        return table, flt, mongo_filter(table, flt, tz)
+        return Selection(tbl, flt, mongo_filter(tbl, flt, tz))
 
     @router.get("/{table}", summary="One page of a table's rows, filtered")
     async def list_rows(
-        table: str,
         user: AnyStaff,
-        q: Q = None,
-        desde: DESDE = None,
-        hasta: HASTA = None,
-        estado: ESTADO = None,
+        selected: Selection = Depends(selection),
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> TablePage:
         started = time.perf_counter()
-        tbl, _, query = resolve(table, q, desde, hasta, estado)
+        tbl, _, query = selected
         docs, total = await store.page(query, (page - 1) * page_size, page_size)
         rows = [row_cells(tbl, doc, tz) for doc in docs]
         EXPORT_ROWS.labels(tbl.name, "json").inc(len(rows))
@@ -113,14 +116,9 @@ def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
         responses={200: {"content": {"text/tab-separated-values": {}}}},
     )
     async def copy_rows(
-        table: str,
-        user: AnyStaff,
-        q: Q = None,
-        desde: DESDE = None,
-        hasta: HASTA = None,
-        estado: ESTADO = None,
+        user: AnyStaff, selected: Selection = Depends(selection)
     ) -> StreamingResponse:
-        tbl, _, query = resolve(table, q, desde, hasta, estado)
+        tbl, _, query = selected
 
         async def lines() -> AsyncIterator[bytes]:
             started = time.perf_counter()
@@ -152,16 +150,9 @@ def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"application/pdf": {}}}, 413: {}},
     )
-    async def print_rows(
-        table: str,
-        user: AnyStaff,
-        q: Q = None,
-        desde: DESDE = None,
-        hasta: HASTA = None,
-        estado: ESTADO = None,
-    ) -> Response:
+    async def print_rows(user: AnyStaff, selected: Selection = Depends(selection)) -> Response:
         started = time.perf_counter()
-        tbl, flt, query = resolve(table, q, desde, hasta, estado)
+        tbl, flt, query = selected
         total = await store.count(query)
         if total > PRINT_MAX_ROWS:
             raise HTTPException(
