@@ -4,18 +4,22 @@ and the broker restarted underneath them."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from contactcenter.embedded_mongo import free_port
+from shared.auth import issue_token
 from shared.config import Settings
+from shared.contracts import ContactInfo, Identity, InboundMessage
 from tests.support import meta_body, meta_signature
+from tests.unit.ingest.payloads import wa_text
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -90,41 +94,48 @@ def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
 
 
+# The WhatsApp business line the fault tests write to; ingest keys events `wa:<line>:<wamid>`.
+LINE = "106540352242922"
+
+
+def random_phone() -> str:
+    return f"549{random.randint(10**9, 10**10 - 1)}"
+
+
 def whatsapp_text(
-    secret: str, phone: str, message_id: str, text: str, line: str = "106540352242922"
+    secret: str, phone: str, message_id: str, text: str
 ) -> tuple[bytes, dict[str, str]]:
-    payload: dict[str, Any] = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": "15550783881",
-                                "phone_number_id": line,
-                            },
-                            "contacts": [{"profile": {"name": "Cliente Prueba"}, "wa_id": phone}],
-                            "messages": [
-                                {
-                                    "from": phone,
-                                    "id": message_id,
-                                    "timestamp": str(int(time.time())),
-                                    "type": "text",
-                                    "text": {"body": text},
-                                }
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-    body = meta_body(payload)
+    """A signed WhatsApp Cloud API text webhook, as Meta posts it."""
+    body = meta_body(wa_text(text, wamid=message_id, phone=phone, phone_number_id=LINE))
     return body, {
         "Content-Type": "application/json",
         "X-Hub-Signature-256": meta_signature(secret, body),
     }
+
+
+def inbound_text(phone: str, text: str, tag: str) -> InboundMessage:
+    """What ingest publishes for such a webhook, for tests that feed the bus directly."""
+    external = f"wamid.{tag}{uuid.uuid4().hex}"
+    return InboundMessage(
+        event_id=f"wa:{LINE}:{external}",
+        channel="whatsapp",
+        identity=Identity(channel="whatsapp", external_id=f"+{phone}"),
+        contact=ContactInfo(name="Cliente Prueba"),
+        external_message_id=external,
+        message_type="text",
+        text=text,
+    )
+
+
+def staff_headers(settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(settings, 'auditor', 'staff')}"}
+
+
+async def customer_message_ids(client: httpx.AsyncClient, phone: str) -> list[str]:
+    """Ids of the customer messages routing stored for a WhatsApp number, all conversations."""
+    listing = await client.get("/api/conversations", params={"identity": f"whatsapp:+{phone}"})
+    ids: list[str] = []
+    for item in listing.json()["items"]:
+        detail = await client.get(f"/api/conversations/{item['conversation_id']}")
+        ids += [m["message_id"] for m in detail.json()["messages"] if m["author"] == "customer"]
+    return ids

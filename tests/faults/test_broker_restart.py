@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import random
+import functools
 import uuid
 
 import httpx
 
-from shared.auth import issue_token
 from shared.config import Settings
 from tests.faults.bus_client import queue_depths
-from tests.faults.harness import PlatformProcess, rabbitmqctl, whatsapp_text
+from tests.faults.harness import (
+    LINE,
+    PlatformProcess,
+    customer_message_ids,
+    rabbitmqctl,
+    random_phone,
+    staff_headers,
+    whatsapp_text,
+)
 from tests.support import eventually
 
 WEBHOOKS = 2000
@@ -42,7 +49,7 @@ async def test_broker_restart_loses_and_duplicates_nothing(fault_settings: Setti
     platform = PlatformProcess(fault_settings, "up")
     platform.start()
     try:
-        phones = [f"549{random.randint(10**9, 10**10 - 1)}" for _ in range(CUSTOMERS)]
+        phones = [random_phone() for _ in range(CUSTOMERS)]
         sent: dict[str, list[str]] = {phone: [] for phone in phones}
         outcomes = {"accepted": 0, "unavailable": 0, "transport_errors": 0}
         limiter = asyncio.Semaphore(16)
@@ -50,7 +57,7 @@ async def test_broker_restart_loses_and_duplicates_nothing(fault_settings: Setti
         async def deliver(i: int, client: httpx.AsyncClient) -> None:
             phone = phones[i % CUSTOMERS]
             message_id = f"wamid.fault{uuid.uuid4().hex}"
-            sent[phone].append(f"wa:106540352242922:{message_id}")
+            sent[phone].append(f"wa:{LINE}:{message_id}")
             body, headers = whatsapp_text(
                 fault_settings.whatsapp_app_secret, phone, message_id, f"mensaje {i}"
             )
@@ -73,29 +80,16 @@ async def test_broker_restart_loses_and_duplicates_nothing(fault_settings: Setti
             "the broker restart never reached the webhooks; the test proved nothing"
         )
 
-        token = issue_token(fault_settings, "auditor", "staff")
-        auth = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(
-            base_url=platform.base_url, headers=auth, timeout=30
+            base_url=platform.base_url, headers=staff_headers(fault_settings), timeout=30
         ) as client:
 
             async def stored_ids(phone: str) -> list[str] | None:
-                listing = await client.get(
-                    "/api/conversations", params={"identity": f"whatsapp:+{phone}"}
-                )
-                items = listing.json()["items"] if listing.status_code == 200 else []
-                ids: list[str] = []
-                for item in items:
-                    detail = await client.get(f"/api/conversations/{item['conversation_id']}")
-                    ids += [
-                        m["message_id"]
-                        for m in detail.json()["messages"]
-                        if m["author"] == "customer"
-                    ]
+                ids = await customer_message_ids(client, phone)
                 return ids if len(ids) >= len(sent[phone]) else None
 
             for phone in phones:
-                ids = await eventually(lambda phone=phone: stored_ids(phone), timeout=180)
+                ids = await eventually(functools.partial(stored_ids, phone), timeout=180)
                 assert sorted(ids) == sorted(sent[phone]), "a message was lost or stored twice"
 
         async def drained() -> bool:

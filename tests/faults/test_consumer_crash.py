@@ -4,41 +4,28 @@ next one, and no side effect happens twice."""
 from __future__ import annotations
 
 import asyncio
-import random
 import re
-import uuid
 
 import httpx
 
-from shared.auth import issue_token
 from shared.config import Settings
-from shared.contracts import ContactInfo, Identity, InboundMessage
 from tests.faults.bus_client import connected_bus
-from tests.faults.harness import PlatformProcess
+from tests.faults.harness import PlatformProcess, inbound_text, random_phone, staff_headers
 from tests.support import eventually
 
 CUSTOMERS = 30
 PER_CUSTOMER = 20
 
 
-def _message(phone: str, n: int) -> InboundMessage:
-    external = f"wamid.crash{uuid.uuid4().hex}"
-    return InboundMessage(
-        event_id=f"wa:106540352242922:{external}",
-        channel="whatsapp",
-        identity=Identity(channel="whatsapp", external_id=f"+{phone}"),
-        contact=ContactInfo(name="Cliente Caída"),
-        external_message_id=external,
-        message_type="text",
-        text=f"consulta número {n}",
-    )
-
-
 async def test_killed_consumer_redelivers_without_duplicating(fault_settings: Settings):
     settings = fault_settings.model_copy(update={"prefetch_count": 50})
-    phones = [f"549{random.randint(10**9, 10**10 - 1)}" for _ in range(CUSTOMERS)]
-    messages = [_message(p, n) for n in range(PER_CUSTOMER) for p in phones]
-    auth = {"Authorization": f"Bearer {issue_token(settings, 'auditor', 'staff')}"}
+    phones = [random_phone() for _ in range(CUSTOMERS)]
+    messages = [
+        inbound_text(p, f"consulta número {n}", "crash")
+        for n in range(PER_CUSTOMER)
+        for p in phones
+    ]
+    auth = staff_headers(settings)
 
     first = PlatformProcess(settings, "run", "routing")
     first.start()

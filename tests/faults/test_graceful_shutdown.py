@@ -3,37 +3,18 @@ is lost; what it had not started waits in the queue for the next process."""
 
 from __future__ import annotations
 
-import random
-import uuid
-
 import httpx
 
-from shared.auth import issue_token
 from shared.config import Settings
-from shared.contracts import ContactInfo, Identity, InboundMessage
 from tests.faults.bus_client import connected_bus
-from tests.faults.harness import PlatformProcess
+from tests.faults.harness import PlatformProcess, inbound_text, random_phone, staff_headers
 from tests.support import eventually
 
 
 async def test_sigterm_drains_in_flight_messages_and_loses_none(fault_settings: Settings):
-    phones = [f"549{random.randint(10**9, 10**10 - 1)}" for _ in range(20)]
-    messages = []
-    for n in range(15):
-        for phone in phones:
-            external = f"wamid.stop{uuid.uuid4().hex}"
-            messages.append(
-                InboundMessage(
-                    event_id=f"wa:106540352242922:{external}",
-                    channel="whatsapp",
-                    identity=Identity(channel="whatsapp", external_id=f"+{phone}"),
-                    contact=ContactInfo(name="Cliente Apagado"),
-                    external_message_id=external,
-                    message_type="text",
-                    text=f"consulta {n}",
-                )
-            )
-    auth = {"Authorization": f"Bearer {issue_token(fault_settings, 'auditor', 'staff')}"}
+    phones = [random_phone() for _ in range(20)]
+    messages = [inbound_text(p, f"consulta {n}", "stop") for n in range(15) for p in phones]
+    auth = staff_headers(fault_settings)
 
     async def stored(base_url: str) -> list[str]:
         ids: list[str] = []
