@@ -9,7 +9,6 @@ A crash between the write and the publish therefore delays an event, never loses
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 
 from pymongo import ASCENDING
@@ -17,6 +16,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from shared.background import cancel, repeat
 from shared.bus import Bus
 from shared.contracts.base import Event, utcnow
 from shared.logging import get_logger
@@ -102,23 +102,13 @@ class Outbox:
             sent += 1
         return sent
 
-    async def _run(self, interval: float) -> None:
-        while True:
-            try:
-                await self.relay_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox_relay_failed", error=str(exc))
-            await asyncio.sleep(interval)
-
     def start(self, interval: float = 1.0) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._run(interval), name="outbox-relay")
+            self._task = asyncio.create_task(
+                repeat(self.relay_once, interval, "outbox-relay"), name="outbox-relay"
+            )
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel([self._task])
             self._task = None

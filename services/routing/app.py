@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from services.routing.api import build_router
 from services.routing.bot import build_bot
@@ -11,13 +10,11 @@ from services.routing.handlers import Routing
 from services.routing.holds import HoldTimers
 from services.routing.store import Store
 from services.routing.subscribers import register
+from shared.background import cancel, repeat
 from shared.contracts import ConversationEvent, OutboundMessage
-from shared.logging import get_logger
 from shared.outbox import Outbox
 from shared.secrets import SecretBox
 from shared.service import Service, ServiceContext
-
-log = get_logger("routing")
 
 GAUGE_REFRESH_SECONDS = 5.0
 
@@ -41,30 +38,21 @@ def create_service(ctx: ServiceContext) -> Service:
     register(ctx.bus, routing)
     tasks: list[asyncio.Task[None]] = []
 
-    async def refresh_gauges() -> None:
-        while True:
-            try:
-                await routing.refresh_gauges()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("gauge_refresh_failed", error=str(exc))
-            await asyncio.sleep(GAUGE_REFRESH_SECONDS)
-
     async def start() -> None:
         await store.ensure_indexes()
         await outbox.ensure_indexes()
         await holds.ensure_indexes()
         outbox.start()
         tasks.append(asyncio.create_task(holds.run(routing.notify_hold), name="routing-holds"))
-        tasks.append(asyncio.create_task(refresh_gauges(), name="routing-gauges"))
+        tasks.append(
+            asyncio.create_task(
+                repeat(routing.refresh_gauges, GAUGE_REFRESH_SECONDS, "routing-gauges"),
+                name="routing-gauges",
+            )
+        )
 
     async def stop() -> None:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel(tasks)
         tasks.clear()
         await outbox.stop()
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from services.tickets.api import create_router
 from services.tickets.handlers import Tickets
 from services.tickets.store import TicketsStore
 from services.tickets.subscribers import register
+from shared.background import cancel, repeat
 from shared.contracts.base import Event
 from shared.contracts.ticket import ConsultationEvent, TicketEvent
 from shared.outbox import Outbox
 from shared.service import Service, ServiceContext
+
+REPUBLISH_SECONDS = 5.0
 
 EVENT_TYPES: dict[str, type[Event]] = {
     "TicketEvent": TicketEvent,
@@ -33,13 +35,12 @@ def create_service(ctx: ServiceContext) -> Service:
         await store.ensure_indexes()
         await outbox.ensure_indexes()
         outbox.start()
-        background.append(asyncio.create_task(tickets.run_republisher(), name="republisher"))
+        # Repairs what a crash between a write and its event left behind.
+        republisher = repeat(tickets.republish_unstaged, REPUBLISH_SECONDS, "republisher")
+        background.append(asyncio.create_task(republisher, name="republisher"))
 
     async def shutdown() -> None:
-        for task in background:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(background)
         await outbox.stop()
 
     return Service(

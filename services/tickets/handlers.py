@@ -6,7 +6,6 @@ delays them and never loses them.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -123,17 +122,6 @@ class Tickets:
         if count:
             log.warning("republished_unstaged_events", count=count)
         return count
-
-    async def run_republisher(self, interval: float = 5.0) -> None:
-        """Forever: repair what a crash between a write and its event left behind."""
-        while True:
-            try:
-                await self.republish_unstaged()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("republish_failed", error=str(exc))
-            await asyncio.sleep(interval)
 
     async def _transition(
         self,
