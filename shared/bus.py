@@ -43,27 +43,30 @@ PUBLISH_CONFIRM_SECONDS = Histogram(
 
 @dataclass(frozen=True)
 class Subscription:
-    """One queue: a service listening to one routing-key pattern."""
+    """One queue: a service listening to one or more routing-key patterns."""
 
     service: str
     topic: str
-    pattern: str
+    patterns: tuple[str, ...]
 
 
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
-    Subscription("ingest", "raw", "ingest.raw"),
-    Subscription("customers", "inbound", "inbound.#"),
-    Subscription("customers", "conversation", "conversation.*"),
-    Subscription("routing", "inbound", "inbound.#"),
-    Subscription("routing", "customer", "customer.*"),
-    Subscription("routing", "ticket", "ticket.*"),
-    Subscription("tickets", "conversation", "conversation.*"),
-    Subscription("exports", "conversation", "conversation.*"),
-    Subscription("exports", "ticket", "ticket.*"),
-    Subscription("exports", "consultation", "consultation.*"),
-    Subscription("exports", "customer", "customer.*"),
+    Subscription("ingest", "raw", ("ingest.raw",)),
+    Subscription("customers", "inbound", ("inbound.#",)),
+    # Only these two can link a conversation to a customer; the chat traffic never does.
+    Subscription(
+        "customers", "conversation", ("conversation.opened", "conversation.status_changed")
+    ),
+    Subscription("routing", "inbound", ("inbound.#",)),
+    Subscription("routing", "customer", ("customer.*",)),
+    Subscription("routing", "ticket", ("ticket.*",)),
+    Subscription("tickets", "conversation", ("conversation.*",)),
+    Subscription("exports", "conversation", ("conversation.*",)),
+    Subscription("exports", "ticket", ("ticket.*",)),
+    Subscription("exports", "consultation", ("consultation.*",)),
+    Subscription("exports", "customer", ("customer.*",)),
     # The channel connectors' side: replies waiting to be delivered to customers.
-    *(Subscription("connector", ch, f"outbound.{ch}.message") for ch in CHANNELS),
+    *(Subscription("connector", ch, (f"outbound.{ch}.message",)) for ch in CHANNELS),
 )
 
 SERVICES_WITH_DLQ = sorted({s.service for s in SUBSCRIPTIONS})
@@ -94,7 +97,7 @@ class Bus:
         return RabbitQueue(
             f"{self.prefix}{service}.{topic}",
             queue_type=QueueType.QUORUM,
-            routing_key=sub.pattern,
+            routing_key=sub.patterns[0],
             arguments={
                 "x-delivery-limit": self.settings.delivery_limit,
                 "x-dead-letter-exchange": self.dead_letter_exchange(service).name,
@@ -115,7 +118,8 @@ class Bus:
         for sub in SUBSCRIPTIONS:
             q = self.queue(sub.service, sub.topic)
             declared = await self.broker.declare_queue(q)
-            await declared.bind(exchange, routing_key=sub.pattern)
+            for pattern in sub.patterns:
+                await declared.bind(exchange, routing_key=pattern)
 
     async def publish(self, event: Event, routing_key: str | None = None) -> None:
         """Publish persistently and return only once the broker confirmed it.

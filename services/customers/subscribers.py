@@ -31,7 +31,7 @@ def register_subscribers(bus: Bus, handlers: CustomerHandlers) -> None:
 
     @subscriber(bus, "customers", "conversation")
     async def on_conversation(event: ConversationEvent) -> None:
-        # Only these actions can link a conversation to a customer; the chat traffic cannot.
-        if event.action in ("opened", "status_changed"):
-            snap = event.conversation
-            await handlers.on_conversation(snap.conversation_id, snap.customer_id)
+        # The queue is bound to the only two actions that can link a conversation to a
+        # customer (shared/bus.py): no chat traffic reaches this handler.
+        snap = event.conversation
+        await handlers.on_conversation(snap.conversation_id, snap.customer_id)
