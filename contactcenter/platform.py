@@ -81,6 +81,7 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
             for service in reversed(services):
                 for hook in service.shutdown:
                     await hook()
+            await bus.close()
             await mongo.close()
             log.info("stopped", services=list(names))
 

@@ -8,9 +8,13 @@ raises (mandatory + publisher confirms) instead of vanishing.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import aio_pika
+from aio_pika.abc import AbstractExchange, AbstractRobustChannel, AbstractRobustConnection
 from faststream import BaseMiddleware
 from faststream.rabbit import (
     Channel,
@@ -30,6 +34,12 @@ EXCHANGE = "contact.events"
 REDELIVERED = Counter(
     "cc_redelivered_messages_total",
     "Messages the broker delivered again (a consumer died or nacked before acking)",
+    ["family"],
+)
+
+PUBLISHED = Counter(
+    "cc_published_events_total",
+    "Events published and confirmed by the broker, by routing-key family",
     ["family"],
 )
 
@@ -60,7 +70,27 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("routing", "inbound", ("inbound.#",)),
     Subscription("routing", "customer", ("customer.*",)),
     Subscription("routing", "ticket", ("ticket.*",)),
-    Subscription("tickets", "conversation", ("conversation.*",)),
+    # Tickets keeps a projection for creating services and records sales calls: chat
+    # traffic (message_received, message_sent, seen, note_added, hold_reminder) never
+    # changes what it reads, so it is not even delivered.
+    Subscription(
+        "tickets",
+        "conversation",
+        tuple(
+            f"conversation.{action}"
+            for action in (
+                "opened",
+                "assigned",
+                "reassigned",
+                "escalated",
+                "taken",
+                "returned",
+                "closed",
+                "status_changed",
+                "call_updated",
+            )
+        ),
+    ),
     Subscription("exports", "conversation", ("conversation.*",)),
     Subscription("exports", "ticket", ("ticket.*",)),
     Subscription("exports", "consultation", ("consultation.*",)),
@@ -83,6 +113,13 @@ class Bus:
         self.exchange = RabbitExchange(
             f"{self.prefix}{EXCHANGE}", type=ExchangeType.TOPIC, durable=True
         )
+        self._lock = asyncio.Lock()
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._exchange: AbstractExchange | None = None
+
+    def queue_name(self, service: str, topic: str) -> str:
+        return f"{self.prefix}{service}.{topic}"
 
     def dead_letter_exchange(self, service: str) -> RabbitExchange:
         return RabbitExchange(
@@ -121,25 +158,85 @@ class Bus:
             for pattern in sub.patterns:
                 await declared.bind(exchange, routing_key=pattern)
 
+    async def connection(self) -> AbstractRobustConnection:
+        """The process's own robust AMQP connection for batched consumers and publishing
+        (it reconnects by itself; FastStream keeps its own for its subscribers)."""
+        async with self._lock:
+            if self._connection is None or self._connection.is_closed:
+                self._connection = await aio_pika.connect_robust(self.settings.amqp_url)
+            return self._connection
+
+    async def _publisher(self) -> AbstractExchange:
+        if self._exchange is not None and self._channel is not None and not self._channel.is_closed:
+            return self._exchange
+        connection = await self.connection()
+        async with self._lock:
+            if self._channel is None or self._channel.is_closed:
+                channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+                self._channel = channel  # type: ignore[assignment]
+                self._exchange = await channel.get_exchange(self.exchange.name, ensure=False)
+            assert self._exchange is not None
+            return self._exchange
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+            self._channel = None
+            self._exchange = None
+
     async def publish(self, event: Event, routing_key: str | None = None) -> None:
         """Publish persistently and return only once the broker confirmed it.
 
         Raises if the broker refuses, times out, or no queue takes the message.
         """
-        key = routing_key or event.routing_key()
+        await self.publish_many([event], [routing_key] if routing_key else None)
+
+    async def publish_many(
+        self, events: Sequence[Event], routing_keys: Sequence[str | None] | None = None
+    ) -> None:
+        """Publish several events at once and wait for all their confirms together.
+
+        Raises (after every publish has settled) if any was refused, timed out or found no
+        queue; the caller keeps them staged and publishes them again later.
+        """
+        if not events:
+            return
+        exchange = await self._publisher()
+        keys = [
+            (routing_keys[i] if routing_keys else None) or event.routing_key()
+            for i, event in enumerate(events)
+        ]
         started = time.perf_counter()
-        await self.broker.publish(
-            event.model_dump_json(),
-            exchange=self.exchange,
-            routing_key=key,
-            persist=True,
-            mandatory=True,
-            message_id=event.event_id,
-            content_type="application/json",
-            message_type=type(event).__name__,
-            timeout=self.settings.publish_timeout_seconds,
+        results = await asyncio.gather(
+            *(
+                exchange.publish(
+                    aio_pika.Message(
+                        event.model_dump_json().encode(),
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        message_id=event.event_id,
+                        content_type="application/json",
+                        type=type(event).__name__,
+                    ),
+                    routing_key=key,
+                    mandatory=True,
+                    timeout=self.settings.publish_timeout_seconds,
+                )
+                for event, key in zip(events, keys, strict=True)
+            ),
+            return_exceptions=True,
         )
-        PUBLISH_CONFIRM_SECONDS.labels(key.split(".", 1)[0]).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        failure: BaseException | None = None
+        for key, result in zip(keys, results, strict=True):
+            family = key.split(".", 1)[0]
+            if isinstance(result, BaseException):
+                failure = failure or result
+                continue
+            PUBLISHED.labels(family).inc()
+            PUBLISH_CONFIRM_SECONDS.labels(family).observe(elapsed)
+        if failure is not None:
+            raise failure
 
 
 class RedeliveryMiddleware(BaseMiddleware):  # type: ignore[type-arg]

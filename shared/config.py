@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     delivery_limit: int = 5
     publish_timeout_seconds: float = 5.0
     graceful_timeout_seconds: float = 15.0
+    # Micro-batches of the hot consumers: a batch goes when it holds this many messages or
+    # its oldest message has waited this long (a batch queued behind a slow one goes at once).
+    batch_max_messages: int = 50
+    batch_max_wait_ms: float = 25.0
 
     # Channels
     whatsapp_app_secret: str = "dev-whatsapp-secret"

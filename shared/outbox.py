@@ -9,10 +9,13 @@ A crash between the write and the publish therefore delays an event, never loses
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -112,3 +115,183 @@ class Outbox:
         if self._task is not None:
             await cancel([self._task])
             self._task = None
+
+
+# --- Effects staged inside the document whose change they announce ----------------------
+
+OUTBOX_FIELD = "outbox"
+PENDING_FIELD = "outbox_pending"
+STAGED_AT_FIELD = "outbox_at"
+
+Materialize = Callable[[Document, Document], Awaitable[Event | None]]
+
+
+def event_entry(event: Event) -> Document:
+    """An event waiting inside a document: enough to publish it again after a crash."""
+    return {
+        "kind": "event",
+        "id": event.event_id,
+        "type": type(event).__name__,
+        "routing_key": event.routing_key(),
+        "body": event.model_dump(mode="json"),
+    }
+
+
+def insert_entry(collection: str, doc: Document) -> Document:
+    """A document to insert into another collection of the same database (keyed by _id,
+    so inserting it twice is harmless)."""
+    return {
+        "kind": "insert",
+        "id": f"{collection}:{doc['_id']}",
+        "collection": collection,
+        "doc": doc,
+    }
+
+
+def staging(entries: list[Document], now: datetime) -> Document:
+    """The update operators that stage `entries` in the same write as the change itself
+    (merge them into the document's update with `merge_updates`)."""
+    if not entries:
+        return {}
+    return {
+        "$push": {OUTBOX_FIELD: {"$each": entries}},
+        "$set": {PENDING_FIELD: True, STAGED_AT_FIELD: now},
+    }
+
+
+def merge_updates(*updates: Document) -> Document:
+    """Combine MongoDB update documents operator by operator."""
+    out: Document = {}
+    for update in updates:
+        for op, fields in update.items():
+            out.setdefault(op, {}).update(fields)
+    return out
+
+
+class EmbeddedOutbox:
+    """The outbox of a collection whose documents carry their own pending effects.
+
+    A use case writes its change and what must follow it (events to publish, documents to
+    insert elsewhere) in ONE document write (`staging()`), so no crash can separate them.
+    `flush()` then carries the effects out (inserts first, then publishes with confirms
+    awaited together) and unstages them; `relay_once()` carries out whatever a crash or a
+    broker outage left behind. At least once: inserts are keyed, consumers dedupe events.
+    """
+
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        bus: Bus,
+        registry: dict[str, type[Event]],
+        materialize: Materialize | None = None,
+        name: str = "outbox",
+    ) -> None:
+        self.collection = collection
+        self.db = collection.database
+        self.bus = bus
+        self.registry = registry
+        self.materialize = materialize or self._from_body
+        self.name = name
+        self._task: asyncio.Task[None] | None = None
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index(PENDING_FIELD, sparse=True)
+
+    async def _from_body(self, _doc: Document, entry: Document) -> Event | None:
+        cls = self.registry.get(entry.get("type", ""))
+        if cls is None:
+            log.error("outbox_unknown_type", type=entry.get("type"), entry=entry.get("id"))
+            return None
+        return cls.model_validate(entry["body"])
+
+    async def flush(self, staged: dict[Any, tuple[Document, list[Document]]]) -> bool:
+        """Carry out the effects just staged: `staged` maps a document id to (the document as
+        written, its new entries). False when the broker refused: the effects stay staged
+        for the relay (or the caller's retry)."""
+        inserts: dict[str, list[Document]] = {}
+        events: list[Event] = []
+        for doc, entries in staged.values():
+            for entry in entries:
+                if entry["kind"] == "insert":
+                    inserts.setdefault(entry["collection"], []).append(entry["doc"])
+                else:
+                    event = await self.materialize(doc, entry)
+                    if event is not None:
+                        events.append(event)
+        if not any(entries for _, entries in staged.values()):
+            return True
+        for collection, docs in inserts.items():
+            await insert_new(self.db[collection], docs)
+        try:
+            await self.bus.publish_many(events)
+        except Exception as exc:
+            log.warning("outbox_publish_deferred", outbox=self.name, error=repr(exc))
+            return False
+        await self.unstage(
+            list(staged), [e["id"] for _, entries in staged.values() for e in entries]
+        )
+        return True
+
+    async def unstage(self, doc_ids: list[Any], entry_ids: list[str]) -> None:
+        # Two cheap commands for a whole batch; a document that still holds other pending
+        # entries (a concurrent writer staged more) keeps its flag for the relay.
+        await self.collection.update_many(
+            {"_id": {"$in": doc_ids}},
+            {
+                "$pull": {OUTBOX_FIELD: {"id": {"$in": entry_ids}}},
+                "$set": {PENDING_FIELD: False},
+            },
+        )
+        await self.collection.update_many(
+            {"_id": {"$in": doc_ids}, f"{OUTBOX_FIELD}.0": {"$exists": True}},
+            {"$set": {PENDING_FIELD: True}},
+        )
+
+    async def relay_once(self, older_than: timedelta = timedelta(seconds=5)) -> int:
+        """Carry out what was staged more than `older_than` ago and never unstaged."""
+        cutoff = utcnow() - older_than
+        docs = await self.collection.find(
+            {PENDING_FIELD: True, STAGED_AT_FIELD: {"$lte": cutoff}}
+        ).to_list(200)
+        done = 0
+        for doc in docs:
+            # Claim the document for this run: another replica's relay that read the same
+            # staged_at loses the compare-and-set and skips it (no double publish).
+            claimed = await self.collection.update_one(
+                {"_id": doc["_id"], STAGED_AT_FIELD: doc.get(STAGED_AT_FIELD)},
+                {"$set": {STAGED_AT_FIELD: utcnow()}},
+            )
+            if claimed.modified_count != 1:
+                continue
+            entries = list(doc.get(OUTBOX_FIELD) or [])
+            if await self.flush({doc["_id"]: (doc, entries)}):
+                done += len(entries)
+        if done:
+            log.info("outbox_relayed", outbox=self.name, effects=done)
+        return done
+
+    def start(self, interval: float = 1.0) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(
+                repeat(self.relay_once, interval, f"{self.name}-relay"), name=f"{self.name}-relay"
+            )
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await cancel([self._task])
+            self._task = None
+
+
+async def insert_new(collection: AsyncCollection[Document], docs: list[Document]) -> int:
+    """Insert documents keyed by _id in one round trip; those already there are skipped.
+    Returns how many were new."""
+    if not docs:
+        return 0
+    try:
+        result = await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(err.get("code") != 11000 for err in errors):
+            raise
+        return int(exc.details.get("nInserted", len(docs) - len(errors)))
+    return len(result.inserted_ids)

@@ -1,4 +1,4 @@
-"""Wiring of the customers service: store, handlers, subscribers and HTTP router."""
+"""Wiring of the customers service: store, handlers, consumers and HTTP router."""
 
 from __future__ import annotations
 
@@ -7,26 +7,37 @@ from services.customers.handlers import CustomerHandlers
 from services.customers.store import CustomerStore
 from services.customers.subscribers import register_subscribers
 from shared.contracts import CustomerEvent
-from shared.outbox import Outbox
+from shared.outbox import EmbeddedOutbox
 from shared.service import Service, ServiceContext
 
 
 def create_service(ctx: ServiceContext) -> Service:
     db = ctx.mongo.get_database(ctx.settings.db_name("customers"))
     store = CustomerStore(db)
-    outbox = Outbox(db, ctx.bus, {"CustomerEvent": CustomerEvent})
+    outbox = EmbeddedOutbox(
+        store.customers, ctx.bus, {"CustomerEvent": CustomerEvent}, name="customers-outbox"
+    )
     handlers = CustomerHandlers(store, outbox)
-    register_subscribers(ctx.bus, handlers)
+    outbox.materialize = handlers.materialize
+    consumers = register_subscribers(ctx.bus, handlers)
 
     async def prepare() -> None:
         await store.ensure_indexes()
         await outbox.ensure_indexes()
         await store.seed_tags()
         outbox.start()
+        connection = await ctx.bus.connection()
+        for consumer in consumers:
+            await consumer.start(connection)
+
+    async def stop() -> None:
+        for consumer in consumers:
+            await consumer.stop()
+        await outbox.stop()
 
     return Service(
         name="customers",
         router=build_router(handlers),
         startup=[prepare],
-        shutdown=[outbox.stop],
+        shutdown=[stop],
     )

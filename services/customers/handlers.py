@@ -8,18 +8,23 @@ publishes twice.
 
 from __future__ import annotations
 
-import hashlib
-import time
 from typing import Any
 
 from services.customers import domain, metrics
+from services.customers.identification import Identification
 from services.customers.store import CustomerStore
 from shared.auth import User
-from shared.contracts import CallEvent, CustomerEvent, CustomerSnapshot, Identity, InboundMessage
+from shared.contracts import (
+    CallEvent,
+    CustomerEvent,
+    CustomerSnapshot,
+    Identity,
+    InboundMessage,
+)
 from shared.contracts.base import new_id, utcnow
 from shared.logging import get_logger
 from shared.mongo import Document
-from shared.outbox import Outbox
+from shared.outbox import EmbeddedOutbox
 
 log = get_logger("customers")
 
@@ -85,118 +90,68 @@ def customer_view(doc: Document, identities: list[Document]) -> dict[str, Any]:
     return view
 
 
-def _caused_id(action: str, cause: str) -> str:
-    """Deterministic event id for an event caused by another one (within Event's 512 limit)."""
-    candidate = f"customer.{action}:{cause}"
-    if len(candidate) <= 500:
-        return candidate
-    return f"customer.{action}:sha256:{hashlib.sha256(cause.encode()).hexdigest()}"
-
-
 def _strip(doc: Document) -> dict[str, Any]:
     out = {k: v for k, v in doc.items() if k != "_id"}
     return {"id": doc["_id"], **out}
 
 
+def intent(action: str, actor: str | None, event_id: str | None = None, **fields: Any) -> Document:
+    """A `customer.<action>` event staged with the change it announces; the snapshot it
+    carries is taken when it is published (the latest state is what consumers need)."""
+    return {
+        "kind": "event",
+        "id": event_id or new_id(),
+        "type": "CustomerEvent",
+        "intent": {"action": action, "actor": actor, **fields},
+    }
+
+
 class CustomerHandlers:
-    def __init__(self, store: CustomerStore, outbox: Outbox) -> None:
+    def __init__(self, store: CustomerStore, outbox: EmbeddedOutbox) -> None:
         self.store = store
         self.outbox = outbox
+        self.identification = Identification(store, outbox)
+
+    async def identify(self, contact: InboundMessage | CallEvent) -> str:
+        """Identify one contact (the batched path does many at once); its customer id."""
+        await self.identification.identify([contact])
+        owners = await self.store.owners_of([contact.identity.key])
+        return owners[contact.identity.key]
 
     # -- publishing ----------------------------------------------------------------------------
 
-    async def _publish(self, events: list[CustomerEvent]) -> None:
-        """Stage, then publish what was not published already (redeliveries re-stage)."""
-        fresh = []
-        for event in events:
-            staged = await self.outbox.collection.find_one(
-                {"_id": event.event_id}, {"published": 1}
-            )
-            if staged is not None and staged.get("published"):
-                continue
-            fresh.append(event)
-        await self.outbox.stage(list(fresh))
-        await self.outbox.flush(list(fresh))
+    async def materialize(self, doc: Document, entry: Document) -> CustomerEvent | None:
+        """The event a staged entry stands for, with the customer as it is now."""
+        if "intent" not in entry:
+            return CustomerEvent.model_validate(entry["body"])
+        fields = dict(entry["intent"])
+        current = await self.store.get(doc["_id"]) or doc
+        if fields.get("identity"):
+            fields["identity"] = Identity(**fields["identity"])
+        if fields.get("merged_customer_id"):
+            fields["merged_customer"] = await self._snapshot(fields["merged_customer_id"])
+        return CustomerEvent(
+            event_id=entry["id"],
+            customer=snapshot(current, await self.store.identities_of(current["_id"])),
+            **fields,
+        )
+
+    async def _flush(self, customer_id: str, entries: list[Document]) -> None:
+        """Publish what a change staged; a broker failure leaves it for the relay."""
+        await self.outbox.flush({customer_id: ({"_id": customer_id}, entries)})
 
     async def _snapshot(self, customer_id: str) -> CustomerSnapshot:
         doc = await self.store.require(customer_id)
         return snapshot(doc, await self.store.identities_of(customer_id))
 
-    async def _event(
-        self, action: Any, customer_id: str, user: User | None = None, **fields: Any
-    ) -> CustomerEvent:
-        return CustomerEvent(
-            event_id=fields.pop("event_id", None) or new_id(),
-            action=action,
-            customer=await self._snapshot(customer_id),
-            actor=user.actor if user else fields.pop("actor", None),
-            **fields,
-        )
-
     async def _done(self, customer_id: str, user: User, action: str, detail: Document) -> None:
         await self.store.add_audit(customer_id, user.actor, action, detail)
         metrics.STAFF_ACTIONS.labels(action).inc()
 
-    # -- inbound -------------------------------------------------------------------------------
-
-    async def identify(self, event: InboundMessage | CallEvent) -> str:
-        """Attribute an inbound message or call to its customer, creating one for a new
-        identity, keep what the channel tells about the person, publish
-        `customer.identified`. Idempotent: a redelivery changes and publishes nothing new."""
-        started = time.perf_counter()
-        identity = event.identity
-        if await self.store.contact_counted(event.event_id):
-            # A redelivery of a contact handled to the end: nothing left to do.
-            owner, _ = await self.store.claim_identity(identity, utcnow())
-            return owner
-        now = utcnow()
-        customer_id, created = await self.store.claim_identity(identity, now)
-        doc = await self.store.ensure_customer(customer_id, now)
-        if doc.get("status") == "merged" and doc.get("merged_into"):
-            # A merge is moving this identity right now: attribute the contact to the survivor.
-            customer_id = doc["merged_into"]
-            doc = await self.store.require(customer_id)
-        contact = event.contact
-        phone = contact.phone
-        if not phone and identity.channel in domain.PHONE_CHANNELS:
-            phone = identity.external_id
-        updates = domain.channel_profile_updates(
-            doc, contact.name, phone, contact.email, contact.document_number
-        )
-        if updates:
-            await self.store.update(customer_id, {"$set": updates})
-        if updates or created or not doc.get("search_keys"):
-            await self.store.refresh_keys(customer_id)
-        # Only news is published: a new identity, a profile the channel changed, or an
-        # identity never announced yet (a crash before its first publish). Announcing every
-        # message would fan each one out to routing and exports for nothing.
-        if created or updates or identity.key not in doc.get("announced", []):
-            identified = await self._event(
-                "identified",
-                customer_id,
-                event_id=_caused_id("identified", event.event_id),
-                identity=identity,
-                cause_event_id=event.event_id,
-                actor="system",
-            )
-            await self._publish([identified])
-            await self.store.update(customer_id, {"$addToSet": {"announced": identity.key}})
-        await self.store.count_contact(event.event_id, identity.key, now)
-        metrics.IDENTIFICATIONS.labels(identity.channel, "new" if created else "known").inc()
-        metrics.IDENTIFY_SECONDS.observe(time.perf_counter() - started)
-        log.info(
-            "customer_identified",
-            event_id=event.event_id,
-            customer_id=customer_id,
-            channel=identity.channel,
-            new=created,
-        )
-        return customer_id
-
-    async def on_conversation(self, conversation_id: str, customer_id: str | None) -> None:
-        """Routing tells which customer a conversation belongs to; keep the link."""
-        if customer_id:
-            await self.store.link_conversation(conversation_id, customer_id)
+    async def on_conversations(self, links: list[tuple[str, str | None]]) -> None:
+        """Routing tells which customer each conversation belongs to; keep the links (one
+        bulk write for a batch of conversation events)."""
+        await self.store.link_conversations({c: k for c, k in links if k})
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -249,11 +204,12 @@ class CustomerHandlers:
         update: Document = {"$set": sets}
         if changes:
             update["$addToSet"] = {"staff_edited": {"$each": sorted(changes)}}
-        await self.store.update(customer_id, update)
+        staged = [intent("updated", user.actor)]
+        await self.store.update(customer_id, update, staged=staged)
         await self.store.refresh_keys(customer_id)
         fields = sorted(changes) + [f"extra.{k}" for k in sorted(extra)]
         await self._done(customer_id, user, "updated", {"fields": fields})
-        await self._publish([await self._event("updated", customer_id, user)])
+        await self._flush(customer_id, staged)
         return await self.get(customer_id)
 
     async def field_definitions(self) -> list[dict[str, Any]]:
@@ -292,15 +248,18 @@ class CustomerHandlers:
         domain.check_active(doc)
         catalogue = [t["_id"] for t in await self.store.catalogue()]
         domain.check_can_add_tag(doc.get("tags") or [], tag, catalogue)
+        staged = [intent("tagged", user.actor, tag=tag, note=note)]
         updated = await self.store.update(
-            customer_id, {"$addToSet": {"tags": tag}}, condition={"tags": {"$ne": tag}}
+            customer_id,
+            {"$addToSet": {"tags": tag}},
+            condition={"tags": {"$ne": tag}},
+            staged=staged,
         )
         if updated is None:
             raise domain.AlreadyTagged(f"the customer already has the tag {tag!r}")
         entry = await self.store.record_tag_change(customer_id, tag, "added", user.actor, note)
         await self._done(customer_id, user, "tagged", {"tag": tag})
-        event = await self._event("tagged", customer_id, user, tag=tag, note=note)
-        await self._publish([event])
+        await self._flush(customer_id, staged)
         return _strip(entry)
 
     async def remove_tag(
@@ -310,15 +269,15 @@ class CustomerHandlers:
         doc = await self.store.require(customer_id)
         domain.check_active(doc)
         domain.check_can_remove_tag(doc.get("tags") or [], tag)
+        staged = [intent("untagged", user.actor, tag=tag, note=note)]
         updated = await self.store.update(
-            customer_id, {"$pull": {"tags": tag}}, condition={"tags": tag}
+            customer_id, {"$pull": {"tags": tag}}, condition={"tags": tag}, staged=staged
         )
         if updated is None:
             raise domain.NotTagged(f"the customer does not have the tag {tag!r}")
         entry = await self.store.record_tag_change(customer_id, tag, "removed", user.actor, note)
         await self._done(customer_id, user, "untagged", {"tag": tag})
-        event = await self._event("untagged", customer_id, user, tag=tag, note=note)
-        await self._publish([event])
+        await self._flush(customer_id, staged)
         return _strip(entry)
 
     async def tag_history(self, customer_id: str) -> list[dict[str, Any]]:
@@ -336,18 +295,22 @@ class CustomerHandlers:
         if identity is None or identity["customer_id"] != customer_id:
             raise domain.IdentityNotFound(f"the customer has no identity {key!r}")
         if bool(identity.get("blocked")) != blocked:
-            await self.store.set_identity_blocked(key, blocked)
-            await self.store.update(customer_id, {})
             action = "identity_blocked" if blocked else "identity_unblocked"
+            staged = [
+                intent(
+                    action,
+                    user.actor,
+                    identity={
+                        "channel": identity["channel"],
+                        "external_id": identity["external_id"],
+                    },
+                    note=note,
+                )
+            ]
+            await self.store.set_identity_blocked(key, blocked)
+            await self.store.update(customer_id, {}, staged=staged)
             await self._done(customer_id, user, action, {"identity": key})
-            event = await self._event(
-                action,
-                customer_id,
-                user,
-                identity=Identity(channel=identity["channel"], external_id=identity["external_id"]),
-                note=note,
-            )
-            await self._publish([event])
+            await self._flush(customer_id, staged)
         return await self.get(customer_id)
 
     # -- merge ---------------------------------------------------------------------------------
@@ -392,6 +355,15 @@ class CustomerHandlers:
         await self.store.move_identities(moved, other_id, customer_id)
         sets: dict[str, Any] = dict(plan.filled)
         sets["notes"] = plan.notes_after
+        staged = [
+            intent(
+                "merged",
+                user.actor,
+                event_id=f"customer.merged:{merge_id}",
+                merged_customer_id=other_id,
+                note=note,
+            )
+        ]
         await self.store.update(
             customer_id,
             {
@@ -402,6 +374,7 @@ class CustomerHandlers:
                 },
                 "$push": {"merge_stack": merge_id},
             },
+            staged=staged,
         )
         await self.store.refresh_keys(customer_id)
         await self._done(
@@ -410,16 +383,7 @@ class CustomerHandlers:
         await self.store.add_audit(
             other_id, user.actor, "merged_into", {"merge_id": merge_id, "survivor_id": customer_id}
         )
-        event = await self._event(
-            "merged",
-            customer_id,
-            user,
-            event_id=f"customer.merged:{merge_id}",
-            merged_customer_id=other_id,
-            merged_customer=await self._snapshot(other_id),
-            note=note,
-        )
-        await self._publish([event])
+        await self._flush(customer_id, staged)
         return {"merge_id": merge_id, "customer": await self.get(customer_id)}
 
     async def unmerge(
@@ -444,7 +408,16 @@ class CustomerHandlers:
         }
         if sets:
             update["$set"] = sets
-        await self.store.update(customer_id, update)
+        staged = [
+            intent(
+                "unmerged",
+                user.actor,
+                event_id=f"customer.unmerged:{merge_id}",
+                merged_customer_id=absorbed_id,
+                note=note,
+            )
+        ]
+        await self.store.update(customer_id, update, staged=staged)
         await self.store.update(
             absorbed_id, {"$set": {"status": "active", "merged_into": None, "merge_id": None}}
         )
@@ -454,16 +427,7 @@ class CustomerHandlers:
             customer_id, user, "unmerged", {"merge_id": merge_id, "absorbed_id": absorbed_id}
         )
         await self.store.add_audit(absorbed_id, user.actor, "unmerged_from", {"merge_id": merge_id})
-        event = await self._event(
-            "unmerged",
-            customer_id,
-            user,
-            event_id=f"customer.unmerged:{merge_id}",
-            merged_customer_id=absorbed_id,
-            merged_customer=await self._snapshot(absorbed_id),
-            note=note,
-        )
-        await self._publish([event])
+        await self._flush(customer_id, staged)
         return {
             "merge_id": merge_id,
             "customer": await self.get(customer_id),
@@ -510,14 +474,14 @@ class CustomerHandlers:
                 "match_keys": [],
             }
         )
+        staged = [intent("anonymized", user.actor, event_id=f"customer.anonymized:{customer_id}")]
         for cid in lineage:
-            await self.store.update(cid, {"$set": erased})
+            await self.store.update(
+                cid, {"$set": erased}, staged=staged if cid == customer_id else None
+            )
         await self.store.erase_texts(lineage)
         await self._done(customer_id, user, "anonymized", {"customers": len(lineage)})
-        event = await self._event(
-            "anonymized", customer_id, user, event_id=f"customer.anonymized:{customer_id}"
-        )
-        await self._publish([event])
+        await self._flush(customer_id, staged)
         return await self.get(customer_id)
 
     # -- comments, audit -----------------------------------------------------------------------

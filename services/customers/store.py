@@ -22,13 +22,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.customers import domain
 from shared.contracts.base import Identity, new_id, utcnow
 from shared.mongo import Document
+from shared.outbox import insert_new, merge_updates, staging
 
 
 def new_profile(customer_id: str, now: datetime) -> Document:
@@ -167,11 +168,14 @@ class CustomerStore:
         customer_id: str,
         update: Document,
         condition: Document | None = None,
+        staged: list[Document] | None = None,
     ) -> Document | None:
-        """Apply `update` (version +1, updated_at now) when `condition` holds; the new doc."""
-        update = {k: dict(v) for k, v in update.items()}
+        """Apply `update` (version +1, updated_at now) when `condition` holds; the new doc.
+        `staged` events are written in the same update as the change they announce."""
+        now = utcnow()
+        update = merge_updates({k: dict(v) for k, v in update.items()}, staging(staged or [], now))
         update.setdefault("$inc", {})["version"] = 1
-        update.setdefault("$set", {})["updated_at"] = utcnow()
+        update.setdefault("$set", {})["updated_at"] = now
         return await self.customers.find_one_and_update(
             {"_id": customer_id, **(condition or {})},
             update,
@@ -214,15 +218,85 @@ class CustomerStore:
             doc["search_keys"], doc["match_keys"] = search, matches
         return doc
 
-    async def link_conversation(self, conversation_id: str, customer_id: str) -> None:
-        """Remember that a conversation belongs to a customer (for the data export)."""
-        await self.conversation_links.update_one(
-            {"_id": conversation_id}, {"$set": {"customer_id": customer_id}}, upsert=True
-        )
+    async def link_conversations(self, links: dict[str, str]) -> None:
+        """Remember which customer each conversation belongs to (for the data export)."""
+        if links:
+            await self.conversation_links.bulk_write(
+                [
+                    UpdateOne({"_id": cid}, {"$set": {"customer_id": owner}}, upsert=True)
+                    for cid, owner in links.items()
+                ],
+                ordered=False,
+            )
 
     async def conversations_of(self, customer_ids: list[str]) -> list[str]:
         cursor = self.conversation_links.find({"customer_id": {"$in": customer_ids}}, {"_id": 1})
         return sorted([doc["_id"] async for doc in cursor])
+
+    # -- batched identification ----------------------------------------------------------------
+
+    async def processed_among(self, event_ids: list[str]) -> set[str]:
+        """Which of these inbound contacts were counted already (redeliveries)."""
+        docs = await self.processed.find({"_id": {"$in": event_ids}}, {"_id": 1}).to_list(None)
+        return {d["_id"] for d in docs}
+
+    async def owners_of(self, identity_keys: list[str]) -> dict[str, str]:
+        docs = await self.identities.find(
+            {"_id": {"$in": identity_keys}}, {"customer_id": 1}
+        ).to_list(None)
+        return {d["_id"]: d["customer_id"] for d in docs}
+
+    async def customers_by_id(self, customer_ids: list[str]) -> dict[str, Document]:
+        if not customer_ids:
+            return {}
+        docs = await self.customers.find({"_id": {"$in": customer_ids}}).to_list(None)
+        return {d["_id"]: d for d in docs}
+
+    async def insert_identities(self, docs: list[Document]) -> None:
+        # A concurrent first contact of the same identity derives the same customer id:
+        # whoever inserts first wins and the other's insert is a harmless duplicate.
+        await insert_new(self.identities, docs)
+
+    async def insert_profiles(self, docs: list[Document]) -> None:
+        await insert_new(self.customers, docs)
+
+    async def apply_channel_updates(
+        self, updates: dict[str, Document], staged: dict[str, list[Document]], now: datetime
+    ) -> None:
+        """What channels told about known customers, with the events that announce it, in one
+        bulk write (each document's change and its staged events in the same update)."""
+        ids = sorted(set(updates) | set(staged))
+        if not ids:
+            return
+        ops = []
+        for customer_id in ids:
+            update = merge_updates(
+                {"$set": {**updates.get(customer_id, {}), "updated_at": now}},
+                {"$inc": {"version": 1}} if customer_id in updates else {},
+                staging(staged.get(customer_id, []), now),
+            )
+            ops.append(UpdateOne({"_id": customer_id}, update))
+        await self.customers.bulk_write(ops, ordered=False)
+
+    async def count_contacts(self, counted: list[tuple[str, str]], now: datetime) -> None:
+        """Count each contact once (the processed id is the guard), one bulk write each."""
+        if not counted:
+            return
+        await insert_new(self.processed, [{"_id": e, "at": now} for e, _ in counted])
+        per_key: dict[str, int] = {}
+        for _, key in counted:
+            per_key[key] = per_key.get(key, 0) + 1
+        await self.identities.bulk_write(
+            [
+                UpdateOne({"_id": k}, {"$inc": {"contact_count": n}, "$max": {"last_seen_at": now}})
+                for k, n in per_key.items()
+            ],
+            ordered=False,
+        )
+
+    async def refresh_keys_of(self, customer_ids: list[str]) -> None:
+        for customer_id in customer_ids:
+            await self.refresh_keys(customer_id)
 
     async def contact_counted(self, event_id: str) -> bool:
         """True once an inbound contact was fully handled (counting is its last step)."""

@@ -1,4 +1,4 @@
-"""Wiring of the routing service: store, handlers, subscribers and HTTP router."""
+"""Wiring of the routing service: store, use cases, consumers and HTTP router."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from services.routing.holds import HoldTimers
 from services.routing.store import Store
 from services.routing.subscribers import register
 from shared.background import cancel, repeat
-from shared.contracts import ConversationEvent, OutboundMessage
-from shared.outbox import Outbox
 from shared.secrets import SecretBox
 from shared.service import Service, ServiceContext
 
@@ -22,27 +20,24 @@ GAUGE_REFRESH_SECONDS = 5.0
 def create_service(ctx: ServiceContext) -> Service:
     settings = ctx.settings
     db = ctx.mongo.get_database(settings.db_name("routing"))
-    store = Store(db)
-    outbox = Outbox(
-        db,
-        ctx.bus,
-        {"ConversationEvent": ConversationEvent, "OutboundMessage": OutboundMessage},
-    )
+    store = Store(db, ctx.bus)
     holds = HoldTimers(db, settings.hold_reminder_seconds)
     bot = build_bot(
         settings.lara_engine,
         settings.welcome_message,
         str(settings.faq_path) if settings.faq_path else None,
     )
-    routing = Routing(store, outbox, bot, holds, SecretBox(settings.secrets_key))
-    register(ctx.bus, routing)
+    routing = Routing(store, bot, holds, SecretBox(settings.secrets_key), settings.tz)
+    consumers = register(ctx.bus, routing)
     tasks: list[asyncio.Task[None]] = []
 
     async def start() -> None:
         await store.ensure_indexes()
-        await outbox.ensure_indexes()
         await holds.ensure_indexes()
-        outbox.start()
+        store.effects.start()
+        connection = await ctx.bus.connection()
+        for consumer in consumers:
+            await consumer.start(connection)
         tasks.append(asyncio.create_task(holds.run(routing.notify_hold), name="routing-holds"))
         tasks.append(
             asyncio.create_task(
@@ -52,8 +47,10 @@ def create_service(ctx: ServiceContext) -> Service:
         )
 
     async def stop() -> None:
+        for consumer in consumers:
+            await consumer.stop()
         await cancel(tasks)
         tasks.clear()
-        await outbox.stop()
+        await store.effects.stop()
 
     return Service(name="routing", router=build_router(routing), startup=[start], shutdown=[stop])

@@ -27,7 +27,8 @@ from pymongo.errors import DuplicateKeyError
 from services.routing.quality import is_hold_request
 from shared.mongo import Document
 
-Notify = Callable[[str, str, datetime], Awaitable[None]]  # conversation_id, holder, waiting since
+# conversation_id, holder, waiting since, how many reminders of this wait came before
+Notify = Callable[[str, str, datetime, int], Awaitable[None]]
 
 log = structlog.get_logger(__name__)
 
@@ -115,7 +116,9 @@ class HoldTimers:
                 return fired
             fired += 1
             try:
-                await notify(timer["_id"], timer["holder"], timer["waiting_since"])
+                await notify(
+                    timer["_id"], timer["holder"], timer["waiting_since"], timer["reminders_sent"]
+                )
             except Exception:
                 log.exception("hold_reminder_failed", conversation_id=timer["_id"])
 

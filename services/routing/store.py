@@ -3,10 +3,12 @@
 Collections (database `routing`):
 - `conversations`: one document per conversation; `version` grows with every change and
   guards compare-and-set updates.
-- `open_conversations`: `_id` = identity key (`whatsapp:+54...`), the ONE open conversation
-  of that customer on that channel; deleted on close. Its unique `_id` makes "find or open"
-  race-free on any MongoDB wire server.
-- `messages`: `_id` = inbound event id (a redelivery is a no-op) or our outbound event id.
+  While open it carries `open_identity` (the identity key) under a unique sparse index: ONE
+  open conversation per customer and channel, whoever writes. It also carries its own
+  pending effects (`outbox`: messages, audit entries and notes to insert, events to
+  publish), written in the same document write as the change (shared/outbox.py).
+- `messages`: `_id` = inbound event id or our outbound message id; `seq` is the order in
+  which the conversation applied them.
 - `events`: the audit trail (who, what, when, note). `notes`: internal notes.
 - `identities` / `customers`: projection of the customers service's events.
 - `blocked_messages`: what a blocked identity wrote (recorded, never answered).
@@ -18,19 +20,40 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, InsertOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.routing.domain import stream_rank
+from services.routing.timeline import Draft
+from shared.bus import Bus
+from shared.contracts import ConversationEvent, OutboundMessage
+from shared.contracts.base import utcnow
 from shared.mongo import Document
+from shared.outbox import (
+    OUTBOX_FIELD,
+    PENDING_FIELD,
+    STAGED_AT_FIELD,
+    EmbeddedOutbox,
+    event_entry,
+    insert_entry,
+    insert_new,
+)
+
+# Fields a draft never writes with $set: the staged effects are pushed, not replaced.
+_NOT_SET = {"_id", OUTBOX_FIELD, PENDING_FIELD, STAGED_AT_FIELD}
 
 
 class Store:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], bus: Bus) -> None:
         self.db = db
         self.conversations = db["conversations"]
-        self.open_conversations = db["open_conversations"]
+        self.effects = EmbeddedOutbox(
+            self.conversations,
+            bus,
+            {"ConversationEvent": ConversationEvent, "OutboundMessage": OutboundMessage},
+            name="routing-outbox",
+        )
         self.messages = db["messages"]
         self.events = db["events"]
         self.notes = db["notes"]
@@ -40,6 +63,8 @@ class Store:
 
     async def ensure_indexes(self) -> None:
         c = self.conversations
+        await c.create_index("open_identity", unique=True, sparse=True)
+        await self.effects.ensure_indexes()
         await c.create_index([("holder_kind", ASCENDING), ("last_activity_at", DESCENDING)])
         await c.create_index([("holder", ASCENDING), ("last_activity_at", DESCENDING)])
         await c.create_index([("status", ASCENDING), ("last_activity_at", DESCENDING)])
@@ -47,7 +72,7 @@ class Store:
         await c.create_index([("identity_key", ASCENDING), ("last_activity_at", DESCENDING)])
         await c.create_index([("customer_id", ASCENDING)])
         await c.create_index([("last_activity_at", DESCENDING)])
-        await self.messages.create_index([("conversation_id", ASCENDING), ("at", ASCENDING)])
+        await self.messages.create_index([("conversation_id", ASCENDING), ("seq", ASCENDING)])
         await self.messages.create_index([("external_message_id", ASCENDING)])
         await self.messages.create_index([("identity_key", ASCENDING), ("at", ASCENDING)])
         await self.events.create_index([("conversation_id", ASCENDING), ("at", ASCENDING)])
@@ -60,67 +85,91 @@ class Store:
     async def get(self, conversation_id: str) -> Document | None:
         return await self.conversations.find_one({"_id": conversation_id})
 
-    async def open_conversation_id(self, identity_key: str) -> str | None:
-        doc = await self.open_conversations.find_one({"_id": identity_key})
-        return doc["conversation_id"] if doc else None
+    async def get_many(self, conversation_ids: list[str]) -> dict[str, Document]:
+        if not conversation_ids:
+            return {}
+        docs = await self.conversations.find({"_id": {"$in": conversation_ids}}).to_list(None)
+        return {d["_id"]: d for d in docs}
 
-    async def claim_open_slot(self, identity_key: str, conversation_id: str) -> str:
-        """The open conversation of this identity: ours if the slot was free, else the one
-        that holds it."""
+    async def find_conversations(self, query: Document) -> list[Document]:
+        return await self.conversations.find(query).to_list(None)
+
+    async def open_conversations(self, identity_keys: list[str]) -> dict[str, Document]:
+        """The open conversation of each identity that has one (one query for a batch)."""
+        if not identity_keys:
+            return {}
+        docs = await self.conversations.find({"open_identity": {"$in": identity_keys}}).to_list(
+            None
+        )
+        return {d["open_identity"]: d for d in docs}
+
+    async def commit(self, drafts: list[Draft]) -> list[Draft]:
+        """Write every changed draft — the conversation's new state and its staged effects —
+        in one bulk command, each guarded by the version it was decided on (new ones by the
+        unique open slot). Returns the drafts that lost the race: decide them again.
+        Effects of the written drafts are then carried out (see `flush`)."""
+        now = utcnow()
+        ops: list[InsertOne[Document] | UpdateOne] = []
+        pending = [d for d in drafts if d.changed]
+        for draft in pending:
+            draft.doc["version"] = (draft.base_version or 0) + 1
+            draft.staged = self._entries(draft)
+            if draft.base_version is None:
+                doc = {**draft.doc, OUTBOX_FIELD: draft.staged, STAGED_AT_FIELD: now}
+                doc[PENDING_FIELD] = bool(draft.staged)
+                ops.append(InsertOne(doc))
+                continue
+            sets = {k: v for k, v in draft.doc.items() if k not in _NOT_SET}
+            update: Document = {"$set": sets}
+            if draft.staged:
+                sets[PENDING_FIELD] = True
+                sets[STAGED_AT_FIELD] = now
+                update["$push"] = {OUTBOX_FIELD: {"$each": draft.staged}}
+            if draft.unset:
+                update["$unset"] = {k: "" for k in draft.unset}
+            ops.append(UpdateOne({"_id": draft.id, "version": draft.base_version}, update))
+        if not ops:
+            return []
+        failed_inserts: set[int] = set()
         try:
-            await self.open_conversations.insert_one(
-                {"_id": identity_key, "conversation_id": conversation_id}
-            )
-        except DuplicateKeyError:
-            existing = await self.open_conversation_id(identity_key)
-            if existing is not None:
-                return existing
-            return await self.claim_open_slot(identity_key, conversation_id)
-        return conversation_id
+            result = await self.conversations.bulk_write(ops, ordered=False)
+            matched = result.matched_count
+        except BulkWriteError as exc:
+            for err in exc.details.get("writeErrors", []):
+                if err.get("code") != 11000:
+                    raise
+                failed_inserts.add(int(err["index"]))  # the open slot is taken: reload
+            matched = int(exc.details.get("nMatched", 0))
+        lost = [pending[i] for i in failed_inserts]
+        updates = [d for d in pending if d.base_version is not None]
+        if matched != len(updates):
+            # bulk_write reports totals only. A draft was written iff its staged entries are
+            # in the document (only this call unstages them, after this check).
+            docs = await self.conversations.find(
+                {"_id": {"$in": [d.id for d in updates]}}, {"version": 1, "outbox.id": 1}
+            ).to_list(None)
+            found = {d["_id"]: {e.get("id") for e in d.get(OUTBOX_FIELD) or []} for d in docs}
+            lost += [d for d in updates if d.staged[0]["id"] not in found.get(d.id, set())]
+        written = [d for d in pending if d not in lost]
+        for draft in lost:
+            draft.doc["version"] = draft.base_version or 0
+        await self.flush(written)
+        return lost
 
-    async def release_open_slot(self, identity_key: str, conversation_id: str) -> None:
-        await self.open_conversations.delete_one(
-            {"_id": identity_key, "conversation_id": conversation_id}
-        )
+    def _entries(self, draft: Draft) -> list[Document]:
+        entries = [insert_entry("messages", m) for m in draft.messages]
+        entries += [insert_entry("events", a) for a in draft.audit]
+        entries += [insert_entry("notes", n) for n in draft.notes]
+        entries += [event_entry(e) for e in draft.events()]
+        return entries
 
-    async def create_if_missing(self, doc: Document) -> Document:
-        result = await self.conversations.find_one_and_update(
-            {"_id": doc["_id"]},
-            {"$setOnInsert": doc},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        if result is None:
-            # SecantusDB sometimes answers a racing upsert without the document: read it.
-            result = await self.conversations.find_one({"_id": doc["_id"]})
-        if result is None:
-            raise RuntimeError(f"conversation {doc['_id']} neither inserted nor found")
-        return result
-
-    async def compare_and_set(
-        self, conversation_id: str, version: int, changes: dict[str, Any]
-    ) -> Document | None:
-        """Apply `changes` only if nobody changed the conversation since `version` was read;
-        the updated document, or None when another writer got there first."""
-        update: dict[str, Any] = {"$inc": {"version": 1}}
-        if changes:
-            update["$set"] = changes
-        return await self.conversations.find_one_and_update(
-            {"_id": conversation_id, "version": version},
-            update,
-            return_document=ReturnDocument.AFTER,
-        )
-
-    async def update(
-        self, conversation_id: str, set_: dict[str, Any], inc: dict[str, int] | None = None
-    ) -> Document | None:
-        """An unconditional (commutative) change, such as appending a message."""
-        update: dict[str, Any] = {"$inc": {"version": 1, **(inc or {})}}
-        if set_:
-            update["$set"] = set_
-        return await self.conversations.find_one_and_update(
-            {"_id": conversation_id}, update, return_document=ReturnDocument.AFTER
-        )
+    async def flush(self, drafts: list[Draft]) -> None:
+        """Carry out the effects of written drafts: inserts, then publishes, then unstage.
+        If the broker refuses, the effects stay staged and the caller fails (its cause is
+        redelivered, or the relay publishes them)."""
+        staged = {d.id: (d.doc, d.staged) for d in drafts if d.staged}
+        if staged and not await self.effects.flush(staged):
+            raise RuntimeError("events staged but not published: the broker refused them")
 
     async def list_conversations(
         self, query: dict[str, Any], page: int, page_size: int
@@ -183,19 +232,21 @@ class Store:
 
     # --- messages, events, notes -------------------------------------------------------
 
-    async def message_applied(self, message_id: str) -> bool:
-        doc = await self.messages.find_one({"_id": message_id}, {"applied": 1})
-        return bool(doc and doc.get("applied"))
+    async def existing_messages(self, message_ids: list[str]) -> set[str]:
+        """Which of these messages are stored already (a redelivery: applied before)."""
+        if not message_ids:
+            return set()
+        docs = await self.messages.find({"_id": {"$in": message_ids}}, {"_id": 1}).to_list(None)
+        return {d["_id"] for d in docs}
 
-    async def insert_message(self, doc: Document) -> bool:
-        try:
-            await self.messages.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def mark_applied(self, message_id: str) -> None:
-        await self.messages.update_one({"_id": message_id}, {"$set": {"applied": True}})
+    async def staged_in(self, conversation_ids: list[str]) -> list[Document]:
+        """Conversations that still hold staged effects (a crash before they were carried
+        out): their messages count as applied and their effects must be flushed."""
+        if not conversation_ids:
+            return []
+        return await self.conversations.find(
+            {"_id": {"$in": conversation_ids}, PENDING_FIELD: True}
+        ).to_list(None)
 
     async def get_message(self, conversation_id: str, message_id: str) -> Document | None:
         return await self.messages.find_one({"_id": message_id, "conversation_id": conversation_id})
@@ -204,15 +255,13 @@ class Store:
         """The last `limit` messages, oldest first: what a bot needs, however long the chat."""
         cursor = (
             self.messages.find({"conversation_id": conversation_id})
-            .sort([("at", DESCENDING), ("seq", DESCENDING)])
+            .sort([("seq", DESCENDING)])
             .limit(limit)
         )
         return list(reversed([d async for d in cursor]))
 
     async def messages_of(self, conversation_id: str) -> list[Document]:
-        cursor = self.messages.find({"conversation_id": conversation_id}).sort(
-            [("at", ASCENDING), ("seq", ASCENDING)]
-        )
+        cursor = self.messages.find({"conversation_id": conversation_id}).sort([("seq", ASCENDING)])
         return [d async for d in cursor]
 
     async def record_event(self, doc: Document) -> None:
@@ -241,42 +290,92 @@ class Store:
         cursor = self.notes.find({"conversation_id": conversation_id}).sort("at", ASCENDING)
         return [d async for d in cursor]
 
-    async def set_delivery(
-        self, external_message_id: str, state: str, allowed_from: list[str | None], at: datetime
-    ) -> int:
-        result = await self.messages.update_many(
-            {
-                "$or": [{"_id": external_message_id}, {"external_message_id": external_message_id}],
-                "direction": "outbound",
-                "delivery": {"$in": allowed_from},
-            },
-            {"$set": {"delivery": state, "delivery_at": at}},
-        )
-        return int(result.modified_count)
-
-    async def set_delivery_until(
+    async def set_deliveries(
         self,
-        identity_key: str,
-        until: datetime,
-        state: str,
-        allowed_from: list[str | None],
-        at: datetime,
+        receipts: list[tuple[str | None, str, datetime | None, str, list[str | None], str | None]],
     ) -> int:
-        result = await self.messages.update_many(
-            {
-                "identity_key": identity_key,
-                "direction": "outbound",
-                "at": {"$lte": until},
-                "delivery": {"$in": allowed_from},
-            },
-            {"$set": {"delivery": state, "delivery_at": at}},
-        )
+        """Move outbound messages' delivery state forward, for a batch of receipts in one
+        command: (provider message id or None, identity key, watermark or None, new state,
+        states it may move from, failure reason)."""
+        if not receipts:
+            return 0
+        ops = []
+        now = utcnow()
+        for external_id, identity_key, until, state, allowed, reason in receipts:
+            target: Document
+            if external_id:
+                target = {
+                    "$or": [{"_id": external_id}, {"external_message_id": external_id}],
+                }
+            else:
+                target = {"identity_key": identity_key, "at": {"$lte": until}}
+            sets: Document = {"delivery": state, "delivery_at": now}
+            if reason:
+                sets["delivery_error"] = reason
+            ops.append(
+                UpdateMany(
+                    {**target, "direction": "outbound", "delivery": {"$in": allowed}},
+                    {"$set": sets},
+                )
+            )
+        result = await self.messages.bulk_write(ops, ordered=True)
         return int(result.modified_count)
 
     # --- customers projection ------------------------------------------------------------
 
     async def identity(self, identity_key: str) -> Document | None:
         return await self.identities.find_one({"_id": identity_key})
+
+    async def identities_of(self, identity_keys: list[str]) -> dict[str, Document]:
+        if not identity_keys:
+            return {}
+        docs = await self.identities.find({"_id": {"$in": identity_keys}}).to_list(None)
+        return {d["_id"]: d for d in docs}
+
+    async def project_customer(self, customer_id: str, fields: Document, version: int) -> bool:
+        """Store the customer's snapshot unless a newer one is stored (False then): the
+        version is in the filter, so two replicas racing cannot let an older one win. The
+        same version again (a redelivery) is True: what follows it is idempotent."""
+        try:
+            result = await self.customers.update_one(
+                {"_id": customer_id, "version": {"$lte": version}},
+                {"$set": {**fields, "version": version}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False  # the stored one is as new or newer
+        return bool(result.matched_count or result.upserted_id is not None)
+
+    async def project_identities(self, identities: dict[str, Document]) -> None:
+        if identities:
+            await self.identities.bulk_write(
+                [
+                    UpdateOne({"_id": key}, {"$set": fields}, upsert=True)
+                    for key, fields in identities.items()
+                ],
+                ordered=False,
+            )
+
+    async def erase_texts(
+        self, conversation_ids: list[str], identity_keys: list[str], marker: str
+    ) -> None:
+        """Anonymization: what the customer wrote, and every audit text, is erased."""
+        if conversation_ids:
+            await self.messages.update_many(
+                {"conversation_id": {"$in": conversation_ids}, "direction": "inbound"},
+                {"$set": {"text": marker}, "$unset": {"sealed": ""}},
+            )
+            await self.events.update_many(
+                {"conversation_id": {"$in": conversation_ids}, "text": {"$ne": None}},
+                {"$set": {"text": marker}},
+            )
+        if identity_keys:
+            await self.blocked_messages.update_many(
+                {"identity_key": {"$in": identity_keys}}, {"$set": {"text": marker}}
+            )
+
+    async def record_blocked(self, docs: list[Document]) -> None:
+        await insert_new(self.blocked_messages, docs)
 
     async def customer(self, customer_id: str) -> Document | None:
         return await self.customers.find_one({"_id": customer_id})

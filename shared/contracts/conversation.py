@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.contracts.base import Channel, Event, Identity
 
@@ -68,6 +68,10 @@ class ConversationEvent(Event):
     # What changed when the action alone does not say it (e.g. status_changed:
     # "ticket_generated", "customer_linked", "customer_merged", "customer_anonymized").
     change: str | None = None
+    # Every action this event stands for, in order: a batch that appended a message and
+    # let Lara answer publishes one event (the most significant action names it) with the
+    # snapshot after all of them. Empty in events of older producers: read `action`.
+    actions: list[ConversationAction] = Field(default_factory=list)
 
     def routing_key(self) -> str:
         return f"conversation.{self.action}"

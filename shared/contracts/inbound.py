@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from shared.contracts.base import Channel, Event, Identity
 
@@ -131,13 +131,13 @@ class CallEvent(Event):
 InboundEvent = InboundMessage | DeliveryStatus | CallEvent
 
 
+_INBOUND: TypeAdapter[InboundEvent] = TypeAdapter(
+    Annotated[InboundEvent, Field(discriminator="kind")]
+)
+
+
 def parse_inbound(body: dict[str, Any] | str | bytes) -> InboundEvent:
     """Decode any `inbound.#` message by its `kind`."""
-    from pydantic import TypeAdapter
-
-    adapter: TypeAdapter[InboundEvent] = TypeAdapter(
-        Annotated[InboundEvent, Field(discriminator="kind")]
-    )
     if isinstance(body, dict):
-        return adapter.validate_python(body)
-    return adapter.validate_json(body)
+        return _INBOUND.validate_python(body)
+    return _INBOUND.validate_json(body)

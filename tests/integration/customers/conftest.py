@@ -90,16 +90,23 @@ def inbound(
     )
 
 
-async def identify(
-    platform: Platform, probe: EventProbe, message: InboundMessage
-) -> dict[str, Any]:
-    """Publish an inbound message and return the `customer.identified` event it caused."""
+async def identified(platform: Platform, message: InboundMessage) -> str:
+    """Wait until customers counted the contact (its last step); the customer's id."""
+    db = platform.db("customers")
+
+    async def counted() -> str | None:
+        if await db["processed"].find_one({"_id": message.event_id}) is None:
+            return None
+        identity = await db["identities"].find_one({"_id": message.identity.key})
+        return identity["customer_id"] if identity else None
+
+    return await eventually(counted)
+
+
+async def identify(platform: Platform, probe: EventProbe, message: InboundMessage) -> str:
+    """Publish an inbound message; the id of the customer it was attributed to."""
     await platform.ctx.bus.publish(message)
-
-    async def caused() -> dict[str, Any] | None:
-        return next((e for e in probe.events if e.get("cause_event_id") == message.event_id), None)
-
-    return await eventually(caused)
+    return await identified(platform, message)
 
 
 async def new_customer(
@@ -107,5 +114,4 @@ async def new_customer(
 ) -> tuple[str, str]:
     """A fresh customer first seen on WhatsApp; returns (customer id, phone)."""
     phone = kw.pop("phone", None) or new_phone()
-    event = await identify(platform, probe, inbound(phone, name, **kw))
-    return event["customer"]["customer_id"], phone
+    return await identify(platform, probe, inbound(phone, name, **kw)), phone

@@ -15,8 +15,7 @@ async def test_anonymize_erases_the_customers_message_texts_in_routing_and_keeps
     secret = f"mi dirección es Calle Falsa {uuid.uuid4().hex[:6]}"
     message = inbound(new_phone(), "Sofía Borrar")
     message = message.model_copy(update={"text": secret})
-    event = await identify(platform, customer_events, message)
-    customer_id = event["customer"]["customer_id"]
+    customer_id = await identify(platform, customer_events, message)
     auth = platform.auth()
 
     async def conversation_with_text() -> dict[str, Any] | None:

@@ -9,8 +9,7 @@ from tests.support import Platform, eventually
 async def test_export_lists_the_conversation_ids_routing_opened_for_the_customer(
     platform: Platform, customer_events: EventProbe
 ):
-    event = await identify(platform, customer_events, inbound(new_phone(), "Exportable"))
-    customer_id = event["customer"]["customer_id"]
+    customer_id = await identify(platform, customer_events, inbound(new_phone(), "Exportable"))
     auth = platform.auth()
 
     async def routing_ids() -> list[str] | None:

@@ -8,9 +8,11 @@ import uuid
 from services.customers.handlers import CustomerHandlers
 from services.customers.store import CustomerStore
 from shared.contracts import CallEvent, CustomerEvent, DeliveryStatus, Identity
-from shared.outbox import Outbox
+from shared.ids import first_customer_id
+from shared.outbox import EmbeddedOutbox
 from tests.integration.customers.conftest import (
     EventProbe,
+    identified,
     identify,
     inbound,
     new_customer,
@@ -25,24 +27,13 @@ async def test_twenty_concurrent_first_messages_of_one_identity_create_exactly_o
     phone = new_phone()
     messages = [inbound(phone, "Rosa Díaz") for _ in range(20)]
     await asyncio.gather(*(platform.ctx.bus.publish(m) for m in messages))
-    causes = {m.event_id for m in messages}
-
-    async def all_identified() -> list[dict] | None:
-        found = [e for e in customer_events.events if e.get("cause_event_id") in causes]
-        return found if len(found) == 20 else None
-
-    events = await eventually(all_identified)
-    assert len({e["customer"]["customer_id"] for e in events}) == 1
+    owners = {await identified(platform, m) for m in messages}
+    assert len(owners) == 1
     customers = platform.db("customers")["customers"]
     digits = phone.lstrip("+")
     assert await customers.count_documents({"search_keys": digits}) == 1
-    identities = platform.db("customers")["identities"]
-
-    async def counted() -> bool:
-        identity = await identities.find_one({"_id": f"whatsapp:{phone}"})
-        return identity is not None and identity["contact_count"] == 20
-
-    await eventually(counted)
+    identity = await platform.db("customers")["identities"].find_one({"_id": f"whatsapp:{phone}"})
+    assert identity is not None and identity["contact_count"] == 20
 
 
 async def test_channel_name_becomes_display_name_and_first_and_last_name(
@@ -58,16 +49,32 @@ async def test_channel_name_becomes_display_name_and_first_and_last_name(
     assert [i["key"] for i in body["identities"]] == [f"whatsapp:{phone}"]
 
 
-async def test_identified_event_carries_the_snapshot_identity_and_cause(
+async def test_a_new_customer_is_not_announced_and_routing_names_it_the_same_way(
     platform: Platform, customer_events: EventProbe
 ):
+    """Every service derives a first contact's customer id: no fan-out per new customer."""
     message = inbound(new_phone(), "Lucía Gómez", email="lucia@example.com")
-    event = await identify(platform, customer_events, message)
+    customer_id = await identify(platform, customer_events, message)
+    assert customer_id == first_customer_id(message.identity.key)
+    await customer_events.drain(platform)
+    assert [e for e in customer_events.events if e.get("cause_event_id") == message.event_id] == []
+
+
+async def test_a_profile_the_channel_changed_is_announced_with_snapshot_identity_and_cause(
+    platform: Platform, customer_events: EventProbe
+):
+    phone = new_phone()
+    customer_id = await identify(platform, customer_events, inbound(phone, "Lucía Gómez"))
+    message = inbound(phone, "Lucía Gómez", email="lucia@example.com")
+    await identify(platform, customer_events, message)
+    await customer_events.drain(platform)
+    event = next(e for e in customer_events.events if e.get("cause_event_id") == message.event_id)
     assert event["action"] == "identified"
     assert event["event_id"] == f"customer.identified:{message.event_id}"
     assert event["identity"] == {"channel": "whatsapp", "external_id": message.identity.external_id}
+    assert event["customer"]["customer_id"] == customer_id
     assert event["customer"]["email"] == "lucia@example.com"
-    assert event["customer"]["identities"] == [event["identity"]]
+    assert event["identity"] in event["customer"]["identities"]
     assert event["customer"]["blocked_identities"] == []
 
 
@@ -92,18 +99,20 @@ async def test_a_redelivered_inbound_message_publishes_identified_only_once(
     platform: Platform, customer_events: EventProbe
 ):
     db = platform.db("customers")
+    store = CustomerStore(db)
     handlers = CustomerHandlers(
-        CustomerStore(db), Outbox(db, platform.ctx.bus, {"CustomerEvent": CustomerEvent})
+        store, EmbeddedOutbox(store.customers, platform.ctx.bus, {"CustomerEvent": CustomerEvent})
     )
-    message = inbound(new_phone(), "Ana Redelivery")
-    first = await handlers.identify(message)
-    second = await handlers.identify(message)
-    assert first == second
+    phone = new_phone()
+    first = await handlers.identify(inbound(phone, "Ana"))
+    message = inbound(phone, "Ana Redelivery")  # the channel renamed her: news
+    assert await handlers.identify(message) == first
+    assert await handlers.identify(message) == first
     await customer_events.drain(platform)
     caused = [e for e in customer_events.events if e.get("cause_event_id") == message.event_id]
     assert len(caused) == 1
     identity = await db["identities"].find_one({"_id": message.identity.key})
-    assert identity is not None and identity["contact_count"] == 1
+    assert identity is not None and identity["contact_count"] == 2
 
 
 async def test_ivr_calls_identify_the_caller_and_delivery_receipts_are_ignored(
@@ -126,13 +135,11 @@ async def test_ivr_calls_identify_the_caller_and_delivery_receipts_are_ignored(
     )
     await platform.ctx.bus.publish(call)
 
-    async def caused() -> dict | None:
-        return next(
-            (e for e in customer_events.events if e.get("cause_event_id") == call.event_id), None
-        )
+    async def caller_identified() -> dict | None:
+        return await platform.db("customers")["identities"].find_one({"_id": f"ivr:{caller}"})
 
-    event = await eventually(caused)
-    assert event["identity"] == {"channel": "ivr", "external_id": caller}
+    identity = await eventually(caller_identified)
+    assert identity["customer_id"] == first_customer_id(f"ivr:{caller}")
     await customer_events.drain(platform)
     assert not [e for e in customer_events.events if e.get("cause_event_id") == receipt.event_id]
     assert (

@@ -30,7 +30,7 @@ async def customer_writes(
 
 async def message_stored(platform: Platform, event_id: str) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
-        doc = await platform.db("routing")["messages"].find_one({"_id": event_id, "applied": True})
+        doc = await platform.db("routing")["messages"].find_one({"_id": event_id})
         return doc
 
     return await eventually(probe)

@@ -14,15 +14,12 @@ from services.routing.store import Store
 from shared.contracts import (
     CallEvent,
     ContactInfo,
-    ConversationEvent,
     CustomerEvent,
     CustomerSnapshot,
     InboundMessage,
-    OutboundMessage,
     ServiceSnapshot,
     TicketEvent,
 )
-from shared.outbox import Outbox
 from shared.secrets import SecretBox
 from tests.integration.routing.helpers import (
     conversation,
@@ -237,17 +234,12 @@ class ScriptedBot:
 
 def scripted_routing(platform: Platform) -> Routing:
     db = platform.db("routing")
-    outbox = Outbox(
-        db,
-        platform.ctx.bus,
-        {"ConversationEvent": ConversationEvent, "OutboundMessage": OutboundMessage},
-    )
     return Routing(
-        Store(db),
-        outbox,
+        Store(db, platform.ctx.bus),
         ScriptedBot(),
         HoldTimers(db, 1.0),
         SecretBox(platform.settings.secrets_key),
+        platform.settings.tz,
     )
 
 
@@ -273,16 +265,16 @@ async def test_lara_answers_until_staff_takes_over_then_stays_silent_until_a_not
     routing = scripted_routing(platform)
     identity = new_identity()
     first = inbound(identity, "hola")
-    await routing.on_inbound_message(first)
+    await routing.inbound.handle_one(first)
     cid = (await routing.store.messages.find_one({"_id": first.event_id}))["conversation_id"]
-    await routing.on_inbound_message(inbound(identity, "precio"))
+    await routing.inbound.handle_one(inbound(identity, "precio"))
     assert await lara_lines(platform, cid) == ["Bienvenido", "eco: precio"]
 
     taken = await platform.http.post(
         f"/api/conversations/{cid}/messages", json={"text": "te atiendo"}, headers=platform.auth()
     )
     assert taken.status_code == 200
-    await routing.on_inbound_message(inbound(identity, "dale"))
+    await routing.inbound.handle_one(inbound(identity, "dale"))
     assert await lara_lines(platform, cid) == ["Bienvenido", "eco: precio"]
 
     await platform.http.post(
@@ -290,7 +282,7 @@ async def test_lara_answers_until_staff_takes_over_then_stays_silent_until_a_not
         json={"text": "Lara, respondé vos", "to": "lara"},
         headers=platform.auth(),
     )
-    await routing.on_inbound_message(inbound(identity, "otra"))
+    await routing.inbound.handle_one(inbound(identity, "otra"))
     assert await lara_lines(platform, cid) == ["Bienvenido", "eco: precio", "eco: otra"]
 
 
@@ -300,9 +292,9 @@ async def test_lara_escalation_puts_the_conversation_in_the_agent_queue_with_her
     routing = scripted_routing(platform)
     identity = new_identity()
     first = inbound(identity, "hola")
-    await routing.on_inbound_message(first)
+    await routing.inbound.handle_one(first)
     cid = (await routing.store.messages.find_one({"_id": first.event_id}))["conversation_id"]
-    await routing.on_inbound_message(inbound(identity, "quiero una persona"))
+    await routing.inbound.handle_one(inbound(identity, "quiero una persona"))
     view = await conversation(platform, cid)
     assert view["holder"] is None
     assert view["queue"] == "agentes"

@@ -29,7 +29,9 @@ class Reminders:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, datetime]] = []
 
-    async def __call__(self, conversation_id: str, holder: str, waiting_since: datetime) -> None:
+    async def __call__(
+        self, conversation_id: str, holder: str, waiting_since: datetime, reminder: int
+    ) -> None:
         self.sent.append((conversation_id, holder, waiting_since))
 
     def for_conversation(self, conversation_id: str) -> list[tuple[str, str, datetime]]:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
+
+import aio_pika
 
 from tests.integration.routing.helpers import (
     conversation,
@@ -12,7 +16,7 @@ from tests.integration.routing.helpers import (
     open_conversation,
     uid,
 )
-from tests.support import Platform
+from tests.support import Platform, eventually
 
 
 def url(cid: str, action: str) -> str:
@@ -167,14 +171,33 @@ async def test_staff_reply_takes_over_and_silences_lara(platform: Platform):
 
 
 async def test_reply_is_published_for_the_channel_connector(platform: Platform):
-    cid = await open_conversation(platform)
-    response = await platform.http.post(
-        url(cid, "messages"), json={"text": "Listo"}, headers=platform.auth("eva")
-    )
-    message_id = response.json()["message_id"]
-    staged = await platform.db("routing")["outbox"].find_one({"_id": message_id})
-    assert staged["routing_key"] == "outbound.whatsapp.message"
-    assert staged["body"]["text"] == "Listo"
+    """The reply reaches the broker under `outbound.whatsapp.message` (read back from a
+    queue bound to the real exchange), and nothing stays staged."""
+    connection = await aio_pika.connect(platform.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.get_exchange(platform.ctx.bus.exchange.name)
+        probe = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await probe.bind(exchange, routing_key="outbound.#")
+        cid = await open_conversation(platform)
+        response = await platform.http.post(
+            url(cid, "messages"), json={"text": "Listo"}, headers=platform.auth("eva")
+        )
+        message_id = response.json()["message_id"]
+
+        async def published() -> dict[str, Any] | None:
+            while (message := await probe.get(no_ack=True, fail=False)) is not None:
+                body = json.loads(message.body)
+                if body["event_id"] == message_id:
+                    assert message.routing_key == "outbound.whatsapp.message"
+                    return body
+            return None
+
+        body = await eventually(published)
+    assert body["text"] == "Listo"
+    assert body["conversation_id"] == cid
+    doc = await platform.db("routing")["conversations"].find_one({"_id": cid})
+    assert doc is not None and doc["outbox"] == [] and not doc["outbox_pending"]
 
 
 async def test_webchat_conversation_is_read_only(platform: Platform):

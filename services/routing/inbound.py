@@ -1,0 +1,359 @@
+"""Inbound use cases: a batch of what customers sent (messages, calls, receipts), applied in
+delivery order per customer and committed with one bulk write per collection.
+
+Load (three queries for the whole batch: stored messages, open conversations, the customers
+projection) → decide in memory, one `Draft` per conversation (Lara answers while she may)
+→ one commit. A conversation that changed meanwhile (a staff action won the compare-and-set)
+is loaded and decided again. A redelivered message is recognized by its stored message, or
+by the conversation still holding it among its staged effects (then those are carried out).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.routing import domain, metrics
+from services.routing.bot import Bot, BotReply
+from services.routing.store import Store
+from services.routing.timeline import Draft, derived_id, new_conversation
+from shared.contracts import CallEvent, DeliveryStatus, InboundMessage, utcnow
+from shared.contracts.inbound import InboundEvent
+from shared.ids import first_customer_id
+from shared.logging import get_logger
+from shared.mongo import Document
+from shared.outbox import OUTBOX_FIELD, PENDING_FIELD
+from shared.secrets import SecretBox, contains_secret, mask_secrets
+
+log = get_logger("routing.inbound")
+
+# A batch whose conversations keep changing under it gives up after this many rounds (the
+# whole batch is then retried by the broker).
+COMMIT_ROUNDS = 20
+
+
+def inbound_text(msg: InboundMessage) -> str | None:
+    """What the customer said, in words: text, else a caption, payload or location name."""
+    if msg.text:
+        return msg.text
+    for attachment in msg.attachments:
+        if attachment.caption:
+            return attachment.caption
+    if msg.payload:
+        return msg.payload
+    if msg.location is not None:
+        return msg.location.name or msg.location.address
+    return None
+
+
+def customer_fields(ident: Document | None, contact_name: str | None) -> Document:
+    """Who the customer is, as far as routing knows: the customers projection, else the
+    name the channel gave."""
+    if ident is not None:
+        return {
+            "customer_id": ident.get("customer_id"),
+            "customer_name": ident.get("name") or contact_name,
+            "document_number": ident.get("document_number"),
+        }
+    return {"customer_id": None, "customer_name": contact_name, "document_number": None}
+
+
+def first_contact_fields(identity_key: str, ident: Document | None, name: str | None) -> Document:
+    """Who the customer is: the customers projection when it knows the identity, else the
+    customer customers creates for an identity it sees for the first time (same id)."""
+    fields = customer_fields(ident, name)
+    if fields["customer_id"] is None:
+        fields["customer_id"] = first_customer_id(identity_key)
+    return fields
+
+
+class Inbound:
+    def __init__(self, store: Store, bot: Bot, box: SecretBox) -> None:
+        self.store = store
+        self.bot = bot
+        self.box = box
+
+    # --- the batch ----------------------------------------------------------------------
+
+    async def handle_one(self, event: InboundEvent) -> None:
+        await self.handle([event])
+
+    async def handle(self, events: list[InboundEvent]) -> None:
+        """Apply a batch (delivery order kept per customer); returns once it is committed
+        and its events are confirmed by the broker."""
+        statuses = [e for e in events if isinstance(e, DeliveryStatus)]
+        chats = [e for e in events if not isinstance(e, DeliveryStatus)]
+        if chats:
+            await self._apply(chats)
+        if statuses:
+            await self._receipts(statuses)
+
+    async def _apply(self, events: list[InboundMessage | CallEvent]) -> None:
+        unique: dict[str, InboundMessage | CallEvent] = {}
+        for event in events:
+            unique.setdefault(event.event_id, event)
+        stored = await self.store.existing_messages(list(unique))
+        todo = [e for e in unique.values() if e.event_id not in stored]
+        for event in unique.values():
+            if event.event_id in stored:
+                metrics.INBOUND.labels(event.kind, "duplicate").inc()
+        for _ in range(COMMIT_ROUNDS):
+            if not todo:
+                return
+            drafts = await self._decide(todo)
+            lost = await self.store.commit(drafts)
+            if not lost:
+                return
+            lost_ids = {d.id for d in lost}
+            todo = [e for e in todo if self._target(e, drafts) in lost_ids]
+        raise RuntimeError("conversations kept changing while the batch was applied")
+
+    @staticmethod
+    def _target(event: InboundMessage | CallEvent, drafts: list[Draft]) -> str | None:
+        for draft in drafts:
+            if event.event_id in draft.causes:
+                return draft.id
+        return None
+
+    async def _decide(self, events: list[InboundMessage | CallEvent]) -> list[Draft]:
+        keys = sorted({e.identity.key for e in events})
+        idents = await self.store.identities_of(keys)
+        open_docs = await self.store.open_conversations(keys)
+        call_ids = sorted({call_conversation_id(e) for e in events if isinstance(e, CallEvent)})
+        calls = await self.store.get_many(call_ids)
+        staged = await self._finish_staged([*open_docs.values(), *calls.values()])
+        drafts: dict[str, Draft] = {}
+        blocked: list[Document] = []
+        for event in events:
+            if event.event_id in staged:
+                metrics.INBOUND.labels(event.kind, "duplicate").inc()
+                continue
+            ident = idents.get(event.identity.key)
+            if isinstance(event, CallEvent):
+                self._on_call(event, drafts, calls, ident)
+                continue
+            if ident is not None and ident.get("blocked"):
+                blocked.append(self._blocked(event))
+                continue
+            self._on_message(event, drafts, open_docs, ident)
+        await self.store.record_blocked(blocked)
+        return list(drafts.values())
+
+    async def _finish_staged(self, docs: list[Document]) -> set[str]:
+        """Conversations that still hold effects staged before a crash: carry them out now,
+        and report which inbound ids they had applied (so they are not applied twice)."""
+        staged = [d for d in docs if d.get(PENDING_FIELD)]
+        applied: set[str] = set()
+        for doc in staged:
+            entries = list(doc.get(OUTBOX_FIELD) or [])
+            applied |= {
+                e["doc"]["_id"]
+                for e in entries
+                if e["kind"] == "insert" and e["collection"] == "messages"
+            }
+            await self.store.effects.flush({doc["_id"]: (doc, entries)})
+        return applied
+
+    # --- messages -----------------------------------------------------------------------
+
+    def _blocked(self, msg: InboundMessage) -> Document:
+        metrics.INBOUND.labels("message", "blocked").inc()
+        return {
+            "_id": msg.event_id,
+            "identity_key": msg.identity.key,
+            "channel": msg.channel,
+            "text": mask_secrets(self._original(msg)),
+            "message_type": msg.message_type,
+            "at": msg.occurred_at,
+        }
+
+    def _original(self, msg: InboundMessage) -> str | None:
+        sealed = getattr(msg, "sealed_text", None)
+        if sealed:
+            return self.box.open(sealed)
+        return inbound_text(msg)
+
+    def _on_message(
+        self,
+        msg: InboundMessage,
+        drafts: dict[str, Draft],
+        open_docs: dict[str, Document],
+        ident: Document | None,
+    ) -> None:
+        key = msg.identity.key
+        draft = drafts.get(key)
+        if draft is None:
+            doc = open_docs.get(key)
+            if doc is not None:
+                draft = Draft.of(doc)
+            else:
+                conversation_id = derived_id(msg.event_id, "conversation")
+                draft = Draft.opening(
+                    new_conversation(
+                        conversation_id, msg.channel, msg.identity, msg.event_id, utcnow()
+                    )
+                )
+                draft.record("opened", "customer", event_id=derived_id(msg.event_id, "opened"))
+                metrics.CONVERSATIONS_OPENED.labels(msg.channel).inc()
+            drafts[key] = draft
+        draft.causes.add(msg.event_id)
+        opened = draft.base_version is None and draft.doc.get("opened_by") == msg.event_id
+        fill = {
+            k: v
+            for k, v in first_contact_fields(key, ident, msg.contact.name).items()
+            if v is not None and draft.doc.get(k) is None
+        }
+        draft.set(**fill)
+        original = self._original(msg)
+        masked = mask_secrets(original)
+        history = draft.bot_memory(self.box.open)
+        draft.append_message(
+            msg.event_id,
+            "customer",
+            masked,
+            direction="inbound",
+            at=msg.occurred_at.astimezone(UTC),
+            message_type=msg.message_type,
+            sealed=self.box.seal(original) if original and contains_secret(original) else None,
+            extra={
+                "external_message_id": msg.external_message_id,
+                "attachments": [a.model_dump() for a in msg.attachments],
+            },
+        )
+        draft.record(
+            "message_received",
+            "customer",
+            event_id=derived_id(msg.event_id, "message_received"),
+            text=masked,
+        )
+        if domain.lara_may_reply(draft.conversation):
+            answer = (
+                self.bot.open_with(original or "")
+                if opened
+                else self.bot.reply(history, original or "")
+            )
+            lara_answers(draft, msg.event_id, answer)
+        metrics.INBOUND.labels("message", "opened" if opened else "appended").inc()
+
+    # --- calls --------------------------------------------------------------------------
+
+    def _on_call(
+        self,
+        call: CallEvent,
+        drafts: dict[str, Draft],
+        calls: dict[str, Document],
+        ident: Document | None,
+    ) -> None:
+        """An IVR step: one conversation per call, carrying the call's facts; Lara does not
+        chat on calls. A caller's steps are applied in the order they were published."""
+        conversation_id = call_conversation_id(call)
+        draft = drafts.get(conversation_id)
+        if draft is None:
+            doc = calls.get(conversation_id)
+            if doc is not None:
+                draft = Draft.of(doc)
+            else:
+                base = new_conversation(
+                    conversation_id, "ivr", call.identity, call.event_id, utcnow()
+                )
+                base.pop("open_identity")  # a caller may be on several calls
+                base["call"] = {
+                    "call_sid": call.call_sid,
+                    "caller_number": call.identity.external_id,
+                }
+                draft = Draft.opening(base)
+                draft.record("opened", "customer", event_id=derived_id(call.event_id, "opened"))
+                metrics.CONVERSATIONS_OPENED.labels("ivr").inc()
+            drafts[conversation_id] = draft
+        draft.causes.add(call.event_id)
+        fill = {
+            k: v
+            for k, v in first_contact_fields(call.identity.key, ident, call.contact.name).items()
+            if v is not None and draft.doc.get(k) is None
+        }
+        draft.set(**fill)
+        facts = {
+            "motive": call.motive,
+            "city": call.city,
+            "call_status": call.call_status,
+            "caller_number": call.contact.phone or call.identity.external_id,
+        }
+        info = dict(draft.doc.get("call") or {})
+        info.update({k: v for k, v in facts.items() if v is not None})
+        draft.set(call=info, last_activity_at=utcnow())
+        said = call.speech or call.digits
+        if said:
+            draft.append_message(
+                call.event_id,
+                "customer",
+                mask_secrets(said),
+                direction="inbound",
+                at=call.occurred_at.astimezone(UTC),
+                sealed=self.box.seal(said) if contains_secret(said) else None,
+            )
+        draft.record(
+            "call_updated",
+            "customer",
+            event_id=derived_id(call.event_id, "call_updated"),
+            note=call.step,
+        )
+        metrics.INBOUND.labels("call", "opened" if draft.base_version is None else "updated").inc()
+
+    # --- receipts -----------------------------------------------------------------------
+
+    async def _receipts(self, statuses: list[DeliveryStatus]) -> None:
+        """Move the delivery state of our outbound messages forward (one bulk write)."""
+        changed = await self.store.set_deliveries(
+            [
+                (
+                    s.external_message_id,
+                    s.identity.key,
+                    datetime.fromtimestamp(s.watermark / 1000, UTC) if s.watermark else None,
+                    s.status,
+                    domain.delivery_states_before(s.status),
+                    _failure_reason(s),
+                )
+                for s in statuses
+                if s.external_message_id or s.watermark is not None
+            ]
+        )
+        metrics.INBOUND.labels("status", "applied" if changed else "ignored").inc(len(statuses))
+
+
+def _failure_reason(status: DeliveryStatus) -> str | None:
+    if status.status != "failed" or not status.errors:
+        return None
+    first = status.errors[0]
+    return str(first.get("title") or first.get("message") or first.get("code") or "failed")
+
+
+def call_conversation_id(call: CallEvent) -> str:
+    return derived_id("call", call.call_sid)
+
+
+def lara_answers(draft: Draft, cause: str, answer: BotReply) -> None:
+    """Lara's turn: her messages (one reply, sent to the customer) and, when she gives up,
+    the escalation with her note for the agents."""
+    if answer.messages:
+        text = "\n\n".join(m for m in answer.messages if m)
+        message_id = derived_id(cause, "lara", "0")
+        draft.append_message(message_id, domain.LARA, text, direction="outbound")
+        draft.send(message_id, domain.LARA, text)
+        draft.record(
+            "message_sent",
+            domain.LARA,
+            event_id=derived_id(cause, "lara_sent", "0"),
+            text=text,
+        )
+    if answer.escalate:
+        note = answer.escalation_note or "Lara no pudo resolver la consulta"
+        try:
+            decision = domain.escalate_to_agents(draft.conversation, note)
+        except domain.DomainError as exc:
+            log.info("lara_escalation_skipped", reason=str(exc))
+            return
+        draft.apply(decision)
+        metrics.ESCALATIONS.labels("lara").inc()
+        draft.add_note(domain.LARA, decision.note or note, None, derived_id(cause, "note"))
+        draft.record(
+            "escalated", domain.LARA, event_id=derived_id(cause, "escalated"), note=decision.note
+        )

@@ -1,0 +1,187 @@
+"""What routing learns from other services: customers (who a conversation belongs to) and
+tickets (a service generated from a conversation). Idempotent and order-tolerant: every
+projection write is conditional on the snapshot's version, so an older snapshot never
+overwrites a newer one, whichever replica handles it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from services.routing import domain
+from services.routing.store import Store
+from services.routing.timeline import Draft, derived_id
+from shared.contracts import CustomerEvent, TicketEvent, utcnow
+from shared.logging import bind_context, get_logger
+from shared.mongo import Document
+
+log = get_logger("routing.projections")
+
+ANONYMIZED = "[anonimizado]"
+COMMIT_ROUNDS = 20
+
+
+class Projections:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def _commit_each(self, query: Document, change: Callable[[Draft], bool]) -> int:
+        """Apply `change` to every conversation matching `query`, committing them together;
+        conversations that changed meanwhile are loaded and changed again."""
+        docs = await self.store.find_conversations(query)
+        changed = 0
+        for _ in range(COMMIT_ROUNDS):
+            drafts = []
+            for doc in docs:
+                draft = Draft.of(doc)
+                if change(draft):
+                    drafts.append(draft)
+            lost = await self.store.commit(drafts)
+            changed += len(drafts) - len(lost)
+            if not lost:
+                return changed
+            docs = list((await self.store.get_many([d.id for d in lost])).values())
+        raise RuntimeError("conversations kept changing while a projection was applied")
+
+    # --- customers ----------------------------------------------------------------------
+
+    async def on_customer_event(self, event: CustomerEvent) -> int:
+        """Keep identity → customer (name, document, tags, blocked) and carry it onto the
+        conversations; returns how many conversations changed."""
+        customer = event.customer
+        with bind_context(event_id=event.event_id):
+            name = None if customer.anonymized else customer.full_name
+            fresh = await self.store.project_customer(
+                customer.customer_id,
+                {
+                    "name": name,
+                    "document_number": customer.document_number,
+                    "tags": list(customer.tags),
+                    "anonymized": customer.anonymized,
+                },
+                customer.version,
+            )
+            if not fresh:
+                return 0  # an older snapshot than the one projected
+            keys = {i.key for i in customer.identities}
+            if event.identity is not None:
+                keys.add(event.identity.key)
+            blocked = set(customer.blocked_identities)
+            await self.store.project_identities(
+                {
+                    key: {
+                        "customer_id": customer.customer_id,
+                        "name": name,
+                        "document_number": customer.document_number,
+                        "blocked": key in blocked,
+                    }
+                    for key in keys | blocked
+                }
+            )
+            if event.action == "anonymized" or customer.anonymized:
+                return await self._anonymize(event, keys)
+            return await self._carry_customer(event, keys | blocked, name)
+
+    async def _carry_customer(self, event: CustomerEvent, keys: set[str], name: str | None) -> int:
+        customer = event.customer
+        # The snapshot is the authority on which identities this customer owns.
+        ors: list[Document] = [{"customer_id": customer.customer_id}]
+        if keys:
+            ors.append({"identity_key": {"$in": sorted(keys)}})
+        if event.action == "merged" and event.merged_customer_id:
+            ors.append({"customer_id": event.merged_customer_id})
+        change = "customer_merged" if event.action == "merged" else "customer_linked"
+        wanted = {
+            "customer_id": customer.customer_id,
+            "customer_name": name,
+            "document_number": customer.document_number,
+        }
+
+        def carry(draft: Draft) -> bool:
+            diff = {k: v for k, v in wanted.items() if draft.doc.get(k) != v}
+            if not name and "customer_name" in diff and draft.doc.get("customer_name"):
+                diff.pop("customer_name")  # keep the name the channel gave until we know better
+            if not diff:
+                return False
+            draft.set(**diff)
+            draft.record(
+                "status_changed",
+                "system",
+                event_id=derived_id(event.event_id, draft.id),
+                change=change,
+                audit=event.action == "merged",
+            )
+            return True
+
+        return await self._commit_each({"$or": ors}, carry)
+
+    async def _anonymize(self, event: CustomerEvent, keys: set[str]) -> int:
+        """Erase what the customer said and who they are; keep counts and timestamps."""
+        customer_id = event.customer.customer_id
+        ors: list[Document] = [{"customer_id": customer_id}]
+        if keys:
+            ors.append({"identity_key": {"$in": sorted(keys)}})
+        conversations = [d["_id"] for d in await self.store.find_conversations({"$or": ors})]
+        await self.store.erase_texts(conversations, sorted(keys), ANONYMIZED)
+
+        def erase(draft: Draft) -> bool:
+            draft.set(
+                customer_id=customer_id,
+                customer_name=None,
+                document_number=None,
+                last_message_preview=ANONYMIZED if draft.doc.get("last_message_preview") else None,
+                bot_memory=[],
+            )
+            draft.record(
+                "status_changed",
+                "system",
+                event_id=derived_id(event.event_id, draft.id),
+                change="customer_anonymized",
+            )
+            return True
+
+        return await self._commit_each({"_id": {"$in": conversations}}, erase)
+
+    # --- tickets ------------------------------------------------------------------------
+
+    async def on_ticket_event(self, event: TicketEvent) -> None:
+        """A technical service generated from a conversation: mark it and tell the customer
+        their service number, once, whichever of the service's events arrives first."""
+        service = event.service
+        if service is None or not service.conversation_id:
+            return
+        cid = service.conversation_id
+        message_id = derived_id(service.service_id, "service_number")
+        with bind_context(event_id=event.event_id, conversation_id=cid):
+            if await self.store.existing_messages([message_id]):
+                return
+            text = f"Tu número de servicio técnico es {service.number}"
+
+            def mark(draft: Draft) -> bool:
+                if draft.doc.get("service_number_messages", {}).get(service.service_id):
+                    return False  # staged already, not yet flushed
+                if draft.doc["status"] == domain.OPEN:
+                    draft.set(status=domain.SERVICE_GENERATED)
+                numbers = list(draft.doc.get("service_numbers") or [])
+                if service.number not in numbers:
+                    numbers.append(service.number)
+                marks = dict(draft.doc.get("service_number_messages") or {})
+                marks[service.service_id] = message_id
+                draft.set(
+                    service_numbers=numbers,
+                    service_number_messages=marks,
+                    last_activity_at=utcnow(),
+                )
+                draft.append_message(message_id, "system", text, direction="outbound")
+                draft.record(
+                    "status_changed",
+                    "system",
+                    event_id=derived_id(service.service_id, "status_changed"),
+                    note=service.number,
+                    change="ticket_generated",
+                )
+                draft.send(message_id, "system", text)
+                return True
+
+            if not await self._commit_each({"_id": cid}, mark):
+                log.info("ticket_for_unknown_or_marked_conversation")

@@ -1,0 +1,59 @@
+"""Read-side use cases: a conversation in full, its audit trail, its quality review, and
+the gauges operators watch. Nothing here writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.routing import domain, metrics
+from services.routing.quality import ChatLine, score_chat
+from services.routing.store import Store
+from shared.mongo import Document
+
+
+class Reads:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def _load(self, conversation_id: str) -> Document:
+        doc = await self.store.get(conversation_id)
+        if doc is None:
+            raise domain.ConversationNotFound(f"conversation {conversation_id} not found")
+        return doc
+
+    async def view(self, conversation_id: str) -> Document:
+        doc = await self._load(conversation_id)
+        tags: list[str] = []
+        if doc.get("customer_id"):
+            customer = await self.store.customer(doc["customer_id"])
+            tags = list(customer.get("tags", [])) if customer else []
+        return {
+            "conversation": doc,
+            "customer_tags": tags,
+            "messages": await self.store.messages_of(conversation_id),
+            "events": await self.store.events_of(conversation_id),
+            "notes": await self.store.notes_of(conversation_id),
+        }
+
+    async def events(self, conversation_id: str) -> list[Document]:
+        await self._load(conversation_id)
+        return await self.store.events_of(conversation_id)
+
+    async def quality(self, conversation_id: str) -> dict[str, Any]:
+        doc = await self._load(conversation_id)
+        lines = [
+            ChatLine(author=domain.author_kind(m["author"]), text=m.get("text") or "", at=m["at"])  # type: ignore[arg-type]
+            for m in await self.store.messages_of(conversation_id)
+        ]
+        report = score_chat(
+            lines,
+            live=doc["status"] != domain.CLOSED,
+            ticket_numbers=tuple(doc.get("service_numbers", [])),
+        )
+        return report.as_dict()
+
+    async def refresh_gauges(self) -> None:
+        counts = await self.store.count_by_kind_and_status()
+        for kind in ("lara", "agent", "staff", "queue"):
+            for status in (domain.OPEN, domain.CLOSED, domain.SERVICE_GENERATED):
+                metrics.CONVERSATIONS.labels(kind, status).set(counts.get((kind, status), 0))
