@@ -282,12 +282,16 @@ class Understanding:
     def read(self, text: str) -> Reading:
         message = read(text, self.vocabulary)
         reasons = tuple(
-            name for name, patterns in self.person.items() if any(p.matches(message) for p in patterns)
+            name
+            for name, patterns in self.person.items()
+            if any(p.matches(message) for p in patterns)
         )
         topic, weight = self._topic(message)
         reasons = self._drop_false_person_reasons(reasons, message, topic)
         tried = frozenset(
-            name for name, patterns in self.tried.items() if any(p.matches(message) for p in patterns)
+            name
+            for name, patterns in self.tried.items()
+            if any(p.matches(message) for p in patterns)
         )
         content = [k for k in message.keys if k not in self._greeting_keys]
         return Reading(
@@ -319,9 +323,9 @@ class Understanding:
         persona" (to the office), "¿hasta qué hora hay alguien / los puedo llamar?"
         (opening hours)."""
         about_hours = topic == "horarios" and any(p.matches(message) for p in self.hours)
-        if "pide_persona" not in reasons and not about_hours:
-            if any(p.matches(message) for p in self.weak_person):
-                reasons = ("pide_persona", *reasons)
+        weak_request = any(p.matches(message) for p in self.weak_person)
+        if "pide_persona" not in reasons and not about_hours and weak_request:
+            reasons = ("pide_persona", *reasons)
         if "pide_persona" in reasons:
             going_in_person = any(
                 w == "en" and nxt == "persona"

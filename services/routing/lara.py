@@ -118,7 +118,9 @@ def load_faq(path: str | os.PathLike[str] | None = None) -> list[FaqEntry]:
     """Read a FAQ file: {"preguntas": [{"tema", "palabras_clave": [...], "respuesta"}]}."""
     raw: dict[str, Any] = json.loads(Path(path or DEFAULT_FAQ_PATH).read_text(encoding="utf-8"))
     return [
-        FaqEntry(topic=item["tema"], keywords=tuple(item["palabras_clave"]), answer=item["respuesta"])
+        FaqEntry(
+            topic=item["tema"], keywords=tuple(item["palabras_clave"]), answer=item["respuesta"]
+        )
         for item in raw["preguntas"]
     ]
 
@@ -131,6 +133,7 @@ class Context:
     last_topic: str | None = None  # the FAQ topic of that reply, if it was an answer
     answered: list[str] = field(default_factory=list)  # FAQ topics answered, in order
     menu_shown: bool = False
+    clarified: bool = False  # Lara asked the customer to say it in other words
     motive: str | None = None  # the last menu option the customer chose
     customer_texts: list[str] = field(default_factory=list)
 
@@ -152,7 +155,9 @@ class RuleBasedLara:
     ) -> None:
         self.welcome = welcome
         self.faq = faq if faq is not None else load_faq(faq_path)
-        self.understanding = Understanding([(e.topic, list(e.keywords), e.answer) for e in self.faq])
+        self.understanding = Understanding(
+            [(e.topic, list(e.keywords), e.answer) for e in self.faq]
+        )
         self.office = office
         self.clock = clock
         self._answers = {e.answer: e.topic for e in self.faq}
@@ -200,10 +205,14 @@ class RuleBasedLara:
             return BotReply(messages=[option.prompt])
         if self._already_tried(reading, context):
             return self._escalate(["ya_probo"], incoming, reading, context)
-        if reading.not_helped and context.last_reply and (
-            reading.topic is None
-            or reading.topic == context.last_topic
-            or reading.topic in context.answered
+        if (
+            reading.not_helped
+            and context.last_reply
+            and (
+                reading.topic is None
+                or reading.topic == context.last_topic
+                or reading.topic in context.answered
+            )
         ):
             return self._escalate(["no_le_sirvio"], incoming, reading, context)
         if reading.topic is not None:
@@ -242,8 +251,8 @@ class RuleBasedLara:
                 if topic := self._answers.get(turn.text):
                     context.last_topic = topic
                     context.answered.append(topic)
-                if turn.text == MENU_TEXT:
-                    context.menu_shown = True
+                context.menu_shown |= turn.text == MENU_TEXT
+                context.clarified |= turn.text == CLARIFICATION
         return context
 
     def _without_words(self, incoming: str, context: Context) -> BotReply:
@@ -296,7 +305,7 @@ REASONS_IN_CONTEXT = {
     "ya_probo": "ya probó lo que indica la respuesta automática y sigue con el problema",
     "no_le_sirvio": "dice que la respuesta de Lara no le sirvió",
     "repite": "vuelve a preguntar algo que Lara ya le respondió",
-    "no_entendida": "Lara no entendió su consulta dos veces",
+    "no_entendida": "escribió dos veces algo que Lara no entendió",
     "adjuntos": "envía audios, imágenes o archivos sin texto, que Lara no puede leer",
 }
 
@@ -319,6 +328,8 @@ def escalation_note(reasons: list[str], incoming: str, reading: Reading, context
     if context.answered:
         told = ", ".join(dict.fromkeys(context.answered))
         parts.append(f"Lara ya le respondió sobre: {told}.")
+    elif context.clarified:
+        parts.append("Lara le pidió que lo escriba de otra forma y le mostró el menú.")
     elif context.menu_shown:
         parts.append("Lara solo le mostró el menú.")
     if reading.tried:

@@ -4,7 +4,8 @@ Each labelled message is an opener or a follow-up (with the turns it follows) an
 outcome a person reviewing the chat expects: an FAQ topic, "menu" (the menu or one of its
 questions, a clarification) or "persona" (handed over). Prints accuracy overall and per
 outcome, the share of "persona" messages handed over (recall) and the confusion table, on
-the held-out part by default (`--set development` for the part the rules were tuned on).
+the held-out part by default (`--set development` for the part the rules were tuned on;
+`--cpu` also measures Lara's CPU time per message).
 
 In the files, a Lara turn is written symbolically so the set survives rewording of her
 answers: `faq:<topic>`, `menu` (welcome and menu), `clarificacion`, `opcion:<n>`.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,14 +137,29 @@ def report(result: Result, show_misses: bool) -> str:
     return "\n".join(lines)
 
 
+def cpu_per_message(items: list[dict[str, Any]], rounds: int = 5) -> float:
+    """CPU seconds Lara spends per labelled message (reading, context and decision),
+    measured with `time.process_time` on a fresh Lara (so first reads are included)."""
+    lara = RuleBasedLara(welcome=WELCOME)
+    started = time.process_time()
+    for _ in range(rounds):
+        for item in items:
+            decide(lara, item)
+    return (time.process_time() - started) / (rounds * len(items))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=sorted(SETS), default="held_out")
     parser.add_argument("--errores", action="store_true", help="list the misclassified messages")
+    parser.add_argument("--cpu", action="store_true", help="also measure CPU per message")
     args = parser.parse_args(argv)
     result = evaluate(load(SETS[args.set]))
     print(f"conjunto: {args.set}")
     print(report(result, args.errores))
+    if args.cpu:
+        items = load(SETS["development"]) + load(SETS["held_out"])
+        print(f"\nCPU por mensaje: {cpu_per_message(items) * 1000:.3f} ms ({len(items)} mensajes)")
 
 
 if __name__ == "__main__":

@@ -109,26 +109,35 @@ SYNONYMS: dict[str, str] = {
     **dict.fromkeys(("web", "pagina", "sitio", "wordpress"), "sitio"),
 }
 
+
+def _listed(text: str) -> list[str]:
+    return text.split()
+
+
 STOPWORDS = frozenset(
-    "el la los las lo un una unos unas de del al y e o u a en por para mi mis tu tus su sus "
-    "me te se le les nos re muy tan este esta esto estos estas ese esa eso esos esas ahi "
-    "che bueno ok dale".split()
+    _listed(
+        "el la los las lo un una unos unas de del al y e o u a en por para mi mis tu tus su sus "
+        "me te se le les nos re muy tan este esta esto estos estas ese esa eso esos esas ahi "
+        "che bueno ok dale"
+    )
 )
 
 # Common words that must not be read as a typo of a keyword ("lunes" is not "luces").
 COMMON_WORDS = frozenset(
-    "lunes martes miercoles jueves viernes sabado domingo enero febrero marzo abril mayo "
-    "junio julio agosto septiembre setiembre octubre noviembre diciembre manana tarde noche "
-    "semana mes meses ano anos hoy ayer casa trabajo vecino vecinos".split()
+    _listed(
+        "lunes martes miercoles jueves viernes sabado domingo enero febrero marzo abril mayo "
+        "junio julio agosto septiembre setiembre octubre noviembre diciembre manana tarde noche "
+        "semana mes meses ano anos hoy ayer casa trabajo vecino vecinos"
+    )
 )
 
 _SUFFIXES = tuple(
     sorted(
-        (
+        _listed(
             "isimos isimas isimo isima itos itas ito ita cito cita ciones cion aron ieron "
             "ando iendo ados adas ado ada idos idas ido ida amos emos imos aste iste aba "
             "aban ar er ir as es is an en o a e s"
-        ).split(),
+        ),
         key=len,
         reverse=True,
     )
@@ -282,7 +291,9 @@ class Pattern:
 def _phrase_at(phrase: Phrase, message: Message) -> bool:
     positions = message.positions
     for start in positions.get(phrase[0], ()):
-        if all(start + offset in positions.get(key, ()) for offset, key in enumerate(phrase[1:], 1)):
+        if all(
+            start + offset in positions.get(key, ()) for offset, key in enumerate(phrase[1:], 1)
+        ):
             return True
     return False
 
