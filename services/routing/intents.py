@@ -59,7 +59,7 @@ PERSON_REASONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "disputa": (
         "disputa un cobro (doble, desconocido o que no corresponde)",
         (
-            f"{CHARGE} & dos veces|doble|duplicad|duplicado|de mas|extra|interes|intereses",
+            f"{CHARGE} & dos veces|2 veces|doble|duplicad|duplicado|de mas|extra|interes|intereses",
             f"{CHARGE} & no reconozco|desconozco|desconocido|no autorice|nunca contrate",
             f"{CHARGE} & no corresponde|mal|no es lo que|nadie explico|sin que|no es mio|no es mia",
             f"{CHARGE} & problema|error|equivoc",

@@ -93,6 +93,7 @@ def test_technician_alone_still_chooses_the_menu_option(lara: RuleBasedLara) -> 
     ("text", "reason"),
     [
         ("me cobraron dos veces la factura de este mes!!!", "disputa un cobro"),
+        ("me cobraron 2 veces el abono", "disputa un cobro"),
         ("tengo un cargo que no reconozco en la tarjeta", "disputa un cobro"),
         ("quiero el reembolso del mes que no tuve servicio", "reintegro"),
         ("hice un reclamo la semana pasada y nunca me contestaron", "reclamo"),
