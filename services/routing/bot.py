@@ -33,7 +33,9 @@ class BotReply:
     messages: list[str] = field(default_factory=list)
     escalate: bool = False
     # Required when escalate is True; kept as the escalation's internal note for staff:
-    # what the customer wants, what they wrote, what the bot already told them.
+    # what the customer wants, what they wrote, what the bot already told them. It quotes
+    # the customer's own words, so it is stored through the same secret masking as
+    # customer text (unlike `messages`).
     escalation_note: str | None = None
 
 
