@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     secrets_key: str = "dev-secrets-key-change-me"
     lara_engine: str = "rules"
     faq_path: Path | None = None
+    # When people answer the chats Lara hands over, in `tz`: "lun-vie 08:00-22:00; sab-dom
+    # 09:00-18:00" (a day left out is closed). Outside them Lara tells the customer when.
+    office_hours: str = "lun-vie 08:00-22:00; sab-dom 09:00-18:00"
 
     def db_name(self, service: str) -> str:
         return f"{self.mongo_db_prefix}{service}"

@@ -137,6 +137,27 @@ def any_phrase(phrases: Iterable[str], text: str) -> bool:
     return any(phrase_in(p, text_words) for p in phrases)
 
 
+@lru_cache(maxsize=65536)
+def sounds_the_same(expected: str, written: str) -> bool:
+    """Like `words_match` without the edit distance: only spellings that sound the same
+    ("revice" = "revise"). Used where one letter changes the meaning: "reviso" (I am
+    checking) is not "revisé" (I checked), "reinicia" (restart it) is not "reinicié"."""
+    if expected.endswith("*"):
+        stem = expected[:-1]
+        return written.startswith(stem) or sounds_like(written).startswith(sounds_like(stem))
+    return expected == written or sounds_like(expected) == sounds_like(written)
+
+
+def strict_phrase_in(phrase: str, text_words: Sequence[str]) -> bool:
+    wanted = phrase.split()
+    if not wanted or len(wanted) > len(text_words):
+        return False
+    return any(
+        all(sounds_the_same(w, t) for w, t in zip(wanted, text_words[start:], strict=False))
+        for start in range(len(text_words) - len(wanted) + 1)
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # The contact structure's vocabulary (normalized; `*` marks a stem)
 # ---------------------------------------------------------------------------------------------
@@ -213,6 +234,30 @@ GREETINGS = (
 
 PARAPHRASES = (
     "entiendo que",
+    "entiendo estas",  # "Entiendo, estás teniendo problemas con el envío de mails…"
+    "entiendo esta",
+    "entiendo tenes",
+    "entiendo tiene",
+    "entiendo lo que",
+    "entendi que",
+    "estas teniendo problema*",
+    "esta teniendo problema*",
+    "estas teniendo inconvenient*",
+    "esta teniendo inconvenient*",
+    "tenes problemas con",
+    "tiene problemas con",
+    "tenes un problema con",
+    "tiene un problema con",
+    "te esta pasando que",
+    "le esta pasando que",
+    "lo que te pasa es",
+    "lo que le pasa es",
+    "por lo que me contas",
+    "por lo que me cuenta",
+    "por lo que entiendo",
+    "me contaste que",
+    "me comentaste que",
+    "o sea que",
     "si entendi bien",
     "si te entiendo bien",
     "si no me equivoco",
@@ -239,17 +284,53 @@ PARAPHRASES = (
     "resumiendo",
 )
 
-EXPLANATIONS = (
+# What the operator did or found, matched without typo tolerance (see `sounds_the_same`):
+# first person past tense, written with or without the accent.
+EXPLANATION_VERBS = (
     "revise",
     "revisamos",
     "verifique",
     "verificamos",
+    "chequee",
+    "chequeamos",
+    "controle",
+    "controlamos",
+    "comprobe",
+    "comprobamos",
     "encontre",
     "encontramos",
     "detecte",
     "detectamos",
-    "hemos detectado",
     "identifique",
+    "realice",
+    "reinicie",
+    "restableci",
+    "restaure",
+    "configure",
+    "corregi",
+    "actualice",
+    "aplique",
+    "libere",
+    "limpie",
+    "desbloquee",
+    "habilite",
+    "deshabilite",
+    "active",
+    "desactive",
+    "reactive",
+    "regenere",
+    "repare",
+    "arregle",
+    "solucione",
+    "modifique",
+    "cambie",
+    "vi que",
+    "vimos que",
+)
+
+# What was found, in other words than a verb in the past.
+EXPLANATIONS = (
+    "hemos detectado",
     "el problema era",
     "el problema es",
     "el inconveniente era",
@@ -265,17 +346,6 @@ EXPLANATIONS = (
     "ya esta resuelto",
     "se soluciono",
     "lo que hice",
-    "realice",
-    "reinicie",
-    "restableci",
-    "configure",
-    "corregi",
-    "actualice",
-    "aplique",
-    "libere",
-    "desbloquee",
-    "habilite",
-    "reactive",
     "pude ver que",
     "puedo ver que",
     "veo que",
@@ -285,11 +355,31 @@ EXPLANATIONS = (
     "estaba vencid*",
     "estaba suspendid*",
     "estaba bloquead*",
+    "estaba desactivad*",
+    "estaba llen*",
+    "tenia desactivad*",
+    "tenia el",
+    "habia perdido",
+    "esta quemad*",
+    "estaba quemad*",
+    "esta rot*",
+    "estaba rot*",
     "hay una falla",
     "hay un corte",
     "hay una averia",
     "tenemos una falla",
     "hay un problema en",
+    "hay un error en",
+    "hubo un error",
+    "hubo un problema",
+    "hubo una falla",
+    "me confirma que",
+    "me confirman que",
+    "me confirmaron que",
+    "nos confirma que",
+    "ese codigo indica",
+    "indica que",
+    "significa que",
 )
 
 # Words with which an operator says the problem goes on to a ticket (servicio técnico).
@@ -397,6 +487,17 @@ DIAGNOSTIC_STARTS = (
 )
 
 PROBLEM_SIGNS = (
+    "no logro",
+    "no consigo",
+    "no me sale",
+    "no aparece",
+    "no aparecen",
+    "no me aparece",
+    "no me aparecen",
+    "dejo de",
+    "se cierra",
+    "me da error",
+    "no prende",
     "no funciona",
     "no anda",
     "no me anda",
@@ -498,6 +599,36 @@ def is_hold_request(text: str) -> bool:
 def is_hold_renewal(text: str) -> bool:
     """A message that keeps a wait going: a new hold request or "sigo revisando"..."""
     return is_hold_request(text) or any_phrase(HOLD_RENEWALS, text)
+
+
+_SENTENCE = re.compile(r"[.!?¿¡;:\n]+")
+_ACCENTED_PAST = re.compile(r"é\b")
+
+
+def explains(text: str) -> bool:
+    """Does the operator say what they checked, found or did?
+
+    A past-tense verb counts when written as such: "revisé", "reinicié" (or "revise" inside
+    a sentence); not "reviso"/"verifico" (still checking), nor "Reinicie el módem" opening
+    a sentence without the accent (asking the customer to do it, usted form).
+    """
+    if any_phrase(EXPLANATIONS, text):
+        return True
+    for sentence in _SENTENCE.split(text):
+        sentence_words = words(sentence)
+        for verb in EXPLANATION_VERBS:
+            if not strict_phrase_in(verb, sentence_words):
+                continue
+            first = sentence.strip().split(" ", 1)[0] if sentence.strip() else ""
+            imperative = (  # "-é" verbs only: the usted command of "restablecí" is "restablezca"
+                verb.endswith("e")
+                and sentence_words
+                and sounds_the_same(verb.split()[0], sentence_words[0])
+                and not _ACCENTED_PAST.search(first.casefold())
+            )
+            if not imperative:
+                return True
+    return False
 
 
 def gratitude_count(texts: Iterable[str]) -> int:
@@ -653,7 +784,7 @@ def _hold(chat: _Chat) -> Criterion:
 def _explanation(chat: _Chat) -> Criterion:
     if not chat.problem:
         return Criterion("explicacion", "not_applicable", detail="Sin problema técnico.")
-    found = chat.matching(chat.operator, EXPLANATIONS)
+    found = [i for i in chat.operator if explains(chat.lines[i].text)]
     if found:
         return Criterion("explicacion", "met", found)
     return Criterion("explicacion", "not_met", detail="No explicó qué revisó ni qué encontró.")

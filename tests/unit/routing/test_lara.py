@@ -107,7 +107,8 @@ def test_frequent_questions_are_answered_from_the_faq(
 def test_asking_for_a_person_escalates_with_the_reason(lara: RuleBasedLara, request_: str) -> None:
     reply = lara.reply([], request_)
     assert reply.escalate
-    assert reply.escalation_note == "El cliente pidió hablar con una persona."
+    assert reply.escalation_note is not None
+    assert reply.escalation_note.startswith("El cliente pide que lo atienda una persona.")
     assert reply.messages  # the customer is told someone is coming
 
 
@@ -115,7 +116,8 @@ def test_repeating_the_same_question_escalates(lara: RuleBasedLara) -> None:
     _, reply = conversation(lara, "¿Cómo pago la factura?", "como pago la factura")
     assert reply.escalate
     assert reply.escalation_note is not None
-    assert "repitió la misma consulta" in reply.escalation_note
+    assert "vuelve a preguntar algo que Lara ya le respondió" in reply.escalation_note
+    assert "Lara ya le respondió sobre: medios de pago." in reply.escalation_note
 
 
 def test_repeating_a_greeting_or_a_menu_number_is_not_a_failed_question(
@@ -137,7 +139,9 @@ def test_a_second_message_lara_cannot_classify_escalates(lara: RuleBasedLara) ->
     _, reply = conversation(lara, "asdfgh", "el perro de mi vecino ladra")
     assert reply.escalate
     assert reply.escalation_note == (
-        "Lara no pudo clasificar la consulta: «el perro de mi vecino ladra»."
+        "El cliente escribió dos veces algo que Lara no entendió. "
+        "Escribió: «el perro de mi vecino ladra». Antes: «asdfgh». "
+        "Lara le pidió que lo escriba de otra forma y le mostró el menú."
     )
 
 

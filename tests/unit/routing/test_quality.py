@@ -91,7 +91,7 @@ def test_a_long_wait_renewed_every_two_minutes_is_met() -> None:
         chat(
             ("customer", 0, "no me funciona el correo"),
             ("agent", 1, "Hola, aguarde un momento por favor."),
-            ("agent", 3, "Sigo revisando, gracias por aguardar."),
+            ("agent", 3, "Gracias por tu espera, sigo con tu caso."),
             ("agent", 5, "Un momento más, ya casi."),
             ("agent", 6.5, "Listo: la casilla estaba llena, liberé espacio."),
         ),
@@ -130,10 +130,10 @@ def test_an_unsolved_problem_needs_the_ticket_number_given_to_the_customer() -> 
 def test_a_customer_who_says_it_still_fails_makes_the_ticket_criterion_apply() -> None:
     report = score_chat(
         chat(
-            ("customer", 0, "no anda internet"),
-            ("agent", 1, "reiniciá el módem"),
-            ("customer", 3, "ya lo hice y sigue sin andar"),
-            ("agent", 4, "entonces hay que esperar"),
+            ("customer", 0, "se me fue internet"),
+            ("agent", 1, "apagá y prendé el módem"),
+            ("customer", 3, "listo, lo hice, sigue sin funcionar"),
+            ("agent", 4, "ok, esperá un rato entonces"),
         ),
         live=False,
     )
@@ -145,7 +145,7 @@ def test_a_question_about_prices_needs_no_diagnosis_explanation_or_ticket() -> N
         chat(
             ("customer", 0, "Hola, cuánto sale el hosting pyme?"),
             ("agent", 0.5, "¡Hola! El plan Pyme cuesta $9.900 por mes."),
-            ("agent", 1, "¿Hay algo más en que pueda ayudarte?"),
+            ("agent", 1, "¿Te ayudo con alguna otra consulta?"),
         ),
         live=False,
     )
@@ -206,7 +206,7 @@ def test_once_a_person_answers_the_person_is_reviewed_not_lara() -> None:
     report = score_chat(
         chat(
             ("lara", 0, "Bienvenido a ToWebs, ¿en qué podemos ayudarte?"),
-            ("customer", 1, "quiero hablar con una persona"),
+            ("customer", 1, "pasame con alguien por favor"),
             ("staff", 2, "Te paso los precios."),
         ),
         live=True,
@@ -249,3 +249,64 @@ def test_ticket_numbers_are_recognized_as_operators_write_them() -> None:
             live=True,
         )
         assert verdict(report, "servicio_tecnico") == "met", given
+
+
+def test_the_paraphrase_example_of_the_contact_structure_is_a_paraphrase() -> None:
+    report = score_chat(
+        chat(
+            ("customer", 0, "no puedo mandar correos, me rebotan"),
+            ("agent", 1, "Hola, soy Nico."),
+            ("agent", 2, "Entiendo, estás teniendo problemas con el envío de mails…"),
+        ),
+        live=True,
+    )
+    assert verdict(report, "parafraseo") == "met"
+    assert report.criteria[1].evidence == [2]
+
+
+def test_a_bare_entiendo_is_no_paraphrase() -> None:
+    report = score_chat(
+        chat(
+            ("customer", 0, "no me anda el wifi"), ("agent", 1, "Hola. Entiendo. ¿Qué luces ves?")
+        ),
+        live=True,
+    )
+    assert verdict(report, "parafraseo") == "not_applicable"
+
+
+def explanation_of(*operator_lines: str) -> str:
+    lines = [("customer", 0.0, "el correo no me funciona")]
+    lines += [("agent", 1.0 + i, text) for i, text in enumerate(operator_lines)]
+    return verdict(score_chat(chat(*lines), live=True), "explicacion")
+
+
+def test_checking_now_is_not_having_checked() -> None:
+    # One letter apart once accents are gone, opposite meanings for the review.
+    assert explanation_of("Hola, ya reviso tu casilla.") == "not_met"
+    assert explanation_of("Hola, verifico la configuración, un momento.") == "not_met"
+    assert explanation_of("Hola, revisé tu casilla y estaba llena.") == "met"
+    assert explanation_of("Hola, ya verifique la configuracion y la corregi.") == "met"
+
+
+def test_asking_the_customer_to_do_it_is_no_explanation() -> None:
+    assert explanation_of("Reinicie el módem por favor.") == "not_met"
+    assert explanation_of("reiniciá el módem") == "not_met"
+    assert explanation_of("Reinicié el módem desde acá, ya tenés señal.") == "met"
+
+
+def test_an_explanation_in_other_words_counts() -> None:
+    assert explanation_of("El equipo está quemado, hay que cambiarlo.") == "met"
+    assert explanation_of("Sistemas me confirma que hay un error en el servidor.") == "met"
+    assert explanation_of("Ese código indica que no llega señal al equipo.") == "met"
+
+
+def test_a_problem_told_without_a_problem_word_is_still_a_problem() -> None:
+    report = score_chat(
+        chat(
+            ("customer", 0, "compré un router y no logro configurarlo"),
+            ("agent", 1, "Hola, te paso la guía."),
+        ),
+        live=True,
+    )
+    assert verdict(report, "preguntas_diagnostico") == "not_met"
+    assert verdict(report, "explicacion") == "not_met"

@@ -1,9 +1,11 @@
-"""The scorer agrees with human reviewers on a labelled set of real-looking Spanish chats.
+"""The scorer agrees with human reviewers on labelled chats it was not tuned on.
 
 `tests/fixtures/quality/chats.json`: each chat has its lines (author, text, minute), whether
-it is live, the tickets generated for it, and a reviewer's verdict per criterion. The first
-chats ("desarrollo") were used to tune the vocabulary; the "validacion" ones were written
-and labelled afterwards and never tuned on.
+it is live, the tickets generated for it, and a reviewer's verdict per criterion. The
+"desarrollo" chats were used to tune the vocabulary (including an earlier validation round
+whose errors were then fixed); the "validacion" chats were written and labelled before the
+last change of the rules and never tuned on. Every figure asserted here is computed on
+those held-out chats only: agreement on chats the rules were tuned on says nothing.
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ from services.routing.quality import CRITERIA, ChatLine, score_chat
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "quality" / "chats.json"
 START = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
+UNIT_TESTS = Path(__file__).parent
 
 
 def labelled_chats() -> list[dict[str, Any]]:
     chats: list[dict[str, Any]] = json.loads(FIXTURE.read_text(encoding="utf-8"))["chats"]
     return chats
+
+
+def held_out() -> list[dict[str, Any]]:
+    return [c for c in labelled_chats() if c["conjunto"] == "validacion"]
 
 
 def agreement(chats: list[dict[str, Any]]) -> tuple[int, int, dict[str, float]]:
@@ -43,27 +50,36 @@ def agreement(chats: list[dict[str, Any]]) -> tuple[int, int, dict[str, float]]:
     return agreed, total, {name: a / t for name, (a, t) in per_criterion.items() if t}
 
 
-def test_the_labelled_set_has_at_least_30_chats_labelled_on_every_criterion() -> None:
+def test_the_labelled_set_is_labelled_on_every_criterion_with_enough_held_out_chats() -> None:
     chats = labelled_chats()
     assert len(chats) >= 30
     for chat in chats:
         assert set(chat["expected"]) == set(CRITERIA), chat["id"]
+        assert chat["conjunto"] in ("desarrollo", "validacion"), chat["id"]
     assert {chat["rubro"] for chat in chats} == {"hosting", "isp", "clinica"}
+    assert len(held_out()) >= 20
+    assert {chat["rubro"] for chat in held_out()} == {"hosting", "isp", "clinica"}
 
 
-def test_the_scorer_agrees_with_the_reviewers_on_at_least_90_percent_of_verdicts() -> None:
-    agreed, total, per_criterion = agreement(labelled_chats())
-    print(f"agreement {agreed}/{total} = {agreed / total:.3f}; per criterion {per_criterion}")
+def test_the_scorer_agrees_with_the_reviewers_on_held_out_chats() -> None:
+    agreed, total, per_criterion = agreement(held_out())
+    print(f"held-out agreement {agreed}/{total} = {agreed / total:.3f}; {per_criterion}")
     assert agreed / total >= 0.9
 
 
-def test_the_scorer_agrees_on_chats_it_was_not_tuned_on() -> None:
-    held_out = [c for c in labelled_chats() if c["conjunto"] == "validacion"]
-    assert len(held_out) >= 10
-    agreed, total, _ = agreement(held_out)
-    assert agreed / total >= 0.9
-
-
-def test_no_criterion_is_right_less_than_80_percent_of_the_time() -> None:
-    _, _, per_criterion = agreement(labelled_chats())
+def test_no_criterion_is_right_less_than_80_percent_of_the_time_on_held_out_chats() -> None:
+    _, _, per_criterion = agreement(held_out())
     assert min(per_criterion.values()) >= 0.8, per_criterion
+
+
+def test_no_held_out_line_is_copied_into_a_unit_test() -> None:
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in UNIT_TESTS.glob("test_*.py"))
+    copied = {
+        line["text"]
+        for chat in held_out()
+        for line in chat["lines"]
+        if line["author"] != "lara"  # Lara's configured words are everywhere by design
+        and len(line["text"]) > 15
+        and line["text"] in sources
+    }
+    assert not copied
