@@ -479,12 +479,14 @@ class SecretBox:
         self._fernet = Fernet(key)
 
     def seal(self, text: str) -> str:
-        return self._fernet.encrypt(text.encode()).decode()
+        # surrogatepass: a lone surrogate a channel let through round-trips instead of
+        # failing the whole webhook.
+        return self._fernet.encrypt(text.encode("utf-8", "surrogatepass")).decode()
 
     def open(self, token: str) -> str:
         try:
-            return self._fernet.decrypt(token.encode()).decode()
-        except InvalidToken as exc:
+            return self._fernet.decrypt(token.encode()).decode("utf-8", "surrogatepass")
+        except (InvalidToken, UnicodeError) as exc:
             raise ValueError("sealed text cannot be opened with this key") from exc
 
     def mask(self, text: str | None) -> tuple[str | None, str | None]:

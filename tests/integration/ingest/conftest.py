@@ -20,6 +20,7 @@ class Probe:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.messages: list[dict[str, Any]] = []
+        self.bodies: list[bytes] = []  # exactly the bytes the broker delivered
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
 
     async def start(self) -> None:
@@ -33,6 +34,7 @@ class Probe:
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             async with message.process():
+                self.bodies.append(message.body)
                 body = json.loads(message.body)
                 body["_routing_key"] = message.routing_key
                 self.messages.append(body)
