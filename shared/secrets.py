@@ -35,6 +35,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import overload
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -446,6 +447,14 @@ def secret_spans(text: str) -> list[tuple[int, int]]:
     return merged
 
 
+@overload
+def mask_secrets(text: str) -> str: ...
+@overload
+def mask_secrets(text: None) -> None: ...
+@overload
+def mask_secrets(text: str | None) -> str | None: ...
+
+
 def mask_secrets(text: str | None) -> str | None:
     """The text with every credential value replaced by `MASK`; the keywords and the rest of
     the sentence stay, so the reader knows a password was given without reading it.
@@ -488,6 +497,13 @@ class SecretBox:
             return self._fernet.decrypt(token.encode()).decode("utf-8", "surrogatepass")
         except (InvalidToken, UnicodeError) as exc:
             raise ValueError("sealed text cannot be opened with this key") from exc
+
+    @overload
+    def mask(self, text: str) -> tuple[str, str | None]: ...
+    @overload
+    def mask(self, text: None) -> tuple[None, None]: ...
+    @overload
+    def mask(self, text: str | None) -> tuple[str | None, str | None]: ...
 
     def mask(self, text: str | None) -> tuple[str | None, str | None]:
         """(masked text, sealed original): the sealed original only when masking changed
