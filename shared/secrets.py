@@ -67,7 +67,7 @@ _PUBLIC_CODE = _words(
     "postal cp area cliente clientes socio abonado barras qr error pago pedido orden "
     "seguimiento producto factura referencia descuento promo promocional operacion gestion "
     "reclamo tramite servicio plan equipo transferencia modelo articulo ticket caso "
-    "interno postales"
+    "interno postales falla fallas averia incidente"
 )
 
 # --- the words between a keyword and its value ----------------------------------------------
@@ -89,6 +89,8 @@ _QUALIFIER_LINKS = _words("de del para por al a en con desde")
 _IDENTIFIER_NOUNS = _OTHER_SUBJECTS | _words(
     "cliente reclamo cuenta factura contrato pedido orden servicio socio abonado caso"
 )
+# Words that name what follows: "el modelo AX3000", "la versión 3.2", "el plan 300MB".
+_NAMING_NOUNS = _words("modelo version plan app android ios windows firmware")
 _DETERMINERS = _words("mi mis tu tus su sus el la los las un una este esta ese esa")
 
 # Words that follow "es" / ":" without being a value: "mi clave es incorrecta".
@@ -141,9 +143,11 @@ _NOT_A_VALUE = re.compile(
     )$""",
     re.VERBOSE,
 )
+# After "es" / ":" only an unmistakable address is no value: an e-mail, a URL, or a domain
+# of words ("towebs.com/mi-cuenta"); "jm.2021.ar" is a password.
 _PUBLIC_ADDRESS = re.compile(
     r"^(?:[^@\s]{1,64}@[^@\s]{1,255}\.[a-z]{2,}|(?:https?://|www\.)\S{0,2000}"
-    r"|[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,5}\.(?:com|net|org|ar|gob|edu|io|app|info)"
+    r"|[a-z-]{1,63}(?:\.[a-z-]{1,63}){0,5}\.(?:com|net|org|ar|gob|edu|io|app|info)"
     r"(?:\.[a-z]{2})?(?:/\S{0,2000})?)$"
 )
 _REFERENCE = re.compile(r"[a-z]{1,4}-\d{3,12}(?:-\d{1,12})?")  # ST-000123, E-504
@@ -167,6 +171,7 @@ _CARD = re.compile(
 # Tokens: separators on their own; a word glued to a separator ("es:", "pin:1234") is split.
 _RUN = re.compile(r"\S+")
 _SEPARATOR = re.compile(r"[\"'”»]?(?:->|=>|→|[:=])+")
+_TRAILING_SEPARATOR = re.compile(r"(?:->|=>|→|[:=])+$")
 _WORD_BEFORE_SEPARATOR = re.compile(r"[a-z]{1,30}(?=[\"'”»]?(?:->|=>|→|[:=]))")
 _OPEN_QUOTES = "\"'“«‘"
 _CLOSE_QUOTES = {'"': '"', "'": "'", "“": "”", "«": "»", "‘": "’"}
@@ -175,7 +180,7 @@ _TRAILING_CLAUSE_END = ".,;!?…"
 _TRAILING_OTHER = ")]}\"'”»’"
 MAX_QUOTED = 64
 # Past a comma or a conjunction, how many more words may lead to a credential-shaped word.
-WEAK_TAIL = 4
+WEAK_TAIL = 6
 
 
 @dataclass(frozen=True)
@@ -201,7 +206,13 @@ def _tokens(folded: str, start: int) -> list[_Token]:
                 out.append(_Token(pos, word.end()))
                 pos = word.end()
                 continue
-            out.append(_Token(pos, end))
+            # `contraseña?":` is a word, then a separator.
+            tail = _TRAILING_SEPARATOR.search(folded, pos, end)
+            if tail and tail.start() > pos:
+                out.append(_Token(pos, tail.start()))
+                out.append(_Token(tail.start(), end, separator=True))
+            else:
+                out.append(_Token(pos, end))
             pos = end
         if len(out) > 3 * MAX_FILLERS:
             break
@@ -223,7 +234,7 @@ def _ordinary(core: str) -> bool:
     return core.isalpha() and core.isascii() and core.endswith(_ORDINARY_SUFFIXES)
 
 
-def _looks_like_credential(original: str, core: str, min_digits: int) -> bool:
+def _looks_like_credential(core: str, min_digits: int) -> bool:
     """Without a separator or a copula, only a word shaped like a credential is a value:
     letters with digits, letters with symbols, or a short run of digits (a PIN, a token)."""
     if core.isdigit() and min_digits <= len(core) <= 8 and not _YEAR.fullmatch(core):
@@ -233,7 +244,7 @@ def _looks_like_credential(original: str, core: str, min_digits: int) -> bool:
     has_letter = bool(_LETTER.search(core))
     if has_letter and _DIGIT.search(core):
         return True
-    return has_letter and len(core) >= 4 and bool(_SYMBOL.search(original.strip("¿¡?!.,;")))
+    return has_letter and len(core) >= 4 and bool(_SYMBOL.search(core))
 
 
 @dataclass(frozen=True)
@@ -286,8 +297,13 @@ class _Scan:
             return ""
         return _core(self.folded[tokens[i].start : tokens[i].end])
 
-    def _address_number(self, core: str, previous: list[str], tokens: list[_Token], i: int) -> bool:
-        """ "sucursal de Corrientes 1234", "Av. Rivadavia 4521", "piso 1203": a street number."""
+    def _named_or_address(
+        self, core: str, previous: list[str], tokens: list[_Token], i: int
+    ) -> bool:
+        """A street number, an identifier or a name, not a credential: "sucursal de
+        Corrientes 1234", "Av. Rivadavia 4521", "cliente 4455667", "el modelo AX3000"."""
+        if previous and previous[-1] in _NAMING_NOUNS:
+            return True
         if not core.isdigit() or not previous:
             return False
         if previous[-1] in _STREET_WORDS or previous[-1] in _IDENTIFIER_NOUNS:
@@ -339,6 +355,8 @@ class _Scan:
                     weak = weak or "," in _trailing(word)
                     previous.append(core)
                     continue
+            if _KEYWORD.fullmatch(core):
+                break  # the next keyword's own scan takes it from here
             if core in _CONJUNCTIONS:
                 if weak:
                     break
@@ -351,8 +369,8 @@ class _Scan:
             if core in _COPULAS and not weak:
                 expecting, since_copula = True, 0
             elif (immediate and core.isdigit() and keyword.min_digits <= len(core) <= 12) or (
-                _looks_like_credential(self.original(token), core, keyword.min_digits)
-                and not self._address_number(core, previous, tokens, i)
+                _looks_like_credential(core, keyword.min_digits)
+                and not self._named_or_address(core, previous, tokens, i)
             ):
                 i, token, word = self._digit_groups(tokens, i)
                 span = self.value_span(token)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from shared.secrets import MASK, SecretBox, contains_secret, mask_secrets, secret_spans
 from shared.text import fold, fold_with_positions
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -129,3 +134,48 @@ def test_secret_box_seals_only_what_masking_changed() -> None:
     assert box.mask(None) == (None, None)
     with pytest.raises(ValueError):
         SecretBox("another-key").open(sealed)
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def test_laras_own_answers_are_never_masked() -> None:
+    # "Podés restablecer tu contraseña desde towebs.com/mi-cuenta con "¿Olvidaste tu
+    # contraseña?"..." was stored with two masks in it.
+    faq = json.loads((ROOT / "services" / "routing" / "faq.json").read_text(encoding="utf-8"))
+    answers = _strings(faq)
+    assert any("contraseña" in a for a in answers)
+    assert [a for a in answers if mask_secrets(a) != a] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("usuario: jmartinez contraseña: jm.2021.ar", "jm.2021.ar"),
+        ("mi clave actual es 2468 y la nueva quiero que sea 1357", "1357"),
+        ("clave vieja: Luna2019 / clave nueva: Luna2025", "Luna2019"),
+        ("el código q me llegó al cel es 448 921", "921"),
+    ],
+)
+def test_harder_phrasings_leave_no_value_readable(text: str, value: str) -> None:
+    masked = mask_secrets(text)
+    assert value not in masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "el PIN no es obligatorio en el modelo AX3000",
+        "el código de la falla es E-21",
+        'Podés restablecer tu contraseña con "¿Olvidaste tu contraseña?": te llega un enlace',
+    ],
+)
+def test_model_names_fault_codes_and_quoted_labels_are_not_secrets(text: str) -> None:
+    assert mask_secrets(text) == text
