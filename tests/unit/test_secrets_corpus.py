@@ -72,3 +72,10 @@ def test_ordinary_lines_come_out_unchanged() -> None:
     changed = [(line, mask_secrets(line)) for line in ordinary if mask_secrets(line) != line]
     unchanged = 1 - len(changed) / len(ordinary)
     assert unchanged >= MIN_ORDINARY_UNCHANGED, changed
+
+
+def test_masking_any_corpus_line_twice_changes_nothing_more() -> None:
+    lines = [text for text, _ in credential_lines()] + _lines("ordinary.txt")
+    for line in lines:
+        once = mask_secrets(line)
+        assert mask_secrets(once) == once, line
