@@ -476,7 +476,8 @@ def mask_secrets(text: str | None) -> str | None: ...
 def mask_secrets(text: str | None) -> str | None:
     """The text with every credential value replaced by `MASK`; the keywords and the rest of
     the sentence stay, so the reader knows a password was given without reading it.
-    Idempotent: masking a masked text changes nothing."""
+    Masking a masked chat line changes nothing (checked over the whole corpus); on garbled
+    input with stray quotes a second pass may mask more, never less."""
     if not text:
         return text
     pieces: list[str] = []
