@@ -24,6 +24,7 @@ from services.ingest.metrics import (
     WEBHOOK_ITEMS_SKIPPED,
     WEBHOOK_REJECTIONS,
 )
+from services.ingest.sealing import box_for, seal_event
 from services.ingest.signatures import (
     body_sha256_matches,
     verify_bearer,
@@ -82,10 +83,24 @@ def decode(
     headers: Mapping[str, str],
     url: str | None = None,
 ) -> Batch:
-    """Verify the signature over the raw bytes, then parse and normalize. Pure (no I/O).
-
-    Raises SignatureInvalid, PayloadTooLarge, MalformedBody or InvalidPayload.
+    """Verify the signature over the raw bytes, then parse, normalize and seal: every event
+    comes out with the credentials its customer typed masked and the originals sealed
+    (services.ingest.sealing), so nothing after this point holds them in cleartext.
+    Pure (no I/O). Raises SignatureInvalid, PayloadTooLarge, MalformedBody or InvalidPayload.
     """
+    batch = _verified(settings, channel, raw, headers, url)
+    box = box_for(settings.secrets_key)
+    batch.events = [seal_event(event, box) for event in batch.events]
+    return batch
+
+
+def _verified(
+    settings: Settings,
+    channel: Channel,
+    raw: bytes,
+    headers: Mapping[str, str],
+    url: str | None,
+) -> Batch:
     if len(raw) > settings.max_webhook_bytes:
         raise PayloadTooLarge(f"body larger than {settings.max_webhook_bytes} bytes")
     h = _lower(headers)

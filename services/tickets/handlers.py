@@ -29,6 +29,7 @@ from shared.contracts.ticket import (
 from shared.logging import bind_context, get_logger
 from shared.mongo import Document
 from shared.outbox import Outbox
+from shared.secrets import SecretBox, mask_secrets
 
 log = get_logger("tickets")
 
@@ -59,6 +60,19 @@ def stamp() -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+def visible_consultation(doc: Document) -> ConsultationSnapshot:
+    """A consultation as staff and events see it: what the customer typed, with credentials
+    masked. New documents are stored masked already; this also covers documents written
+    before sealing existed (masking is idempotent)."""
+    snapshot = ConsultationSnapshot.model_validate(doc)
+    return snapshot.model_copy(
+        update={
+            "subject": mask_secrets(snapshot.subject) or "",
+            "text": mask_secrets(snapshot.text) or "",
+        }
+    )
+
+
 def sales_call_event_id(call_sid: str, revision: int) -> str:
     """Deterministic: a redelivered conversation event re-derives the same id."""
     return f"sales_call:{call_sid}" if revision == 1 else f"sales_call:{call_sid}:{revision}"
@@ -69,6 +83,7 @@ class Tickets:
         self.store = store
         self.outbox = outbox
         self.settings = settings
+        self.box = SecretBox(settings.secrets_key)
 
     async def _emit(self, *events: Event) -> None:
         staged = await self.outbox.stage(list(events))
@@ -115,7 +130,7 @@ class Tickets:
             await self._publish_service(service, action, "system")  # type: ignore[arg-type]
             count += 1
         for doc in await self.store.unpublished(self.store.consultations, cutoff):
-            consultation = ConsultationSnapshot.model_validate(doc)
+            consultation = visible_consultation(doc)
             action = domain.CONSULTATION_EVENT_FOR_STATUS[consultation.status]
             await self._publish_consultation(consultation, action, "system")  # type: ignore[arg-type]
             count += 1
@@ -289,8 +304,13 @@ class Tickets:
         subject: str,
         text: str,
     ) -> ConsultationSnapshot:
+        """Store the portal's form and announce it. A credential the customer typed in the
+        subject or text is stored masked, its original only sealed (`sealed_subject`,
+        `sealed_text` in the document, never in an event or an API answer)."""
         if not (email or phone):
             raise domain.ContactMissing("give an email address or a phone number")
+        subject, sealed_subject = self.box.mask(subject)
+        text, sealed_text = self.box.mask(text)
         now = stamp()
         snapshot = ConsultationSnapshot(
             consultation_id=new_id(),
@@ -310,6 +330,8 @@ class Tickets:
             "search_keys": domain.search_keys(name, document_number),
             **snapshot.model_dump(),
         }
+        sealed = {"sealed_subject": sealed_subject, "sealed_text": sealed_text}
+        doc.update({k: v for k, v in sealed.items() if v is not None})
         await self.store.insert_consultation(doc)
         CONSULTATIONS_TOTAL.labels("created").inc()
         await self._publish_consultation(snapshot, "created", "customer")
@@ -324,7 +346,7 @@ class Tickets:
             decide,
             f"consultation {consultation_id} not found",
         )
-        return ConsultationSnapshot.model_validate(doc)
+        return visible_consultation(doc)
 
     async def answer_consultation(
         self, consultation_id: str, actor: str, text: str, channel: str
@@ -399,7 +421,7 @@ class Tickets:
         doc = await self.store.get_consultation(consultation_id)
         if doc is None:
             raise domain.NotFound(f"consultation {consultation_id} not found")
-        return ConsultationSnapshot.model_validate(doc)
+        return visible_consultation(doc)
 
     async def list_consultations(self, query: ListQuery) -> Page:
         status = domain.status_filter(query.estado, domain.CONSULTATION_STATUSES, domain.ABIERTA)
@@ -407,7 +429,8 @@ class Tickets:
         items, total = await self.store.list_consultations(
             status, domain.query_terms(query.q), when, query.page, query.page_size
         )
-        return Page(items, total, query.page, query.page_size)
+        visible = [visible_consultation(doc).model_dump() for doc in items]
+        return Page(visible, total, query.page, query.page_size)
 
     # --- conversations and sales calls -------------------------------------------------------
 

@@ -1,15 +1,38 @@
 """What ingest publishes: channel traffic normalized to one shape per kind.
 
 Routing keys: `inbound.<channel>.message`, `inbound.<channel>.status`, `inbound.ivr.call`.
+
+No cleartext credentials on the bus. Ingest masks what a customer typed before the first
+publish (`shared.secrets.mask_secrets`: the credential value becomes `••••••`, the rest of the
+sentence stays) in every free-text field: `InboundMessage.text`, `payload`, each attachment's
+`caption`, each `transcript` line's `text`, every string inside `raw`, and a call's `speech`.
+When masking changed a field, the original travels next to it sealed with Fernet
+(`shared.secrets.SecretBox` keyed by SECRETS_KEY): `sealed_text`, `sealed_payload`,
+`Attachment.sealed_caption`, `TranscriptLine.sealed_text`, `sealed_raw` (the original `raw`
+as JSON) and `CallEvent.sealed_speech`. A sealed field is None when its field held no secret,
+so the visible field is then the original itself.
+
+Consumers that need what the customer really wrote (Lara, the quality review, the holder's
+audited reveal) open it with `SecretBox(settings.secrets_key)`, e.g. `msg.opened(box)`; what
+they store and show stays masked, with the sealed original kept beside it. All these fields
+are optional: events published before they existed still validate (with nothing sealed).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import json
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, TypeAdapter
 
 from shared.contracts.base import Channel, Event, Identity
+
+
+class Opener(Protocol):
+    """What opens a sealed field: `shared.secrets.SecretBox`."""
+
+    def open(self, token: str) -> str: ...
+
 
 MessageType = Literal[
     "text",
@@ -46,8 +69,9 @@ class Attachment(BaseModel):
     media_id: str | None = None
     url: str | None = None
     mime_type: str | None = None
-    caption: str | None = None
+    caption: str | None = None  # masked
     filename: str | None = None
+    sealed_caption: str | None = None  # the original caption, sealed, when it held a secret
 
 
 class Location(BaseModel):
@@ -61,12 +85,18 @@ class TranscriptLine(BaseModel):
     """One line of the web chatbot's conversation before the customer reached us."""
 
     author: Literal["bot", "customer"]
-    text: str
+    text: str  # masked
     at: str | None = None
+    sealed_text: str | None = None  # the original line, sealed, when it held a secret
 
 
 class InboundMessage(Event):
-    """A customer wrote (or clicked, reacted, sent media) on a channel."""
+    """A customer wrote (or clicked, reacted, sent media) on a channel.
+
+    `text`, `payload`, captions, transcript lines and `raw` are masked; each `sealed_*` field
+    holds its field's original, sealed, only when masking changed it (see the module's
+    docstring). `opened(box)` gives the message as the customer wrote it.
+    """
 
     kind: Literal["message"] = "message"
     channel: Channel
@@ -82,9 +112,39 @@ class InboundMessage(Event):
     transcript: list[TranscriptLine] = Field(default_factory=list)
     line_id: str | None = None  # the business line: WhatsApp phone_number_id, Messenger page id
     raw: dict[str, Any] = Field(default_factory=dict)
+    sealed_text: str | None = None  # Fernet(SECRETS_KEY) of the original `text`
+    sealed_payload: str | None = None  # of the original `payload`
+    sealed_raw: str | None = None  # of the original `raw`, as JSON
 
     def routing_key(self) -> str:
         return f"inbound.{self.channel}.message"
+
+    def opened(self, box: Opener) -> InboundMessage:
+        """The message as the customer wrote it: every sealed field opened into its visible
+        field (the sealed fields stay, so the original can be stored sealed as it came).
+        Raises ValueError when a field was sealed with another key."""
+        update: dict[str, Any] = {}
+        if self.sealed_text:
+            update["text"] = box.open(self.sealed_text)
+        if self.sealed_payload:
+            update["payload"] = box.open(self.sealed_payload)
+        if self.sealed_raw:
+            update["raw"] = json.loads(box.open(self.sealed_raw))
+        if any(a.sealed_caption for a in self.attachments):
+            update["attachments"] = [
+                a.model_copy(update={"caption": box.open(a.sealed_caption)})
+                if a.sealed_caption
+                else a
+                for a in self.attachments
+            ]
+        if any(line.sealed_text for line in self.transcript):
+            update["transcript"] = [
+                line.model_copy(update={"text": box.open(line.sealed_text)})
+                if line.sealed_text
+                else line
+                for line in self.transcript
+            ]
+        return self.model_copy(update=update)
 
 
 DeliveryState = Literal["sent", "delivered", "read", "played", "failed"]
@@ -120,12 +180,19 @@ class CallEvent(Event):
     call_status: str | None = None
     city: str | None = None
     digits: str | None = None
-    speech: str | None = None
+    speech: str | None = None  # masked
     motive: str | None = None  # "soporte técnico", "consulta de servicio", "ventas", ...
     duration_seconds: int | None = None
+    sealed_speech: str | None = None  # the original speech, sealed, when it held a secret
 
     def routing_key(self) -> str:
         return "inbound.ivr.call"
+
+    def opened(self, box: Opener) -> CallEvent:
+        """The call step with the caller's words as recognised (see InboundMessage.opened)."""
+        if not self.sealed_speech:
+            return self
+        return self.model_copy(update={"speech": box.open(self.sealed_speech)})
 
 
 InboundEvent = InboundMessage | DeliveryStatus | CallEvent

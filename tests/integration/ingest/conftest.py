@@ -15,11 +15,14 @@ from tests.unit.ingest.payloads import wa_text
 
 
 class Probe:
-    """Every `inbound.#` message published while the probe is bound, in arrival order."""
+    """Every message published while the probe is bound (`inbound.#` unless other routing-key
+    patterns are given), in arrival order."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, patterns: tuple[str, ...] = ("inbound.#",)) -> None:
         self.platform = platform
+        self.patterns = patterns
         self.messages: list[dict[str, Any]] = []
+        self.bodies: list[bytes] = []  # exactly the bytes the broker delivered
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
 
     async def start(self) -> None:
@@ -29,10 +32,12 @@ class Probe:
         queue = await channel.declare_queue(
             f"probe.ingest.{uuid.uuid4().hex}", exclusive=True, auto_delete=True
         )
-        await queue.bind(exchange, routing_key="inbound.#")
+        for pattern in self.patterns:
+            await queue.bind(exchange, routing_key=pattern)
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             async with message.process():
+                self.bodies.append(message.body)
                 body = json.loads(message.body)
                 body["_routing_key"] = message.routing_key
                 self.messages.append(body)
