@@ -26,6 +26,8 @@ def create_service(ctx: ServiceContext) -> Service:
         settings.lara_engine,
         settings.welcome_message,
         str(settings.faq_path) if settings.faq_path else None,
+        office_hours=settings.office_hours,
+        tz=settings.tz,
     )
     routing = Routing(store, bot, holds, SecretBox(settings.secrets_key), settings.tz)
     consumers = register(ctx.bus, routing)

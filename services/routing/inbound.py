@@ -161,16 +161,16 @@ class Inbound:
             "_id": msg.event_id,
             "identity_key": msg.identity.key,
             "channel": msg.channel,
-            "text": mask_secrets(self._original(msg)),
+            "text": mask_secrets(inbound_text(msg)),
             "message_type": msg.message_type,
             "at": msg.occurred_at,
         }
 
-    def _original(self, msg: InboundMessage) -> str | None:
-        sealed = getattr(msg, "sealed_text", None)
-        if sealed:
-            return self.box.open(sealed)
-        return inbound_text(msg)
+    def _said(self, text: str | None) -> tuple[str | None, str | None]:
+        """(masked text to store and show, sealed original when it held a secret)."""
+        if not text:
+            return text, None
+        return mask_secrets(text), self.box.seal(text) if contains_secret(text) else None
 
     def _on_message(
         self,
@@ -196,6 +196,9 @@ class Inbound:
                 metrics.CONVERSATIONS_OPENED.labels(msg.channel).inc()
             drafts[key] = draft
         draft.causes.add(msg.event_id)
+        # Ingest seals what the customer typed; routing works on the original (Lara reads it)
+        # and stores it masked with the original sealed for the holder's audited reveal.
+        msg = msg.opened(self.box)
         opened = draft.base_version is None and draft.doc.get("opened_by") == msg.event_id
         fill = {
             k: v
@@ -203,8 +206,10 @@ class Inbound:
             if v is not None and draft.doc.get(k) is None
         }
         draft.set(**fill)
-        original = self._original(msg)
-        masked = mask_secrets(original)
+        if opened:
+            self._import_transcript(draft, msg)
+        original = inbound_text(msg)
+        masked, sealed = self._said(original)
         history = draft.bot_memory(self.box.open)
         draft.append_message(
             msg.event_id,
@@ -213,7 +218,7 @@ class Inbound:
             direction="inbound",
             at=msg.occurred_at.astimezone(UTC),
             message_type=msg.message_type,
-            sealed=self.box.seal(original) if original and contains_secret(original) else None,
+            sealed=sealed,
             extra={
                 "external_message_id": msg.external_message_id,
                 "attachments": [a.model_dump() for a in msg.attachments],
@@ -225,7 +230,9 @@ class Inbound:
             event_id=derived_id(msg.event_id, "message_received"),
             text=masked,
         )
-        if domain.lara_may_reply(draft.conversation):
+        # A removed reaction arrives without text: nothing was said, nothing to answer.
+        silent = msg.message_type == "reaction" and not original
+        if domain.lara_may_reply(draft.conversation) and not silent:
             answer = (
                 self.bot.open_with(original or "")
                 if opened
@@ -233,6 +240,22 @@ class Inbound:
             )
             lara_answers(draft, msg.event_id, answer)
         metrics.INBOUND.labels("message", "opened" if opened else "appended").inc()
+
+    def _import_transcript(self, draft: Draft, msg: InboundMessage) -> None:
+        """What the customer and the web chatbot said before the hand-over, in order, as the
+        conversation's first messages (ids derived from the message: a redelivery adds
+        nothing)."""
+        for i, line in enumerate(msg.transcript):
+            masked, sealed = self._said(line.text)
+            author = "customer" if line.author == "customer" else "system:webchat-bot"
+            draft.append_message(
+                derived_id(msg.event_id, "transcript", str(i)),
+                author,
+                masked,
+                direction="inbound" if line.author == "customer" else "outbound",
+                sealed=sealed,
+                extra={"transcript": True, "delivery": None},
+            )
 
     # --- calls --------------------------------------------------------------------------
 
@@ -280,15 +303,17 @@ class Inbound:
         info = dict(draft.doc.get("call") or {})
         info.update({k: v for k, v in facts.items() if v is not None})
         draft.set(call=info, last_activity_at=utcnow())
+        call = call.opened(self.box)
         said = call.speech or call.digits
         if said:
+            masked, sealed = self._said(said)
             draft.append_message(
                 call.event_id,
                 "customer",
-                mask_secrets(said),
+                masked,
                 direction="inbound",
                 at=call.occurred_at.astimezone(UTC),
-                sealed=self.box.seal(said) if contains_secret(said) else None,
+                sealed=sealed,
             )
         draft.record(
             "call_updated",
@@ -345,7 +370,8 @@ def lara_answers(draft: Draft, cause: str, answer: BotReply) -> None:
             text=text,
         )
     if answer.escalate:
-        note = answer.escalation_note or "Lara no pudo resolver la consulta"
+        # Her note quotes what the customer wrote: masked like everything staff read.
+        note = mask_secrets(answer.escalation_note) or "Lara no pudo resolver la consulta"
         try:
             decision = domain.escalate_to_agents(draft.conversation, note)
         except domain.DomainError as exc:

@@ -84,11 +84,6 @@ async def test_a_password_in_the_webchat_transcript_is_masked_on_the_bus(
     assert [line.text for line in opened.transcript] == ["Hola, soy Lara. ¿En qué te ayudo?", typed]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routing re-seals the (already masked) text it receives; it must open the sealed "
-    "original first (msg.opened(box)) — a change in services/routing/handlers.py (lead)",
-)
 async def test_the_holder_still_reveals_what_the_customer_typed_through_ingest(
     platform: Platform,
 ) -> None:
