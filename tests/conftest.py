@@ -69,6 +69,7 @@ def settings(mongo_url: str, namespace: str) -> Settings:
         log_level="WARNING",
         prefetch_count=20,
         hold_reminder_seconds=1.0,
+        dev_mode=True,  # the development secrets are the test secrets
     )
 
 
