@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from shared.config import Settings, UnsafeSettings, ensure_deployable
 
 DEV_BANNER = """
-*******************************************************************************
-*  DEV_MODE=true: development secrets are accepted. Anyone who knows them can   *
-*  sign staff tokens and answer the webhook handshakes. Never deploy this.       *
-*******************************************************************************
+********************************************************************************
+*  DEV_MODE=true: development secrets are accepted. Anyone who knows them can  *
+*  sign staff tokens and answer the webhook handshakes. Never deploy this.     *
+********************************************************************************
 """
 
 
