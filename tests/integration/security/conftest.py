@@ -10,6 +10,7 @@ import pytest
 import uvicorn
 
 from contactcenter.embedded_mongo import free_port
+from tests.integration.customers.conftest import customer_events  # noqa: F401 (fixture)
 from tests.support import Platform
 
 
