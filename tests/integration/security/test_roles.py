@@ -5,13 +5,19 @@ recorded with the real role."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
-from fastapi.routing import APIRoute
 
-from shared.auth import ROLES, Allowed, Role, roles_for
+from shared.auth import ROLES, Role, role_table_markdown, roles_for
 from tests.integration.customers.conftest import EventProbe, new_customer
-from tests.integration.routing.helpers import open_conversation
+from tests.integration.routing.helpers import (
+    customer_writes,
+    message_stored,
+    new_identity,
+    open_conversation,
+)
+from tests.integration.security.routes import api_routes, permissions, who
 from tests.support import Platform
 
 
@@ -144,28 +150,49 @@ async def test_a_taken_conversation_is_returned_or_finished_only_by_its_holder(
     assert (await platform.http.post(f"{url}/close", headers=root)).status_code == 200
 
 
-def _permissions(route: APIRoute) -> set[str]:
-    found: set[str] = set()
-    stack = [route.dependant]
-    while stack:
-        dependant = stack.pop()
-        if isinstance(dependant.call, Allowed):
-            found.add(dependant.call.action)
-        if getattr(dependant.call, "__name__", "") == "permitted":
-            found.add("exports.TABLE_PERMISSION")
-        stack.extend(dependant.dependencies)
-    return found
+async def test_reveal_needs_the_holders_real_role_and_an_open_conversation(platform: Platform):
+    user = f"rev{uuid.uuid4().hex[:6]}"
+    msg = await customer_writes(platform, new_identity(), "mi contraseña: hunter22 gracias")
+    stored = await message_stored(platform, msg.event_id)
+    cid = stored["conversation_id"]
+    url = f"/api/conversations/{cid}/messages/{msg.event_id}/reveal"
+    holder = platform.auth(user, "staff")
+    assert (await platform.http.post(f"/api/conversations/{cid}/take", headers=holder)).is_success
+    same_sub_as_admin = await platform.http.post(url, headers=platform.auth(user, "admin"))
+    assert same_sub_as_admin.status_code == 403
+    assert (await platform.http.post(url, headers=holder)).status_code == 200
+    assert (await platform.http.post(f"/api/conversations/{cid}/close", headers=holder)).is_success
+    after_close = await platform.http.post(url, headers=holder)
+    assert after_close.status_code == 409
+    assert "hunter22" not in after_close.text
 
 
 async def test_every_staff_route_declares_its_permission_from_the_role_table(
     platform: Platform,
 ):
+    routes = [r for r in api_routes(platform.app.routes) if r.path.startswith("/api/")]
+    assert len(routes) > 50
     undeclared = [
         f"{sorted(r.methods)} {r.path}"
-        for r in platform.app.routes
-        if isinstance(r, APIRoute)
-        and r.path.startswith("/api/")
-        and not (r.path == "/api/consultations" and "POST" in r.methods)
-        and not _permissions(r)
+        for r in routes
+        if not (r.path == "/api/consultations" and "POST" in r.methods) and not permissions(r)
     ]
     assert undeclared == []
+
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+async def test_the_readme_says_what_the_role_table_does(platform: Platform):
+    readme = README.read_text()
+    assert role_table_markdown() in readme
+    for route in api_routes(platform.app.routes):
+        cell = who(route)
+        if cell is None:
+            continue
+        for method in route.methods:
+            path = route.path.replace(":path", "")
+            row = f"| {method} | `{path}` | "
+            assert row in readme, row
+            documented = readme.split(row, 1)[1].split(" |", 1)[0]
+            assert documented in (cell, "refused (405)"), (method, path, documented, cell)
