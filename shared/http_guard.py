@@ -156,6 +156,12 @@ class HttpGuard:
                 user = await authenticate(self.settings, self.revocations, token)
             except InvalidToken as exc:
                 log.info("token_refused", reason=str(exc), path=scope["path"])
+            except Exception:
+                # The revocation record could not be read: refuse for now, never guess.
+                log.exception("revocations_unavailable")
+                retry = [(b"retry-after", b"5")]
+                await _answer(send, 503, "authentication unavailable; retry shortly", retry)
+                return False
             else:
                 scope.setdefault("state", {})["user"] = user
                 return True

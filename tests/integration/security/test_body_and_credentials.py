@@ -159,3 +159,19 @@ async def test_webhooks_keep_their_own_credentials(platform: Platform):
         headers={"Authorization": f"Bearer {platform.settings.webchat_token}"},
     )
     assert good.status_code in (400, 422), good.text
+
+
+class _Unreachable:
+    async def valid_after(self, user_id: str) -> float | None:
+        raise ConnectionError("database down")
+
+
+async def test_an_unreadable_revocation_record_refuses_with_503_not_500(platform: Platform):
+    from shared.http_guard import HttpGuard
+    from shared.throttle import FailureThrottle
+
+    guard = HttpGuard(platform.app, platform.settings, _Unreachable(), FailureThrottle(5, 60))
+    upload = Upload([b""])
+    await guard(_scope("/api/stream", platform.auth(), "GET"), upload.receive, upload.send)
+    assert upload.status == 503
+    assert upload.pulled == 0
