@@ -12,8 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Development mode: the public development secrets are accepted, with a loud warning.
+# A deployment sets its own secrets and leaves DEV_MODE unset (see README, Configuration).
 up: $(STAMP)
-	$(BIN)/contactcenter up
+	DEV_MODE=true $(BIN)/contactcenter up
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,7 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from shared.config import Settings
+from shared.config import Settings, UnsafeSettings, ensure_deployable
+
+DEV_BANNER = """
+********************************************************************************
+*  DEV_MODE=true: development secrets are accepted. Anyone who knows them can  *
+*  sign staff tokens and answer the webhook handshakes. Never deploy this.     *
+********************************************************************************
+"""
 
 
 def _serve(settings: Settings, names: Sequence[str]) -> None:
@@ -15,6 +22,10 @@ def _serve(settings: Settings, names: Sequence[str]) -> None:
     from contactcenter.embedded_mongo import EmbeddedMongo
     from contactcenter.platform import build_app
 
+    # Refuse before anything starts: a deployment with development secrets is detectable
+    # and exploitable from outside (see README, Configuration).
+    if ensure_deployable(settings):
+        print(DEV_BANNER, file=sys.stderr)
     embedded: EmbeddedMongo | None = None
     if not settings.mongo_url:
         embedded = EmbeddedMongo(settings.data_dir / "mongo")
@@ -28,6 +39,8 @@ def _serve(settings: Settings, names: Sequence[str]) -> None:
             port=settings.http_port,
             log_config=None,
             timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
         uvicorn.Server(config).run()
     finally:
@@ -54,11 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = Settings()
-    if args.command == "up":
-        _serve(settings, SERVICE_NAMES)
-    elif args.command == "run":
-        _serve(settings, [args.service])
-    elif args.command == "token":
+    try:
+        if args.command == "up":
+            _serve(settings, SERVICE_NAMES)
+        elif args.command == "run":
+            _serve(settings, [args.service])
+    except UnsafeSettings as exc:
+        print(f"contactcenter: {exc}", file=sys.stderr)
+        return 2
+    if args.command in ("up", "run"):
+        return 0
+    if args.command == "token":
         from shared.auth import issue_token
 
         print(issue_token(settings, args.user, args.role, args.minutes))

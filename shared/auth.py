@@ -1,14 +1,23 @@
-"""Staff authentication: HS256 bearer JWTs carrying the user id and role.
+"""Staff authentication and the one role table of the platform.
 
-Validation pins the algorithm list to HS256, so `alg=none` and algorithm-confusion tokens
-are refused, and requires `exp`, `sub` and `role`.
+Tokens are HS256 bearer JWTs carrying the user id (`sub`), the `role`, and numeric `iat` and
+`exp`. Validation pins the algorithm list to HS256 (so `alg=none` and algorithm-confusion
+tokens are refused), requires the four claims, refuses a lifetime longer than
+`MAX_TOKEN_MINUTES` whoever signed it, and refuses tokens a user's revocation made stale
+(`tokens_valid_after`, see `shared/revocations.py`). Every refusal answers the same generic
+401: the caller learns nothing about which check failed; the reason goes to the log.
+
+`POLICY` says, for each resource and action, which roles may do it. Every endpoint declares
+its permission with `Allowed("<action>")`, and the README's role table is rendered from
+`POLICY` (`role_table_markdown`), so the behaviour and the documentation cannot disagree.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
@@ -16,10 +25,76 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.config import Settings, get_settings
 from shared.contracts.base import utcnow
+from shared.logging import get_logger
 
 Role = Literal["agent", "staff", "admin", "central"]
 ROLES: tuple[Role, ...] = ("agent", "staff", "admin", "central")
 ALGORITHM = "HS256"
+UNAUTHORIZED_MESSAGE = "missing or invalid credentials"
+
+log = get_logger("auth")
+
+# --- Who may do what ---------------------------------------------------------------------
+
+ANY_ROLE: tuple[Role, ...] = ROLES
+PEOPLE_WHO_SERVE: tuple[Role, ...] = ("agent", "staff", "admin")
+OFFICE: tuple[Role, ...] = ("staff", "admin")
+
+POLICY: dict[str, tuple[tuple[Role, ...], str]] = {
+    # Conversations (routing). Holder rules on top of these live in services/routing/domain.
+    "conversations.read": (ANY_ROLE, "list, stream, view, audit trail, quality review"),
+    "conversations.act": (
+        PEOPLE_WHO_SERVE,
+        "escalate, return, finish, note, reply, seen, reveal (holder rules apply)",
+    ),
+    "conversations.assign": (OFFICE, "take (Tomar), assign and reassign with a note"),
+    # Customers: one policy for every read of a customer's data, the audited export included.
+    "customers.read": (
+        ANY_ROLE,
+        "search, profile, suggestions, tag history, comments, audit, export (audited)",
+    ),
+    "customers.update": (PEOPLE_WHO_SERVE, "edit a profile"),
+    "customers.tag": (PEOPLE_WHO_SERVE, "add or remove a tag with its evidence"),
+    "customers.comment": (PEOPLE_WHO_SERVE, "comment on the case"),
+    "customers.merge": (PEOPLE_WHO_SERVE, "merge two customers' identities, undo a merge"),
+    "customers.block": (OFFICE, "block or unblock an identity"),
+    "customers.anonymize": (OFFICE, "erase a customer's personal data"),
+    "customers.configure": (("admin",), "define tags and extra profile fields"),
+    # Technical services and the sales-calls table (tickets).
+    "services.read": (ANY_ROLE, "list and view technical services; table servicios"),
+    "services.create": (PEOPLE_WHO_SERVE, "create a technical service"),
+    "services.confirm": (("admin", "central"), "confirm a technical service"),
+    "services.cancel": (("staff", "admin", "central"), "cancel a pending technical service"),
+    # Consultations from the portal: one policy for the API and the consultas table.
+    "consultations.read": (
+        OFFICE,
+        "GET /api/consultations and table consultas (JSON, Copy, Print)",
+    ),
+    "consultations.handle": (OFFICE, "answer, close, turn into a technical service"),
+    # Tables whose rows come from conversations (chats, IVR calls, sales calls).
+    "tables.conversations": (
+        ANY_ROLE,
+        "tables chats, llamadas, llamadas_ventas (JSON, Copy, Print)",
+    ),
+    # Access itself.
+    "auth.revoke": (("admin",), "revoke every token a user holds"),
+}
+
+
+def roles_for(action: str) -> tuple[Role, ...]:
+    return POLICY[action][0]
+
+
+def role_table_markdown() -> str:
+    """The README's "Who may do what" table, rendered from `POLICY`."""
+    lines = ["| permission | " + " | ".join(ROLES) + " | covers |", "|---" * (len(ROLES) + 2) + "|"]
+    for action, (roles, covers) in POLICY.items():
+        marks = " | ".join("✔" if r in roles else "" for r in ROLES)
+        lines.append(f"| `{action}` | {marks} | {covers} |")
+    return "\n".join(lines)
+
+
+# --- Users and tokens --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -29,44 +104,92 @@ class User:
 
     @property
     def actor(self) -> str:
-        """How the user appears as a holder or in an audit trail: `staff:ana`, `agent:luis`."""
-        kind = "agent" if self.role == "agent" else "staff"
-        return f"{kind}:{self.id}"
+        """How the user appears as a holder or in an audit trail, with the real role:
+        `staff:ana`, `agent:luis`, `admin:root`, `central:oficina`."""
+        return f"{self.role}:{self.id}"
 
 
 def issue_token(settings: Settings, user_id: str, role: Role, minutes: int | None = None) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    lifetime = minutes or settings.access_token_minutes
+    if lifetime > settings.max_token_minutes:
+        raise ValueError(
+            f"a token may live at most {settings.max_token_minutes} minutes (MAX_TOKEN_MINUTES)"
+        )
     now = utcnow()
     claims = {
         "sub": user_id,
         "role": role,
         "iat": now,
-        "exp": now + timedelta(minutes=minutes or settings.access_token_minutes),
+        "exp": now + timedelta(minutes=lifetime),
     }
     return jwt.encode(claims, settings.auth_secret, algorithm=ALGORITHM)
 
 
 class InvalidToken(Exception):
-    pass
+    """Why a token was refused: for the log only, never for the caller."""
 
 
-def decode_token(settings: Settings, token: str) -> User:
+@dataclass(frozen=True)
+class Claims:
+    user: User
+    issued_at: float
+
+
+def _number(claims: dict[str, Any], name: str) -> float:
+    value = claims.get(name)
+    # bool is an int in Python; a JSON true is no time.
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise InvalidToken(f"claim {name!r} is not a number")
+    return float(value)
+
+
+def decode_token(settings: Settings, token: str) -> Claims:
+    """The verified claims of a token; `InvalidToken` with the reason otherwise."""
     try:
         claims = jwt.decode(
             token,
             settings.auth_secret,
             algorithms=[ALGORITHM],
-            options={"require": ["exp", "sub", "role"]},
+            options={"require": ["exp", "iat", "sub", "role"]},
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
+    issued, expires = _number(claims, "iat"), _number(claims, "exp")
+    if expires - issued > settings.max_token_minutes * 60:
+        raise InvalidToken("lifetime longer than MAX_TOKEN_MINUTES")
+    if issued > time.time() + 60:
+        raise InvalidToken("issued in the future")
     role = claims.get("role")
     sub = claims.get("sub")
-    if role not in ROLES or not isinstance(sub, str) or not sub:
+    if role not in ROLES or not isinstance(sub, str) or not sub.strip():
         raise InvalidToken("token carries no valid user or role")
-    return User(id=sub, role=role)
+    return Claims(User(id=sub, role=role), issued)
 
+
+class RevocationLookup(Protocol):
+    async def valid_after(self, user_id: str) -> float | None: ...
+
+
+async def authenticate(settings: Settings, revocations: RevocationLookup, token: str) -> User:
+    """The user of a valid, unrevoked token; `InvalidToken` otherwise."""
+    claims = decode_token(settings, token)
+    cutoff = await revocations.valid_after(claims.user.id)
+    if cutoff is not None and claims.issued_at <= cutoff:
+        raise InvalidToken("token issued before the user's tokens were revoked")
+    return claims.user
+
+
+def unauthorized() -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        UNAUTHORIZED_MESSAGE,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+# --- FastAPI dependencies ----------------------------------------------------------------
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -76,28 +199,56 @@ def settings_dependency(request: Request) -> Settings:
     return settings if isinstance(settings, Settings) else get_settings()
 
 
-def current_user(
+class _NoRevocations:
+    async def valid_after(self, user_id: str) -> float | None:
+        return None
+
+
+async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
+    """The caller. The HTTP guard (shared/http_guard.py) has usually authenticated the
+    request before its body was read and left the user in the request's state."""
+    known = getattr(request.state, "user", None)
+    if isinstance(known, User):
+        return known
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise unauthorized()
+    revocations = getattr(request.app.state, "revocations", None) or _NoRevocations()
     try:
-        return decode_token(settings_dependency(request), credentials.credentials)
+        return await authenticate(
+            settings_dependency(request), revocations, credentials.credentials
+        )
     except InvalidToken as exc:
+        log.info("token_refused", reason=str(exc))
+        raise unauthorized() from exc
+
+
+class Allowed:
+    """Dependency: the caller's role may do `action` of `POLICY` (403 otherwise)."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.roles = roles_for(action)
+
+    def __call__(self, user: Annotated[User, Depends(current_user)]) -> User:
+        ensure_allowed(user, self.action)
+        return user
+
+
+def ensure_allowed(user: User, action: str) -> None:
+    roles = roles_for(action)
+    if user.role not in roles:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            f"invalid token: {exc}",
-            headers={"WWW-Authenticate": "Bearer"},
-        ) from exc
+            status.HTTP_403_FORBIDDEN,
+            f"role {user.role!r} may not do this ({action}); needs one of {', '.join(roles)}",
+        )
 
 
 def require_role(*roles: Role):  # type: ignore[no-untyped-def]
-    """Dependency factory: the caller must hold one of `roles` (403 otherwise)."""
+    """Dependency factory: the caller must hold one of `roles` (403 otherwise). Prefer
+    `Allowed(<action>)`, which reads the role table."""
 
     def dependency(user: Annotated[User, Depends(current_user)]) -> User:
         if user.role not in roles:
@@ -110,7 +261,14 @@ def require_role(*roles: Role):  # type: ignore[no-untyped-def]
     return dependency
 
 
+def may(action: str) -> Any:
+    """`user: Annotated[User, may("customers.tag")]` in a route's signature."""
+    return Depends(Allowed(action))
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
+# Kept so that branches written before the role table still import; a route using them is
+# reported by tests/integration/security/test_roles.py until it names its `may(<action>)`.
+AnyStaff = Annotated[User, Depends(require_role(*ROLES))]
 StaffUser = Annotated[User, Depends(require_role("staff", "admin"))]
 AdminUser = Annotated[User, Depends(require_role("admin"))]
-AnyStaff = Annotated[User, Depends(require_role("agent", "staff", "admin", "central"))]

@@ -1,4 +1,9 @@
-"""One settings object per process, read once from the environment."""
+"""One settings object per process, read once from the environment.
+
+The defaults of every secret are public development values. `deployment_problems` names
+each secret that still holds one (or is too short); the platform refuses to start with any
+of them unless `DEV_MODE=true` says this is a laptop, not a deployment.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,21 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Minimum length, in bytes, of each secret a deployment must set. HS256 needs a key at least
+# as long as its 32-byte hash (RFC 7518 §3.2); the others are shared with Meta, Twilio, the
+# web chatbot and the portal, and guessing them must be as hopeless.
+SECRET_MIN_BYTES: dict[str, int] = {
+    "auth_secret": 32,
+    "secrets_key": 32,
+    "whatsapp_app_secret": 16,
+    "whatsapp_verify_token": 16,
+    "messenger_app_secret": 16,
+    "messenger_verify_token": 16,
+    "webchat_token": 24,
+    "ivr_auth_token": 16,
+    "portal_token": 24,
+}
 
 
 class Settings(BaseSettings):
@@ -24,6 +44,11 @@ class Settings(BaseSettings):
     mongo_db_prefix: str = ""
     log_level: str = "INFO"
     log_json: bool = True
+    # A laptop or a demo: the public development secrets are accepted (with a loud warning).
+    dev_mode: bool = False
+    # Addresses of reverse proxies whose X-Forwarded-For names the real client (uvicorn's
+    # `forwarded_allow_ips`); failed-credential throttling counts per client.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     # Bus behaviour
     prefetch_count: int = 50
@@ -50,6 +75,17 @@ class Settings(BaseSettings):
     auth_secret: str = "dev-auth-secret-change-me-please-32b"
     portal_token: str = "dev-portal-token"
     access_token_minutes: int = 12 * 60
+    # No token is accepted whose exp is further than this from its iat, whoever signed it.
+    max_token_minutes: int = 24 * 60
+    # Staff API request bodies larger than this get 413 before they are read whole.
+    max_api_body_bytes: int = 256 * 1024
+    # A client (by address) that presents this many bad credentials (JWT, portal token,
+    # webchat token, verify token, webhook signature) within the window gets 429 until the
+    # window has passed.
+    auth_failure_limit: int = 20
+    auth_failure_window_seconds: float = 60.0
+    # How long a process trusts what it read of a user's token revocation.
+    revocation_cache_seconds: float = 5.0
 
     # Domain
     welcome_message: str = "Bienvenido a ToWebs, ¿en qué podemos ayudarte?"
@@ -64,6 +100,37 @@ class Settings(BaseSettings):
 
     def db_name(self, service: str) -> str:
         return f"{self.mongo_db_prefix}{service}"
+
+    def deployment_problems(self) -> list[str]:
+        """Each secret that still holds its public development value or is too short, named
+        by its environment variable; empty when the settings are fit for a deployment."""
+        defaults = type(self).model_fields
+        problems: list[str] = []
+        for name, minimum in SECRET_MIN_BYTES.items():
+            value: str = getattr(self, name)
+            env = name.upper()
+            if value == defaults[name].default or value.startswith("dev-"):
+                problems.append(f"{env} is the public development value")
+            elif len(value.encode()) < minimum:
+                problems.append(f"{env} is {len(value.encode())} bytes; at least {minimum}")
+        return problems
+
+
+class UnsafeSettings(RuntimeError):
+    """The settings carry development secrets and development mode is off."""
+
+
+def ensure_deployable(settings: Settings) -> list[str]:
+    """Raise `UnsafeSettings` naming every offending secret, unless `dev_mode` is on; in
+    development mode return the problems so that the caller can warn about them."""
+    problems = settings.deployment_problems()
+    if problems and not settings.dev_mode:
+        raise UnsafeSettings(
+            "refusing to start with development secrets: "
+            + "; ".join(problems)
+            + ". Set each of them (see README, Configuration), or DEV_MODE=true on a laptop."
+        )
+    return problems
 
 
 @lru_cache(maxsize=1)

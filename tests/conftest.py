@@ -69,6 +69,10 @@ def settings(mongo_url: str, namespace: str) -> Settings:
         log_level="WARNING",
         prefetch_count=20,
         hold_reminder_seconds=1.0,
+        dev_mode=True,  # the development secrets are the test secrets
+        # Every in-process client shares one address; refusals are what many tests assert.
+        # The throttle has its own tests (tests/integration/security/test_throttling.py).
+        auth_failure_limit=1_000_000,
     )
 
 

@@ -1,5 +1,5 @@
-"""HTTP API of the customers service. Agents may read; staff and admins change; admins
-configure the tag catalogue and extra fields. Domain refusals map to status codes in
+"""HTTP API of the customers service. Who may do what is `shared.auth.POLICY`: every
+route names its permission (`may("customers.tag")`). Domain refusals map to status codes in
 `STATUS` below, the one place that decides them."""
 
 from __future__ import annotations
@@ -13,7 +13,16 @@ from pydantic import BaseModel, Field
 
 from services.customers import domain, metrics
 from services.customers.handlers import CustomerHandlers
-from shared.auth import AdminUser, AnyStaff, StaffUser
+from shared.auth import User, may
+
+Reader = Annotated[User, may("customers.read")]
+Updater = Annotated[User, may("customers.update")]
+Tagger = Annotated[User, may("customers.tag")]
+Commenter = Annotated[User, may("customers.comment")]
+Merger = Annotated[User, may("customers.merge")]
+Blocker = Annotated[User, may("customers.block")]
+Anonymizer = Annotated[User, may("customers.anonymize")]
+Configurer = Annotated[User, may("customers.configure")]
 
 T = TypeVar("T")
 
@@ -111,7 +120,7 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
 
     @router.get("/api/customers", summary="Search customers by name, document, phone or email")
     async def search(
-        user: AnyStaff,
+        user: Reader,
         q: str = "",
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -119,12 +128,12 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
         return await guard(handlers.search(q, limit, offset))
 
     @router.get("/api/customers/{customer_id}", summary="A customer's profile and identities")
-    async def get_customer(customer_id: str, user: AnyStaff) -> dict[str, Any]:
+    async def get_customer(customer_id: str, user: Reader) -> dict[str, Any]:
         return await guard(handlers.get(customer_id))
 
     @router.patch("/api/customers/{customer_id}", summary="Edit a customer's profile")
     async def patch_customer(
-        customer_id: str, user: StaffUser, body: Annotated[dict[str, Any], Body()]
+        customer_id: str, user: Updater, body: Annotated[dict[str, Any], Body()]
     ) -> dict[str, Any]:
         return await guard(handlers.update_profile(customer_id, body, user))
 
@@ -132,40 +141,40 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
         "/api/customers/{customer_id}/suggestions",
         summary="Other customers with the same phone, email or document",
     )
-    async def suggestions(customer_id: str, user: AnyStaff) -> list[dict[str, Any]]:
+    async def suggestions(customer_id: str, user: Reader) -> list[dict[str, Any]]:
         return await guard(handlers.suggestions(customer_id))
 
     @router.post("/api/customers/{customer_id}/merge", summary="Absorb another customer")
-    async def merge(customer_id: str, body: MergeBody, user: StaffUser) -> dict[str, Any]:
+    async def merge(customer_id: str, body: MergeBody, user: Merger) -> dict[str, Any]:
         return await guard(handlers.merge(customer_id, body.other_id, body.note, user))
 
     @router.post("/api/customers/{customer_id}/unmerge", summary="Undo a merge exactly")
-    async def unmerge(customer_id: str, body: UnmergeBody, user: StaffUser) -> dict[str, Any]:
+    async def unmerge(customer_id: str, body: UnmergeBody, user: Merger) -> dict[str, Any]:
         return await guard(handlers.unmerge(customer_id, body.merge_id, body.note, user))
 
     @router.get("/api/tags", summary="The tag catalogue")
-    async def tags(user: AnyStaff) -> list[dict[str, Any]]:
+    async def tags(user: Reader) -> list[dict[str, Any]]:
         return await guard(handlers.catalogue())
 
     @router.post("/api/tags", status_code=201, summary="Define a new tag (admin)")
-    async def create_tag(body: NewTagBody, user: AdminUser) -> dict[str, Any]:
+    async def create_tag(body: NewTagBody, user: Configurer) -> dict[str, Any]:
         return await guard(handlers.create_tag(body.tag, body.label, user))
 
     @router.post(
         "/api/customers/{customer_id}/tags", status_code=201, summary="Tag a customer (note)"
     )
-    async def add_tag(customer_id: str, body: TagBody, user: StaffUser) -> dict[str, Any]:
+    async def add_tag(customer_id: str, body: TagBody, user: Tagger) -> dict[str, Any]:
         return await guard(handlers.add_tag(customer_id, body.tag, body.note, user))
 
     @router.delete("/api/customers/{customer_id}/tags/{tag}", summary="Remove a tag (note)")
     async def remove_tag(
-        customer_id: str, tag: str, request: Request, user: StaffUser, note: str | None = None
+        customer_id: str, tag: str, request: Request, user: Tagger, note: str | None = None
     ) -> dict[str, Any]:
         note = await _optional_note(request, note)
         return await guard(handlers.remove_tag(customer_id, tag, note, user))
 
     @router.get("/api/customers/{customer_id}/tags/history", summary="Tag history")
-    async def tag_history(customer_id: str, user: AnyStaff) -> list[dict[str, Any]]:
+    async def tag_history(customer_id: str, user: Reader) -> list[dict[str, Any]]:
         return await guard(handlers.tag_history(customer_id))
 
     @router.post(
@@ -176,7 +185,7 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
         customer_id: str,
         identity_key: str,
         request: Request,
-        user: StaffUser,
+        user: Blocker,
         note: str | None = None,
     ) -> dict[str, Any]:
         note = await _optional_note(request, note)
@@ -190,19 +199,19 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
         customer_id: str,
         identity_key: str,
         request: Request,
-        user: StaffUser,
+        user: Blocker,
         note: str | None = None,
     ) -> dict[str, Any]:
         note = await _optional_note(request, note)
         return await guard(handlers.set_blocked(customer_id, identity_key, False, note, user))
 
     @router.get("/api/customers/{customer_id}/export", summary="All data of a customer (JSON)")
-    async def export(customer_id: str, user: StaffUser) -> dict[str, Any]:
+    async def export(customer_id: str, user: Reader) -> dict[str, Any]:
         return await guard(handlers.export(customer_id, user))
 
     @router.post("/api/customers/{customer_id}/anonymize", summary="Erase personal data")
     async def anonymize(
-        customer_id: str, request: Request, user: StaffUser, note: str | None = None
+        customer_id: str, request: Request, user: Anonymizer, note: str | None = None
     ) -> dict[str, Any]:
         note = await _optional_note(request, note)
         return await guard(handlers.anonymize(customer_id, user, note))
@@ -210,14 +219,14 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
     @router.post(
         "/api/customers/{customer_id}/comments", status_code=201, summary="Comment on the case"
     )
-    async def add_comment(customer_id: str, body: CommentBody, user: StaffUser) -> dict[str, Any]:
+    async def add_comment(customer_id: str, body: CommentBody, user: Commenter) -> dict[str, Any]:
         return await guard(handlers.add_comment(customer_id, body.text, user))
 
     @router.get("/api/customers/{customer_id}/comments", summary="Case comments, oldest first")
-    async def comments(customer_id: str, user: AnyStaff) -> list[dict[str, Any]]:
+    async def comments(customer_id: str, user: Reader) -> list[dict[str, Any]]:
         return await guard(handlers.comments(customer_id))
 
-    async def change_comment(customer_id: str, comment_id: str, user: AnyStaff) -> JSONResponse:
+    async def change_comment(customer_id: str, comment_id: str, user: Reader) -> JSONResponse:
         return JSONResponse(
             {
                 "detail": "case comments are append-only: a comment cannot be edited or "
@@ -237,15 +246,15 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
         )
 
     @router.get("/api/customers/{customer_id}/audit", summary="Who did what to this customer")
-    async def audit(customer_id: str, user: AnyStaff) -> list[dict[str, Any]]:
+    async def audit(customer_id: str, user: Reader) -> list[dict[str, Any]]:
         return await guard(handlers.audit(customer_id))
 
     @router.get("/api/customer-fields", summary="Admin-configured extra profile fields")
-    async def fields(user: AnyStaff) -> list[dict[str, Any]]:
+    async def fields(user: Reader) -> list[dict[str, Any]]:
         return await guard(handlers.field_definitions())
 
     @router.put("/api/customer-fields", summary="Configure extra profile fields (admin)")
-    async def put_fields(body: FieldDefinitions, user: AdminUser) -> list[dict[str, Any]]:
+    async def put_fields(body: FieldDefinitions, user: Configurer) -> list[dict[str, Any]]:
         return await guard(
             handlers.save_field_definitions([f.model_dump() for f in body.fields], user)
         )

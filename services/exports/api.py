@@ -31,7 +31,7 @@ from services.exports.tables import (
     row_cells,
     table_named,
 )
-from shared.auth import AnyStaff
+from shared.auth import CurrentUser, ensure_allowed
 from shared.config import Settings
 from shared.logging import get_logger
 
@@ -40,6 +40,9 @@ log = get_logger("exports")
 # Print renders in memory; beyond this many rows the caller is asked to narrow the filters.
 PRINT_MAX_ROWS = 20_000
 COPY_CHUNK_ROWS = 500
+# A table is read under the permission of the records it shows (`shared.auth.POLICY`): the
+# consultas table, its Copy and its Print exactly as GET /api/consultations.
+TABLE_PERMISSION = {"consultas": "consultations.read", "servicios": "services.read"}
 
 Q = Annotated[str | None, Query(description="Customer name or document; accents/case ignored")]
 DESDE = Annotated[str | None, Query(description="First day, YYYY-MM-DD, in the platform's TZ")]
@@ -87,10 +90,15 @@ def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
             raise HTTPException(422, str(exc)) from exc
         return Selection(tbl, flt, mongo_filter(tbl, flt, tz))
 
+    def permitted(user: CurrentUser, selected: Selection = Depends(selection)) -> Selection:
+        """The selection, when the caller's role may read that table (403 otherwise)."""
+        ensure_allowed(user, TABLE_PERMISSION.get(selected.table.name, "tables.conversations"))
+        return selected
+
     @router.get("/{table}", summary="One page of a table's rows, filtered")
     async def list_rows(
-        user: AnyStaff,
-        selected: Selection = Depends(selection),
+        user: CurrentUser,
+        selected: Selection = Depends(permitted),
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> TablePage:
@@ -116,7 +124,7 @@ def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
         responses={200: {"content": {"text/tab-separated-values": {}}}},
     )
     async def copy_rows(
-        user: AnyStaff, selected: Selection = Depends(selection)
+        user: CurrentUser, selected: Selection = Depends(permitted)
     ) -> StreamingResponse:
         tbl, _, query = selected
 
@@ -150,7 +158,7 @@ def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"application/pdf": {}}}, 413: {}},
     )
-    async def print_rows(user: AnyStaff, selected: Selection = Depends(selection)) -> Response:
+    async def print_rows(user: CurrentUser, selected: Selection = Depends(permitted)) -> Response:
         started = time.perf_counter()
         tbl, flt, query = selected
         total = await store.count(query)

@@ -1,8 +1,9 @@
 """Staff HTTP API of the routing service: conversations, their actions and the stream.
 
-Every route needs a bearer JWT (401 without a valid one). Reading is open to every role;
-acting needs `agent`, `staff` or `admin` (staff-only actions say so). Domain refusals are
-mapped to HTTP status codes in one place, `_refusal`.
+Every route needs a bearer JWT (401 without a valid one) and names its permission in
+`shared.auth.POLICY` (`conversations.read`, `.act`, `.assign`); the holder rules on top of
+it are in `domain`. Domain refusals are mapped to HTTP status codes in one place,
+`_refusal`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from services.routing import domain
 from services.routing.domain import Actor
 from services.routing.handlers import Routing, snapshot
-from shared.auth import AnyStaff, StaffUser, User, require_role
+from shared.auth import User, may
 from shared.contracts import ConversationSnapshot
 from shared.mongo import Document
 
@@ -53,8 +54,9 @@ async def _run(call: Awaitable[T]) -> T:
         raise _refusal(exc) from exc
 
 
-# Roles that may act on conversations (central only confirms services, in tickets).
-Acting = Annotated[User, Depends(require_role("agent", "staff", "admin"))]
+Reader = Annotated[User, may("conversations.read")]
+Acting = Annotated[User, may("conversations.act")]
+Assigning = Annotated[User, may("conversations.assign")]
 
 
 def _actor(user: User) -> Actor:
@@ -218,7 +220,7 @@ def build_router(routing: Routing) -> APIRouter:
 
     @router.get("/conversations", response_model=Page, summary="List conversations")
     async def list_conversations(
-        user: AnyStaff,
+        user: Reader,
         channel: ChannelQ = None,
         status_: StatusQ = None,
         holder: Annotated[
@@ -236,7 +238,7 @@ def build_router(routing: Routing) -> APIRouter:
 
     @router.get("/stream", response_model=Page, summary="Activity stream of the caller")
     async def stream(
-        user: AnyStaff,
+        user: Reader,
         channel: ChannelQ = None,
         status_: StatusQ = None,
         page: PageQ = 1,
@@ -250,7 +252,7 @@ def build_router(routing: Routing) -> APIRouter:
         return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
 
     @router.get(base, response_model=ConversationDetail, summary="One conversation in full")
-    async def get_conversation(conversation_id: str, user: AnyStaff) -> ConversationDetail:
+    async def get_conversation(conversation_id: str, user: Reader) -> ConversationDetail:
         view = await _run(routing.view(conversation_id))
         return ConversationDetail(
             **_item(view["conversation"]).model_dump(),
@@ -264,11 +266,11 @@ def build_router(routing: Routing) -> APIRouter:
         )
 
     @router.get(f"{base}/events", response_model=list[EventOut], summary="The audit trail")
-    async def get_events(conversation_id: str, user: AnyStaff) -> list[EventOut]:
+    async def get_events(conversation_id: str, user: Reader) -> list[EventOut]:
         return [_event(e) for e in await _run(routing.events(conversation_id))]
 
     @router.get(f"{base}/quality", summary="Quality review of the chat")
-    async def get_quality(conversation_id: str, user: AnyStaff) -> dict[str, Any]:
+    async def get_quality(conversation_id: str, user: Reader) -> dict[str, Any]:
         return await _run(routing.quality(conversation_id))
 
     @router.post(f"{base}/escalate", response_model=ActionResult, summary="Escalate to staff")
@@ -279,13 +281,13 @@ def build_router(routing: Routing) -> APIRouter:
         return ActionResult(conversation=_item(doc))
 
     @router.post(f"{base}/assign", response_model=ActionResult, summary="Assign or reassign")
-    async def assign(conversation_id: str, body: AssignBody, user: StaffUser) -> ActionResult:
+    async def assign(conversation_id: str, body: AssignBody, user: Assigning) -> ActionResult:
         """Staff hand the conversation to `agent:<id>` or `staff:<id>`; 422 without a note."""
         doc = await _run(routing.assign(conversation_id, _actor(user), body.to, body.note))
         return ActionResult(conversation=_item(doc))
 
     @router.post(f"{base}/take", response_model=ActionResult, summary="Tomar")
-    async def take(conversation_id: str, user: StaffUser) -> ActionResult:
+    async def take(conversation_id: str, user: Assigning) -> ActionResult:
         """Claim a conversation no staff member holds; 409 when someone already took it."""
         doc = await _run(routing.take(conversation_id, _actor(user)))
         return ActionResult(conversation=_item(doc))

@@ -4,8 +4,13 @@ Pure rules, no I/O. A transition takes the conversation as loaded and returns th
 save plus the actions to record; the handlers save them with compare-and-set on `version`,
 so a rule is always decided against the state it is applied to.
 
-Holders: `lara` (the bot), `agent:<id>`, `staff:<id>`, or None (waiting in a queue:
-`agentes` after Lara escalates, `staff` after an agent escalates or a holder gives it back).
+Holders: `lara` (the bot), `agent:<id>`, `staff:<id>` or `admin:<id>` (both of the staff
+kind), or None (waiting in a queue: `agentes` after Lara escalates, `staff` after an agent
+escalates or a holder gives it back). A person is named with the role they act in, so a
+token of another role with the same user id is another person here.
+
+Once a person holds a conversation, only they return it, finish it, or hand it back to Lara
+or the agents with a note; anyone else, admins included, reassigns it with a note first.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ READ_ONLY_CHANNELS = frozenset({"webchat", "ivr"})
 
 HolderKind = Literal["lara", "agent", "staff", "queue"]
 NoteAudience = Literal["lara", "agents"]
+# Roles of the staff kind: they hold, take and assign conversations.
+STAFF_KINDS = frozenset({"staff", "admin"})
 
 
 # --- Refusals ----------------------------------------------------------------------------
@@ -83,9 +90,10 @@ def holder_kind(holder: str | None) -> HolderKind:
         return "queue"
     if holder == LARA:
         return "lara"
-    if holder.startswith("agent:"):
+    kind = holder.split(":", 1)[0]
+    if kind == "agent":
         return "agent"
-    if holder.startswith("staff:"):
+    if kind in STAFF_KINDS:
         return "staff"
     raise ValueError(f"unknown holder {holder!r}")
 
@@ -95,12 +103,12 @@ def is_human(holder: str | None) -> bool:
 
 
 def parse_target(target: str | None) -> str:
-    """An assignment target must name a person: `agent:<id>` or `staff:<id>`."""
+    """An assignment target must name a person: `agent:<id>`, `staff:<id>`, `admin:<id>`."""
     if not target or not target.strip():
         raise InvalidTarget("say who receives the conversation: 'agent:<id>' or 'staff:<id>'")
     target = target.strip()
     kind, _, ident = target.partition(":")
-    if kind not in ("agent", "staff") or not ident.strip():
+    if (kind != "agent" and kind not in STAFF_KINDS) or not ident.strip():
         raise InvalidTarget(f"cannot assign to {target!r}: expected 'agent:<id>' or 'staff:<id>'")
     return f"{kind}:{ident.strip()}"
 
@@ -116,7 +124,8 @@ def require_note(note: str | None, action: str) -> str:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: `staff:<id>` (staff and admin), `agent:<id>`, `lara` or `system`."""
+    """Who acts, with the role they act in: `staff:<id>`, `admin:<id>`, `agent:<id>`,
+    `central:<id>`, `lara` or `system`."""
 
     name: str
 
@@ -126,7 +135,8 @@ class Actor:
 
     @property
     def is_staff(self) -> bool:
-        return self.kind == "staff"
+        """Staff or admin: the roles that take, assign and take over conversations."""
+        return self.kind in STAFF_KINDS
 
     @property
     def is_agent(self) -> bool:
@@ -239,7 +249,7 @@ def escalate(conv: Conversation, actor: Actor, note: str | None, to: str | None 
         raise InvalidTransition("the conversation is already waiting in the staff queue")
     if to is not None:
         target = parse_target(to)
-        if not target.startswith("staff:"):
+        if holder_kind(target) != "staff":
             raise InvalidTarget(
                 "an escalation goes to staff: 'staff:<id>' or no target for the queue"
             )
@@ -268,7 +278,7 @@ def assign(conv: Conversation, actor: Actor, to: str | None, note: str | None) -
         raise InvalidTransition(f"the conversation is already held by {target}")
     action = "reassigned" if is_human(conv.holder) else "assigned"
     changes = _hold(target)
-    if target.startswith("staff:"):
+    if holder_kind(target) == "staff":
         changes.update(_silence_others())
     return Decision(changes, (action,), note)
 
@@ -284,25 +294,39 @@ def take(conv: Conversation, actor: Actor) -> Decision:
     return Decision({**_hold(actor.name), **_silence_others()}, ("taken",))
 
 
+def ensure_holder(conv: Conversation, actor: Actor, action: str) -> None:
+    """Once a person holds the conversation, only they may `action` it: anyone else (admins
+    included) reassigns it with a note first, so that every change of hands says why."""
+    if is_human(conv.holder) and conv.holder != actor.name:
+        raise NotHolder(
+            f"only the holder ({conv.holder}) may {action} this conversation; "
+            "anyone else reassigns it with a note first"
+        )
+
+
 def give_back(conv: Conversation, actor: Actor) -> Decision:
     """ "Devolver": the holder releases the conversation to the queue it belongs to (an agent
-    to the agent queue, staff to the staff queue). Staff may release anyone's."""
+    to the agent queue, staff to the staff queue). Only the holder."""
     _ensure_open(conv)
     if not is_human(conv.holder):
         raise InvalidTransition("only a conversation held by an agent or staff can be returned")
-    if conv.holder != actor.name and not actor.is_staff:
-        raise NotHolder(f"only the holder ({conv.holder}) may return this conversation")
+    ensure_holder(conv, actor, "return")
     queue = AGENT_QUEUE if holder_kind(conv.holder) == "agent" else STAFF_QUEUE
     return Decision(_hold(None, queue), ("returned",))
 
 
 def close(conv: Conversation, actor: Actor, note: str | None = None) -> Decision:
-    """ "Finalizar": closes the conversation; the customer's next message opens a new one."""
+    """ "Finalizar": closes the conversation; the customer's next message opens a new one.
+    A conversation a person holds is closed by that person only (or by the system); one
+    with Lara or in a queue by staff."""
     _ensure_open(conv)
+    if actor.name == "system":
+        return Decision({"status": CLOSED}, ("closed",), note.strip() if note else None)
+    if not (actor.is_staff or actor.is_agent):
+        raise NotAllowed(f"{actor.name} may not close conversations")
     if actor.is_agent and conv.holder != actor.name:
         raise NotHolder("an agent may only close a conversation they hold")
-    if not (actor.is_staff or actor.is_agent or actor.name == "system"):
-        raise NotAllowed(f"{actor.name} may not close conversations")
+    ensure_holder(conv, actor, "finish")
     return Decision({"status": CLOSED}, ("closed",), note.strip() if note else None)
 
 
@@ -310,10 +334,16 @@ def add_note(
     conv: Conversation, actor: Actor, text: str | None, to: NoteAudience | None = None
 ) -> Decision:
     """An internal note (never sent to the customer). Addressed to `lara` or `agents`, it
-    lets them speak again in a conversation staff holds."""
+    lets them speak again in a conversation staff holds: that hands the conversation back,
+    so only its holder may address a note to them."""
     if text is None or not text.strip():
         raise NoteRequired("the note is empty: write what the team should know")
     ensure_can_act(actor, conv)
+    if to is not None and conv.holder != actor.name:
+        raise NotHolder(
+            f"only the holder ({conv.holder or 'nobody yet'}) may hand the conversation back "
+            f"to {to} with a note"
+        )
     changes: dict[str, Any] = {}
     if to == "lara":
         changes["lara_allowed"] = True
@@ -355,11 +385,15 @@ def see(conv: Conversation, actor: Actor) -> Decision:
 
 
 def may_reveal(conv: Conversation, actor: Actor) -> None:
-    """A sealed secret is shown only to the person holding the conversation."""
-    if conv.holder != actor.name:
+    """A sealed secret is shown only to the person holding the conversation, in the role they
+    hold it with (an admin token with the holder's user id is someone else), and only while
+    the conversation is open: once closed, nobody holds it any more."""
+    if not is_human(conv.holder) or conv.holder != actor.name:
         raise NotHolder(
             "only the holder of the conversation may reveal a secret the customer typed"
         )
+    if not conv.is_open:
+        raise ConversationClosed("the conversation is closed: its secrets stay sealed")
 
 
 # --- Delivery receipts --------------------------------------------------------------------
@@ -389,5 +423,7 @@ def stream_rank(holder: str | None, status: str, me: str) -> int:
 
 
 def author_kind(author: str) -> str:
-    """`staff:ana` → `staff`; `lara`, `customer`, `system` stay as they are."""
-    return author.split(":", 1)[0]
+    """`staff:ana` and `admin:root` → `staff`; `agent:luis` → `agent`; `lara`, `customer`,
+    `system` stay as they are."""
+    kind = author.split(":", 1)[0]
+    return "staff" if kind in STAFF_KINDS else kind

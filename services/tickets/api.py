@@ -19,7 +19,7 @@ from pydantic import BaseModel, StringConstraints, model_validator
 from services.tickets import domain
 from services.tickets.handlers import ListQuery, Page, Tickets
 from services.tickets.metrics import TICKET_REFUSALS_TOTAL
-from shared.auth import AnyStaff, StaffUser, User, require_role, settings_dependency
+from shared.auth import User, may, settings_dependency
 from shared.contracts.ticket import ConsultationSnapshot, ServiceSnapshot
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -42,9 +42,13 @@ Phone = Annotated[
     ),
 ]
 
-ServiceCreator = Annotated[User, Depends(require_role("agent", "staff", "admin"))]
-CentralOffice = Annotated[User, Depends(require_role("admin", "central"))]
-ServiceCanceller = Annotated[User, Depends(require_role("staff", "admin", "central"))]
+# Who may do what: `shared.auth.POLICY`.
+ServiceReader = Annotated[User, may("services.read")]
+ServiceCreator = Annotated[User, may("services.create")]
+CentralOffice = Annotated[User, may("services.confirm")]
+ServiceCanceller = Annotated[User, may("services.cancel")]
+ConsultationReader = Annotated[User, may("consultations.read")]
+ConsultationHandler = Annotated[User, may("consultations.handle")]
 
 
 class CreateServiceRequest(BaseModel):
@@ -184,18 +188,18 @@ def create_router(tickets: Tickets) -> APIRouter:
             return await tickets.create_service(actor=user.actor, **body.model_dump())
 
     @router.get("/api/services", summary="List technical services (default: pendiente)")
-    async def list_services(filters: Filters, user: AnyStaff) -> ServicePage:
+    async def list_services(filters: Filters, user: ServiceReader) -> ServicePage:
         with refusals():
             page = await tickets.list_services(filters)
         return ServicePage.model_validate(_page_body(page, ServiceSnapshot))
 
     @router.get("/api/services/by-number/{number}", summary="A service by its number ST-000123")
-    async def get_service_by_number(number: str, user: AnyStaff) -> ServiceSnapshot:
+    async def get_service_by_number(number: str, user: ServiceReader) -> ServiceSnapshot:
         with refusals():
             return await tickets.get_service_by_number(number)
 
     @router.get("/api/services/{service_id}", summary="A technical service")
-    async def get_service(service_id: str, user: AnyStaff) -> ServiceSnapshot:
+    async def get_service(service_id: str, user: ServiceReader) -> ServiceSnapshot:
         with refusals():
             return await tickets.get_service(service_id)
 
@@ -225,13 +229,15 @@ def create_router(tickets: Tickets) -> APIRouter:
             return await tickets.create_consultation(**body.model_dump())
 
     @router.get("/api/consultations", summary="List consultations (default: abierta)")
-    async def list_consultations(filters: Filters, user: StaffUser) -> ConsultationPage:
+    async def list_consultations(filters: Filters, user: ConsultationReader) -> ConsultationPage:
         with refusals():
             page = await tickets.list_consultations(filters)
         return ConsultationPage.model_validate(_page_body(page, ConsultationSnapshot))
 
     @router.get("/api/consultations/{consultation_id}", summary="A consultation")
-    async def get_consultation(consultation_id: str, user: StaffUser) -> ConsultationSnapshot:
+    async def get_consultation(
+        consultation_id: str, user: ConsultationReader
+    ) -> ConsultationSnapshot:
         with refusals():
             return await tickets.get_consultation(consultation_id)
 
@@ -240,7 +246,7 @@ def create_router(tickets: Tickets) -> APIRouter:
         summary="Record the answer sent through the customer's email or phone",
     )
     async def answer_consultation(
-        consultation_id: str, body: AnswerRequest, user: StaffUser
+        consultation_id: str, body: AnswerRequest, user: ConsultationHandler
     ) -> ConsultationSnapshot:
         with refusals():
             return await tickets.answer_consultation(
@@ -248,7 +254,9 @@ def create_router(tickets: Tickets) -> APIRouter:
             )
 
     @router.post("/api/consultations/{consultation_id}/close", summary="Close a consultation")
-    async def close_consultation(consultation_id: str, user: StaffUser) -> ConsultationSnapshot:
+    async def close_consultation(
+        consultation_id: str, user: ConsultationHandler
+    ) -> ConsultationSnapshot:
         with refusals():
             return await tickets.close_consultation(consultation_id, user.actor)
 
@@ -258,7 +266,7 @@ def create_router(tickets: Tickets) -> APIRouter:
         summary="Turn a consultation into a technical service",
     )
     async def convert_consultation(
-        consultation_id: str, body: ConvertRequest, user: StaffUser
+        consultation_id: str, body: ConvertRequest, user: ConsultationHandler
     ) -> ConversionResult:
         with refusals():
             consultation, service = await tickets.convert_consultation(

@@ -48,6 +48,7 @@ class PlatformProcess:
             MONGO_DB_PREFIX=s.mongo_db_prefix,
             HTTP_PORT=str(self.port),
             LOG_LEVEL="INFO",
+            DEV_MODE="true",
             WHATSAPP_APP_SECRET=s.whatsapp_app_secret,
             PREFETCH_COUNT=str(s.prefetch_count),
             DELIVERY_LIMIT=str(s.delivery_limit),

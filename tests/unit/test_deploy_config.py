@@ -103,6 +103,7 @@ def test_proxy_routes_each_path_to_the_service_that_owns_it() -> None:
         "/api/stream*": "routing",
         "/api/conversations*": "routing",
         "/api/customers*": "customers",
+        "/api/access*": "customers",
         "/api/tags*": "customers",
         "/api/customer-fields*": "customers",
         "/api/services*": "tickets",
@@ -132,7 +133,27 @@ def test_alert_rules_cover_queues_dead_letters_consumers_and_first_response() ->
         "ConsumerDown",
         "TargetDown",
         "FirstResponseTooSlow",
+        "CredentialFailuresHigh",
     } <= names
+
+
+def test_proxy_caps_staff_api_bodies_like_the_services() -> None:
+    """The proxy's cap on /api/* is the services' MAX_API_BODY_BYTES default."""
+    from shared.config import Settings
+
+    caddyfile = (DEPLOY / "caddy" / "Caddyfile").read_text()
+    block = re.search(r"request_body @staff_api \{\s*max_size (\d+)KiB", caddyfile)
+    assert block is not None and "@staff_api path /api/*" in caddyfile
+    assert int(block.group(1)) * 1024 == Settings().max_api_body_bytes
+
+
+def test_credential_failure_alert_reads_the_metric_the_guard_counts() -> None:
+    from shared.throttle import AUTH_FAILURES
+
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    exprs = {r["alert"]: r["expr"] for g in rules["groups"] for r in g["rules"]}
+    assert f"{AUTH_FAILURES._name}_total" in exprs["CredentialFailuresHigh"]
+    assert AUTH_FAILURES._labelnames == ("credential",)  # no ids in labels
 
 
 @needs_promtool

@@ -106,14 +106,18 @@ async def test_invalid_profile_values_get_a_clear_422(
     assert "E.164" in phone.json()["detail"][0]["msg"]
 
 
-async def test_agents_may_read_but_not_edit_and_anonymous_callers_are_refused(
+async def test_agents_read_and_edit_central_only_reads_and_anonymous_callers_are_refused(
     platform: Platform, customer_events: EventProbe
 ):
     customer_id, _ = await new_customer(platform, customer_events)
     url = f"/api/customers/{customer_id}"
     agent = platform.auth("luis", "agent")
+    central = platform.auth("oficina", "central")
     assert (await platform.http.get(url, headers=agent)).status_code == 200
-    assert (await platform.http.patch(url, json={"company": "X"}, headers=agent)).status_code == 403
+    assert (await platform.http.patch(url, json={"company": "X"}, headers=agent)).status_code == 200
+    assert (await platform.http.get(url, headers=central)).status_code == 200
+    edit = await platform.http.patch(url, json={"company": "Y"}, headers=central)
+    assert edit.status_code == 403
     assert (await platform.http.get(url)).status_code == 401
     assert (await platform.http.get("/api/customers/nope", headers=agent)).status_code == 404
 

@@ -1,0 +1,223 @@
+"""The HTTP guard: credentials are checked before a request body is read.
+
+An ASGI middleware in front of every route:
+
+- `/api/*` (the staff API) needs a valid staff JWT, except `POST /api/consultations`, which
+  needs the portal's `PORTAL_TOKEN`. Without it the request is refused with 401 before a
+  byte of its body is read, so an anonymous client cannot make the process buffer and parse
+  a large body. The authenticated user is left in the request's state for `current_user`.
+- A staff API body larger than `MAX_API_BODY_BYTES` gets 413: at once when Content-Length
+  says so, else as soon as the bytes received exceed it (a missing or lying Content-Length
+  changes nothing). At most that many bytes are ever buffered.
+- Every bad credential (staff JWT, portal token, web chatbot token, Meta verify token,
+  webhook signature) is counted per client (`shared/throttle.py`); a client over the limit
+  gets 429 for that credential. Webhooks check their own credentials in ingest: the guard
+  counts their 401 (and the handshake's 403) answers. A blocked client still gets in with a
+  valid staff JWT: a JWT cannot be guessed, and an office behind one address must not be
+  locked out by one stale browser tab.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import math
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.auth import UNAUTHORIZED_MESSAGE, InvalidToken, RevocationLookup, authenticate
+from shared.config import Settings
+from shared.logging import get_logger
+from shared.throttle import FailureThrottle
+
+log = get_logger("http_guard")
+
+PORTAL_ROUTE = ("POST", "/api/consultations")
+_SIGNED_WEBHOOKS = frozenset({"/webhooks/whatsapp", "/webhooks/messenger", "/webhooks/ivr"})
+_HANDSHAKES = frozenset({"/webhooks/whatsapp", "/webhooks/messenger"})
+
+
+def credential_of(method: str, path: str) -> str | None:
+    """Which credential a route takes (the metric's label), or None for open routes."""
+    path = path.rstrip("/") or "/"
+    if (method, path) == PORTAL_ROUTE:
+        return "portal_token"
+    if path.startswith("/api/") or path == "/api":
+        return "staff_jwt"
+    if path == "/webhooks/webchat":
+        return "webchat_token"
+    if method == "GET" and path in _HANDSHAKES:
+        return "verify_token"
+    if path in _SIGNED_WEBHOOKS:
+        return "signature"
+    return None
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdigit() else None
+    return None
+
+
+async def _answer(
+    send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _read_capped(receive: Receive, limit: int) -> tuple[bytes, list[Message]]:
+    """The whole body, refusing it as soon as it exceeds `limit`; also the messages to replay
+    after it (a disconnect that arrived while reading)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), [message]
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), []
+
+
+class HttpGuard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        revocations: RevocationLookup,
+        throttle: FailureThrottle,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.revocations = revocations
+        self.throttle = throttle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        credential = credential_of(method, path)
+        if credential is None:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        source = client[0] if client else "unknown"
+        if credential in ("staff_jwt", "portal_token"):
+            if not await self._authenticated(scope, send, source, credential):
+                return
+            await self._capped(scope, receive, send)
+            return
+        wait = self.throttle.retry_after(source, credential)
+        if wait:
+            await self._too_many(send, credential, wait)
+            return
+        await self.app(scope, receive, self._watching(send, source, credential, method))
+
+    async def _authenticated(self, scope: Scope, send: Send, source: str, credential: str) -> bool:
+        token = _bearer(scope)
+        ok = False
+        if credential == "portal_token":
+            expected = self.settings.portal_token.encode()
+            ok = token is not None and hmac.compare_digest(token.encode(), expected)
+        elif token is not None:
+            try:
+                user = await authenticate(self.settings, self.revocations, token)
+            except InvalidToken as exc:
+                log.info("token_refused", reason=str(exc), path=scope["path"])
+            except Exception:
+                # The revocation record could not be read: refuse for now, never guess.
+                log.exception("revocations_unavailable")
+                retry = [(b"retry-after", b"5")]
+                await _answer(send, 503, "authentication unavailable; retry shortly", retry)
+                return False
+            else:
+                scope.setdefault("state", {})["user"] = user
+                return True
+        wait = self.throttle.retry_after(source, credential)
+        if wait:
+            await self._too_many(send, credential, wait)
+            return False
+        if ok:
+            return True
+        self.throttle.failed(source, credential)
+        await _answer(send, 401, UNAUTHORIZED_MESSAGE, [(b"www-authenticate", b"Bearer")])
+        return False
+
+    async def _capped(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.settings.max_api_body_bytes
+        declared = _content_length(scope)
+        too_large = f"request body larger than {limit} bytes (MAX_API_BODY_BYTES)"
+        if declared is not None and declared > limit:
+            await _answer(send, 413, too_large)
+            return
+        try:
+            body, after = await _read_capped(receive, limit)
+        except BodyTooLarge:
+            await _answer(send, 413, too_large)
+            return
+        pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+        pending += after
+
+        async def replay() -> Message:
+            return pending.pop(0) if pending else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_many(self, send: Send, credential: str, wait: float) -> None:
+        self.throttle.throttled(credential)
+        await _answer(
+            send,
+            429,
+            "too many failed attempts from this address; retry later",
+            [(b"retry-after", str(max(1, math.ceil(wait))).encode())],
+        )
+
+    def _watching(self, send: Send, source: str, credential: str, method: str) -> Send:
+        """`send`, counting the webhook's own refusal of its credential as a failure."""
+        refusals = {403} if credential == "verify_token" else {401}
+
+        async def watched(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in refusals:
+                self.throttle.failed(source, credential)
+            await send(message)
+
+        return watched
+
+
+def install(app: Any, settings: Settings, revocations: RevocationLookup) -> FailureThrottle:
+    """Put the guard in front of every route of `app`; returns its throttle."""
+    throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_seconds)
+    app.add_middleware(HttpGuard, settings=settings, revocations=revocations, throttle=throttle)
+    return throttle

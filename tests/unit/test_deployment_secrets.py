@@ -1,0 +1,78 @@
+"""Issue 16.2: the platform refuses to start with a development or short secret unless
+development mode is explicitly on, and names every offending setting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from contactcenter.platform import build_app
+from shared.config import SECRET_MIN_BYTES, Settings, UnsafeSettings, ensure_deployable
+
+REPO = Path(__file__).resolve().parents[2]
+MONGO = "mongodb://127.0.0.1:1/"  # never reached: the check comes first
+
+
+def production_secrets() -> dict[str, str]:
+    return {name: f"{name}-{'k' * 40}" for name in SECRET_MIN_BYTES}
+
+
+def test_default_settings_name_every_development_secret():
+    with pytest.raises(UnsafeSettings) as refused:
+        build_app(Settings(mongo_url=MONGO, dev_mode=False))
+    for name in SECRET_MIN_BYTES:
+        assert f"{name.upper()} is the public development value" in str(refused.value)
+    assert "DEV_MODE=true" in str(refused.value)
+
+
+def test_a_short_auth_secret_is_refused_with_its_length():
+    secrets = {**production_secrets(), "auth_secret": "123456789"}
+    problems = Settings(**secrets, dev_mode=False).deployment_problems()
+    assert problems == ["AUTH_SECRET is 9 bytes; at least 32"]
+
+
+def test_any_value_starting_with_dev_counts_as_a_development_value():
+    secrets = {**production_secrets(), "whatsapp_verify_token": "dev-whatsapp-verify-2"}
+    problems = Settings(**secrets).deployment_problems()
+    assert problems == ["WHATSAPP_VERIFY_TOKEN is the public development value"]
+
+
+def test_real_secrets_pass_without_development_mode():
+    assert ensure_deployable(Settings(**production_secrets(), dev_mode=False)) == []
+
+
+def test_development_mode_accepts_them_and_reports_them_for_the_warning():
+    problems = ensure_deployable(Settings(dev_mode=True))
+    assert len(problems) == len(SECRET_MIN_BYTES)
+
+
+def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEV_MODE", "AUTH_SECRET")}
+    clean.update(env, MONGO_URL=MONGO, PYTHONPATH=str(REPO))
+    return subprocess.run(
+        [sys.executable, "-m", "contactcenter.cli", *args],
+        env=clean,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_contactcenter_up_refuses_to_start_and_says_which_settings():
+    result = _cli("up", AUTH_SECRET="short-secret")
+    assert result.returncode == 2, result.stderr
+    assert "AUTH_SECRET is 12 bytes; at least 32" in result.stderr
+    assert "WHATSAPP_VERIFY_TOKEN is the public development value" in result.stderr
+    assert "Uvicorn running" not in result.stderr
+
+
+def test_make_up_runs_in_development_mode():
+    makefile = (REPO / "Makefile").read_text()
+    recipe = makefile.split("\nup:", 1)[1].split("\n\n", 1)[0]
+    assert "DEV_MODE=true" in recipe
