@@ -11,8 +11,10 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contactcenter import ops_metrics
+from contactcenter.docs import install_docs
 from shared.bus import Bus, make_broker
 from shared.config import Settings
+from shared.errors import install_error_handlers
 from shared.logging import configure_logging, get_logger
 from shared.mongo import make_client, ping
 from shared.service import Service, ServiceContext
@@ -87,9 +89,19 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
     app = FastAPI(
         title="Contact center",
         version="0.1.0",
-        description="Staff HTTP API and channel webhooks of the omnichannel contact center.",
+        description=(
+            "Staff HTTP API and channel webhooks of the omnichannel contact center.\n\n"
+            'Every error answers `{"error": {"code", "message", "details"}}`: a '
+            "stable machine `code`, a Spanish `message` for staff, and `details` (the fields "
+            "of a 422, the reason of a refusal). The message bus is documented at "
+            "[/asyncapi](/asyncapi) ([/asyncapi.json](/asyncapi.json))."
+        ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_error_handlers(app)
+    install_docs(app, settings)
     app.state.settings = settings
     app.state.ctx = ctx
     app.state.services = {s.name: s for s in services}

@@ -11,11 +11,12 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.config import Settings, get_settings
 from shared.contracts.base import utcnow
+from shared.errors import Forbidden, Unauthorized
 
 Role = Literal["agent", "staff", "admin", "central"]
 ROLES: tuple[Role, ...] = ("agent", "staff", "admin", "central")
@@ -81,17 +82,18 @@ def current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token",
+        raise Unauthorized(
+            "Falta el token: envíe Authorization: Bearer <token> (contactcenter token).",
+            code="missing_token",
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
         return decode_token(settings_dependency(request), credentials.credentials)
     except InvalidToken as exc:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            f"invalid token: {exc}",
+        raise Unauthorized(
+            "El token no es válido o venció: pida uno nuevo con el mismo AUTH_SECRET.",
+            code="invalid_token",
+            details=[{"message": str(exc), "type": "reason"}],
             headers={"WWW-Authenticate": "Bearer"},
         ) from exc
 
@@ -101,9 +103,9 @@ def require_role(*roles: Role):  # type: ignore[no-untyped-def]
 
     def dependency(user: Annotated[User, Depends(current_user)]) -> User:
         if user.role not in roles:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"role {user.role!r} may not do this; needs one of {', '.join(roles)}",
+            raise Forbidden(
+                f"Su rol ({user.role}) no permite esta acción; hace falta: {', '.join(roles)}.",
+                code="role_not_allowed",
             )
         return user
 
