@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make up` runs the platform, `make test` passes the tests.
+# Two commands on a fresh machine: `make up` runs the platform (writing .env with the
+# development secrets on first run), `make test` passes the tests.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -13,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 up: $(STAMP)
-	$(BIN)/contactcenter up
+	$(BIN)/contactcenter up --write-env
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
+from faststream.rabbit import RabbitBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contactcenter import ops_metrics
@@ -15,7 +19,7 @@ from contactcenter.docs import install_docs
 from shared.bus import Bus, make_broker
 from shared.config import Settings
 from shared.errors import install_error_handlers
-from shared.logging import configure_logging, get_logger
+from shared.logging import attach_message_context, broker_logger, configure_logging, get_logger
 from shared.mongo import make_client, ping
 from shared.service import Service, ServiceContext
 
@@ -53,12 +57,54 @@ def operations_router(ctx: ServiceContext) -> APIRouter:
     return router
 
 
+async def connect_broker(broker: RabbitBroker, settings: Settings) -> None:
+    """Connect, waiting for a broker that refuses connections for up to
+    `broker_connect_timeout_seconds` (doubling the pause up to 10 s and logging each wait),
+    so a platform started before RabbitMQ is ready does not exit on the first refusal."""
+    broker_at = urlsplit(settings.amqp_url)
+    where = f"{broker_at.hostname}:{broker_at.port or 5672}"  # never the credentials
+    deadline = time.monotonic() + settings.broker_connect_timeout_seconds
+    pause, attempt = 0.5, 1
+    while True:
+        try:
+            await broker.connect()
+        except OSError as exc:  # aio-pika's AMQPConnectionError is a ConnectionError
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log.error(
+                    "broker unreachable; giving up",
+                    broker=where,
+                    attempts=attempt,
+                    waited_seconds=settings.broker_connect_timeout_seconds,
+                    error=str(exc),
+                )
+                raise
+            wait = min(pause, remaining)
+            log.warning(
+                "waiting for the broker",
+                broker=where,
+                attempt=attempt,
+                retry_in_seconds=round(wait, 1),
+                gives_up_in_seconds=round(remaining, 1),
+                error=str(exc),
+            )
+            await asyncio.sleep(wait)
+            pause, attempt = min(pause * 2, 10.0), attempt + 1
+        else:
+            if attempt > 1:
+                log.info("broker connected", broker=where, attempts=attempt)
+            return
+
+
 def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastAPI:
     """The FastAPI app of this process; its lifespan connects, declares, starts and drains."""
     if not settings.mongo_url:
         raise ValueError("settings.mongo_url must be set (contactcenter up starts one if unset)")
     configure_logging(settings.log_level, settings.log_json)
-    broker = make_broker(settings)
+    # FastStream's default access logger prints coloured lines on stdout: give it ours.
+    access_log = broker_logger()
+    broker = make_broker(settings, logger=access_log)
+    attach_message_context(access_log, broker.context)
     bus = Bus(settings, broker)
     mongo = make_client(settings.mongo_url)
     ctx = ServiceContext(settings=settings, broker=broker, bus=bus, mongo=mongo)
@@ -66,7 +112,7 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await broker.connect()
+        await connect_broker(broker, settings)
         await bus.declare_topology()
         monitor = await ops_metrics.start(ctx, list(names))
         for service in services:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     delivery_limit: int = 5
     publish_timeout_seconds: float = 5.0
     graceful_timeout_seconds: float = 15.0
+    # At start-up, how long to keep retrying a broker that refuses connections (a busy
+    # machine starts RabbitMQ late) before giving up; the wait doubles up to 10 s.
+    broker_connect_timeout_seconds: float = 120.0
 
     # Channels
     whatsapp_app_secret: str = "dev-whatsapp-secret"
