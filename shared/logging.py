@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -77,7 +78,9 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         library.propagate = True
 
 
-def _drop_colours(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _drop_colours(
+    logger: Any, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """uvicorn adds an ANSI-coloured copy of its message as `color_message`: not in a log."""
     event.pop("color_message", None)
     return event
