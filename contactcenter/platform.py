@@ -10,12 +10,12 @@ from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Response
-from fastapi.responses import JSONResponse
 from faststream.rabbit import RabbitBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contactcenter import ops_metrics
 from contactcenter.docs import install_docs
+from shared import errors
 from shared.bus import Bus, make_broker
 from shared.config import Settings
 from shared.errors import install_error_handlers
@@ -43,12 +43,28 @@ def operations_router(ctx: ServiceContext) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Broker and database are reachable")
-    async def readyz() -> JSONResponse:
+    @router.get(
+        "/readyz",
+        summary="Broker and database are reachable",
+        responses=errors.responses(503),
+    )
+    async def readyz() -> dict[str, bool]:
         broker_ok = bool(await ctx.broker.ping(timeout=2.0))
         mongo_ok = await ping(ctx.mongo)
-        body = {"broker": broker_ok, "database": mongo_ok}
-        return JSONResponse(body, status_code=200 if broker_ok and mongo_ok else 503)
+        if not (broker_ok and mongo_ok):
+            down = [name for name, ok in (("broker", broker_ok), ("database", mongo_ok)) if not ok]
+            raise errors.Unavailable(
+                "La plataforma no está lista: no responde "
+                + " ni ".join(
+                    {"broker": "RabbitMQ", "database": "la base de datos"}[d] for d in down
+                )
+                + ".",
+                code="not_ready",
+                details=[
+                    {"field": d, "message": "unreachable", "type": "dependency"} for d in down
+                ],
+            )
+        return {"broker": True, "database": True}
 
     @router.get("/metrics", summary="Prometheus metrics of this process")
     async def metrics() -> Response:

@@ -132,3 +132,20 @@ async def test_append_only_comments_answer_405_in_the_shape(
     )
     assert error_of(response, 405)["code"] == "comments_are_immutable"
     assert response.headers["allow"] == "GET, POST"
+
+
+async def test_not_ready_is_503_naming_the_dependency_that_is_down(platform: Platform) -> None:
+    from contactcenter.embedded_mongo import free_port
+    from contactcenter.platform import build_app
+
+    no_broker = platform.settings.model_copy(
+        update={"amqp_url": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}
+    )
+    app = build_app(no_broker)  # never started: its broker never connected
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        error = error_of(await client.get("/readyz"), 503)
+    assert error["code"] == "not_ready"
+    assert [d["field"] for d in error["details"]] == ["broker"]
+    assert "RabbitMQ" in error["message"]
+    await app.state.ctx.mongo.close()
