@@ -203,6 +203,7 @@ def create_router(tickets: Tickets) -> APIRouter:
         "/api/services",
         status_code=status.HTTP_201_CREATED,
         summary="Create a technical service from a conversation or an IVR call",
+        responses=ONE,
     )
     async def create_service(body: CreateServiceRequest, user: ServiceCreator) -> ServiceSnapshot:
         with refusals():
