@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 from services.ingest.webchat import WebchatMessage
 from shared import errors
 
+
 class RouteDocs(TypedDict, total=False):
     """The keyword arguments of a route decorator that document it."""
 
