@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make up` runs the platform, `make test` passes the tests.
+# Two commands on a fresh machine: `make up` runs the platform (writing .env with the
+# development secrets on first run), `make test` passes the tests.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 # Development mode: the public development secrets are accepted, with a loud warning.
 # A deployment sets its own secrets and leaves DEV_MODE unset (see README, Configuration).
 up: $(STAMP)
-	DEV_MODE=true $(BIN)/contactcenter up
+	DEV_MODE=true $(BIN)/contactcenter up --write-env
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,19 +1,83 @@
-"""`contactcenter up | run <service> | token` (and `simulate`, for a running platform)."""
+"""`contactcenter up | run <service> | token` (and `simulate`, for a running platform).
+
+Every command reads its settings from the environment and from `.env` in the current
+directory. `make up` runs `contactcenter up --write-env`, which writes that `.env` on first
+run with the development secrets, so `contactcenter token` and `contactcenter simulate`,
+started later in another shell from the same directory, sign and verify with the same
+secrets as the running platform. Logs go to stderr (JSON lines); what a person should read
+(where to go next) goes to stdout.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from shared.config import Settings, UnsafeSettings, ensure_deployable
 
-DEV_BANNER = """
-********************************************************************************
-*  DEV_MODE=true: development secrets are accepted. Anyone who knows them can  *
-*  sign staff tokens and answer the webhook handshakes. Never deploy this.     *
-********************************************************************************
-"""
+# Said loudly, but as a log line like every other (one format on stderr).
+DEV_WARNING = (
+    "DEV_MODE=true: development secrets are accepted. Anyone who knows them can sign staff "
+    "tokens and answer the webhook handshakes. Never deploy this."
+)
+
+ENV_FILE = Path(".env")
+
+# What `token` and `simulate` must share with the running platform (and a developer may want
+# to see): the secrets that sign tokens and webhooks, and where the platform listens.
+SHARED_SETTINGS: tuple[str, ...] = (
+    "http_host",
+    "http_port",
+    "auth_secret",
+    "portal_token",
+    "whatsapp_app_secret",
+    "whatsapp_verify_token",
+    "messenger_app_secret",
+    "messenger_verify_token",
+    "webchat_token",
+    "ivr_auth_token",
+    "secrets_key",
+)
+
+
+def write_env_file(settings: Settings, path: Path = ENV_FILE) -> bool:
+    """Write `path` with the shared settings' current values, unless it exists already.
+
+    Returns whether it wrote. An existing file is never touched: it is the developer's.
+    """
+    if path.exists():
+        return False
+    lines = [
+        "# Written by `make up` (contactcenter up --write-env) on first run.",
+        "# Development secrets only: `contactcenter token` and `simulate` read this file",
+        "# from this directory, so they match the running platform. Change them here (not in",
+        "# one shell's environment) and restart; never use these values in production.",
+    ]
+    lines += [f"{name.upper()}={getattr(settings, name)}" for name in SHARED_SETTINGS]
+    path.write_text("\n".join(lines) + "\n")
+    return True
+
+
+def next_steps(settings: Settings) -> str:
+    """What a newcomer can do once the platform answers (printed by `up` on stdout)."""
+    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host  # noqa: S104
+    base = f"http://{host}:{settings.http_port}"
+    return "\n".join(
+        [
+            f"Contact center is up at {base}",
+            f"  API docs (OpenAPI):   {base}/docs",
+            f"  Bus docs (AsyncAPI):  {base}/asyncapi",
+            f"  Health:               {base}/readyz   Metrics: {base}/metrics",
+            "  A staff token:        "
+            "TOKEN=$(.venv/bin/contactcenter token --user ana --role staff)",
+            f'  Try it:               curl -H "Authorization: Bearer $TOKEN" {base}/api/stream',
+            "  Simulated traffic:    .venv/bin/contactcenter simulate --seconds 30",
+            "  (run them from this directory: they read the same .env as this process)",
+        ]
+    )
 
 
 def _serve(settings: Settings, names: Sequence[str]) -> None:
@@ -21,16 +85,19 @@ def _serve(settings: Settings, names: Sequence[str]) -> None:
 
     from contactcenter.embedded_mongo import EmbeddedMongo
     from contactcenter.platform import build_app
+    from shared.logging import configure_logging, get_logger
 
+    configure_logging(settings.log_level, settings.log_json)
+    log = get_logger("cli")
     # Refuse before anything starts: a deployment with development secrets is detectable
     # and exploitable from outside (see README, Configuration).
     if ensure_deployable(settings):
-        print(DEV_BANNER, file=sys.stderr)
+        log.warning(DEV_WARNING)
     embedded: EmbeddedMongo | None = None
     if not settings.mongo_url:
         embedded = EmbeddedMongo(settings.data_dir / "mongo")
         settings.mongo_url = embedded.start()
-        print(f"MONGO_URL unset: embedded SecantusDB at {settings.mongo_url}", file=sys.stderr)
+        log.info("MONGO_URL unset: embedded SecantusDB started", mongo_url=settings.mongo_url)
     try:
         app = build_app(settings, names)
         config = uvicorn.Config(
@@ -42,7 +109,14 @@ def _serve(settings: Settings, names: Sequence[str]) -> None:
             proxy_headers=True,
             forwarded_allow_ips=settings.forwarded_allow_ips,
         )
-        uvicorn.Server(config).run()
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: Any = None) -> None:
+                await super().startup(sockets)
+                if self.started:
+                    print(next_steps(settings), flush=True)
+
+        Server(config).run()
     finally:
         if embedded:
             embedded.stop()
@@ -51,12 +125,20 @@ def _serve(settings: Settings, names: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from contactcenter.platform import SERVICE_NAMES
 
-    parser = argparse.ArgumentParser(prog="contactcenter", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="contactcenter",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="run all five services in one process")
+    up = sub.add_parser("up", help="run all five services in one process")
+    up.add_argument(
+        "--write-env",
+        action="store_true",
+        help="first run: write ./.env with the development secrets (what `make up` does)",
+    )
     run = sub.add_parser("run", help="run one service alone")
     run.add_argument("service", choices=SERVICE_NAMES)
-    token = sub.add_parser("token", help="print a staff API token")
+    token = sub.add_parser("token", help="print a staff API token (same AUTH_SECRET as `up`)")
     token.add_argument("--user", required=True)
     token.add_argument("--role", required=True, choices=["agent", "staff", "admin", "central"])
     token.add_argument("--minutes", type=int, default=None)
@@ -69,6 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     try:
         if args.command == "up":
+            if args.write_env and write_env_file(settings):
+                print(
+                    f"Wrote {ENV_FILE.resolve()} with the development secrets; "
+                    "`contactcenter token` and `simulate` read it from this directory.",
+                    flush=True,
+                )
             _serve(settings, SERVICE_NAMES)
         elif args.command == "run":
             _serve(settings, [args.service])

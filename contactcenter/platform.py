@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Path, Response
-from fastapi.responses import JSONResponse
+from faststream.rabbit import RabbitBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from contactcenter import ops_metrics
-from shared import http_guard
+from contactcenter.docs import install_docs
+from shared import errors, http_guard
 from shared.auth import User, may
 from shared.bus import Bus, make_broker
 from shared.config import Settings, ensure_deployable
-from shared.logging import configure_logging, get_logger
+from shared.errors import install_error_handlers
+from shared.logging import attach_message_context, broker_logger, configure_logging, get_logger
 from shared.mongo import make_client, ping
 from shared.revocations import Revocations
 from shared.service import Service, ServiceContext
@@ -43,12 +48,28 @@ def operations_router(ctx: ServiceContext) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Broker and database are reachable")
-    async def readyz() -> JSONResponse:
+    @router.get(
+        "/readyz",
+        summary="Broker and database are reachable",
+        responses=errors.responses(503),
+    )
+    async def readyz() -> dict[str, bool]:
         broker_ok = bool(await ctx.broker.ping(timeout=2.0))
         mongo_ok = await ping(ctx.mongo)
-        body = {"broker": broker_ok, "database": mongo_ok}
-        return JSONResponse(body, status_code=200 if broker_ok and mongo_ok else 503)
+        if not (broker_ok and mongo_ok):
+            down = [name for name, ok in (("broker", broker_ok), ("database", mongo_ok)) if not ok]
+            raise errors.Unavailable(
+                "La plataforma no está lista: no responde "
+                + " ni ".join(
+                    {"broker": "RabbitMQ", "database": "la base de datos"}[d] for d in down
+                )
+                + ".",
+                code="not_ready",
+                details=[
+                    {"field": d, "message": "unreachable", "type": "dependency"} for d in down
+                ],
+            )
+        return {"broker": True, "database": True}
 
     @router.get("/metrics", summary="Prometheus metrics of this process")
     async def metrics() -> Response:
@@ -63,7 +84,9 @@ class Revoked(BaseModel):
 
 
 def access_router(revocations: Revocations) -> APIRouter:
-    router = APIRouter(prefix="/api/access", tags=["access"])
+    router = APIRouter(
+        prefix="/api/access", tags=["access"], responses=errors.responses(401, 403, 422)
+    )
 
     @router.post(
         "/users/{user_id}/revoke",
@@ -83,6 +106,45 @@ def access_router(revocations: Revocations) -> APIRouter:
     return router
 
 
+async def connect_broker(broker: RabbitBroker, settings: Settings) -> None:
+    """Connect, waiting for a broker that refuses connections for up to
+    `broker_connect_timeout_seconds` (doubling the pause up to 10 s and logging each wait),
+    so a platform started before RabbitMQ is ready does not exit on the first refusal."""
+    broker_at = urlsplit(settings.amqp_url)
+    where = f"{broker_at.hostname}:{broker_at.port or 5672}"  # never the credentials
+    deadline = time.monotonic() + settings.broker_connect_timeout_seconds
+    pause, attempt = 0.5, 1
+    while True:
+        try:
+            await broker.connect()
+        except OSError as exc:  # aio-pika's AMQPConnectionError is a ConnectionError
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log.error(
+                    "broker unreachable; giving up",
+                    broker=where,
+                    attempts=attempt,
+                    waited_seconds=settings.broker_connect_timeout_seconds,
+                    error=str(exc),
+                )
+                raise
+            wait = min(pause, remaining)
+            log.warning(
+                "waiting for the broker",
+                broker=where,
+                attempt=attempt,
+                retry_in_seconds=round(wait, 1),
+                gives_up_in_seconds=round(remaining, 1),
+                error=str(exc),
+            )
+            await asyncio.sleep(wait)
+            pause, attempt = min(pause * 2, 10.0), attempt + 1
+        else:
+            if attempt > 1:
+                log.info("broker connected", broker=where, attempts=attempt)
+            return
+
+
 def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastAPI:
     """The FastAPI app of this process; its lifespan connects, declares, starts and drains.
 
@@ -94,7 +156,10 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
     configure_logging(settings.log_level, settings.log_json)
     for problem in dev_secrets:
         log.warning("DEV_MODE: development secret in use, never deploy this", problem=problem)
-    broker = make_broker(settings)
+    # FastStream's default access logger prints coloured lines on stdout: give it ours.
+    access_log = broker_logger()
+    broker = make_broker(settings, logger=access_log)
+    attach_message_context(access_log, broker.context)
     bus = Bus(settings, broker)
     mongo = make_client(settings.mongo_url)
     ctx = ServiceContext(settings=settings, broker=broker, bus=bus, mongo=mongo)
@@ -102,7 +167,7 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await broker.connect()
+        await connect_broker(broker, settings)
         await bus.declare_topology()
         monitor = await ops_metrics.start(ctx, list(names))
         for service in services:
@@ -126,9 +191,19 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
     app = FastAPI(
         title="Contact center",
         version="0.1.0",
-        description="Staff HTTP API and channel webhooks of the omnichannel contact center.",
+        description=(
+            "Staff HTTP API and channel webhooks of the omnichannel contact center.\n\n"
+            'Every error answers `{"error": {"code", "message", "details"}}`: a '
+            "stable machine `code`, a Spanish `message` for staff, and `details` (the fields "
+            "of a 422, the reason of a refusal). The message bus is documented at "
+            "[/asyncapi](/asyncapi) ([/asyncapi.json](/asyncapi.json))."
+        ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_error_handlers(app)
+    install_docs(app, settings)
     app.state.settings = settings
     app.state.ctx = ctx
     app.state.services = {s.name: s for s in services}

@@ -90,6 +90,9 @@ class Tally:
     actions: Counter[str] = field(default_factory=Counter)
     tickets: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # "<channel> <status> <error code>" for every refused channel request, and the same for
+    # the staff API ("staff <status> <code>"), so a failed run can say what to check.
+    refusals: Counter[str] = field(default_factory=Counter)
 
     @property
     def accepted(self) -> int:
@@ -98,6 +101,57 @@ class Tally:
     @property
     def total(self) -> int:
         return sum(self.statuses.values())
+
+
+def error_code(response: httpx.Response) -> str:
+    """The platform's machine error code (`{"error": {"code"}}`), or `-` if there is none."""
+    try:
+        error = response.json().get("error")
+    except ValueError:
+        return "-"
+    return str(error.get("code", "-")) if isinstance(error, dict) else "-"
+
+
+# What each channel signs with: a 401 there means this shell's value differs from the
+# platform's.
+CHANNEL_SECRETS = {
+    "whatsapp": "WHATSAPP_APP_SECRET",
+    "messenger": "MESSENGER_APP_SECRET",
+    "webchat": "WEBCHAT_TOKEN",
+    "ivr": "IVR_AUTH_TOKEN (and IVR_PUBLIC_BASE_URL if the platform is behind a proxy)",
+}
+SAME_SETTINGS = (
+    "run `contactcenter simulate` from the directory where `make up` wrote .env (it reads "
+    "that file), or export the same value the platform runs with"
+)
+
+
+def explain_refusals(tally: Tally, base_url: str) -> list[str]:
+    """One line per kind of refusal: which status came back, how often, and what to check."""
+    lines = []
+    for key, count in tally.refusals.most_common():
+        who, status, code = key.split(" ", 2)
+        seen = f"{who}: {count} × HTTP {status}" + (f" ({code})" if code != "-" else "")
+        if who == "staff" and status == "401":
+            hint = f"the platform refuses our staff tokens: AUTH_SECRET differs; {SAME_SETTINGS}"
+        elif who == "staff":
+            hint = "the token's role may not do this"
+        elif status == "401":
+            hint = f"the signature was refused: {CHANNEL_SECRETS[who]} differs; {SAME_SETTINGS}"
+        elif status == "404":
+            hint = f"no webhook there: is {base_url} the contact center (`--base-url`)?"
+        elif status == "503":
+            hint = "the platform could not reach RabbitMQ or its database; see its logs"
+        else:
+            hint = "the platform refused the body; its logs and the error's details say why"
+        lines.append(f"{seen}: {hint}")
+    unreachable = sum(n for k, n in tally.statuses.items() if not k.isdigit())
+    if unreachable:
+        lines.append(
+            f"{unreachable} requests never got an answer from {base_url}: is the platform "
+            "running (`make up`) and listening there (`--base-url`, HTTP_HOST, HTTP_PORT)?"
+        )
+    return lines
 
 
 def meta_signature(secret: str, body: bytes) -> str:
@@ -151,7 +205,12 @@ class Simulation:
         self.tally.statuses[str(response.status_code)] += 1
         if not response.is_success:
             self.tally.failures.append(f"{channel} {response.status_code}: {response.text[:160]}")
+            self.tally.refusals[f"{channel} {response.status_code} {error_code(response)}"] += 1
         return response
+
+    def _staff_answer(self, response: httpx.Response) -> None:
+        if response.status_code in (401, 403):
+            self.tally.refusals[f"staff {response.status_code} {error_code(response)}"] += 1
 
     def _text(self, customer: Customer) -> str:
         return self.rng.choice(OPENINGS if customer.messages == 0 else FOLLOW_UPS)
@@ -295,6 +354,7 @@ class Simulation:
                 params={"identity": customer.identity, "status": "abierta"},
                 headers=self.staff,
             )
+            self._staff_answer(response)
             items = response.json().get("items", []) if response.is_success else []
         except (httpx.HTTPError, ValueError):
             return None
@@ -316,6 +376,7 @@ class Simulation:
                 headers=self.staff,
             )
             self.tally.actions[f"assign to agent {response.status_code}"] += 1
+            self._staff_answer(response)
         elif customer.assigned and not customer.escalated:
             customer.escalated = True
             response = await self.client.post(
@@ -324,6 +385,7 @@ class Simulation:
                 headers=self.agent,
             )
             self.tally.actions[f"escalate {response.status_code}"] += 1
+            self._staff_answer(response)
         elif not customer.ticket:
             customer.ticket = True
             response = await self.client.post(
@@ -337,6 +399,7 @@ class Simulation:
                 headers=self.staff,
             )
             self.tally.actions[f"ticket {response.status_code}"] += 1
+            self._staff_answer(response)
             if response.is_success:
                 number = response.json().get("number")
                 if number:
@@ -450,7 +513,15 @@ def run_simulation(settings: Settings, base_url: str, customers: int, seconds: f
     """Drive traffic for `seconds`; 0 when (nearly) every channel request was accepted."""
     tally = asyncio.run(simulate(settings, base_url, customers, seconds))
     print_summary(tally, base_url)
-    if tally.total == 0 or tally.accepted < 0.95 * tally.total:
-        print("simulation FAILED: too many channel requests were refused", file=sys.stderr)
+    staff_refused = sum(n for key, n in tally.refusals.items() if key.startswith("staff 401"))
+    if tally.total == 0 or tally.accepted < 0.95 * tally.total or staff_refused:
+        refused = tally.total - tally.accepted
+        print(
+            f"simulation FAILED: {refused} of {tally.total} channel requests were refused"
+            + (f", and {staff_refused} staff API calls" if staff_refused else ""),
+            file=sys.stderr,
+        )
+        for line in explain_refusals(tally, base_url):
+            print(f"  - {line}", file=sys.stderr)
         return 1
     return 0

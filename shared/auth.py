@@ -20,17 +20,18 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal, Protocol
 
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.config import Settings, get_settings
 from shared.contracts.base import utcnow
+from shared.errors import Forbidden, Unauthorized
 from shared.logging import get_logger
 
 Role = Literal["agent", "staff", "admin", "central"]
 ROLES: tuple[Role, ...] = ("agent", "staff", "admin", "central")
 ALGORITHM = "HS256"
-UNAUTHORIZED_MESSAGE = "missing or invalid credentials"
+UNAUTHORIZED_MESSAGE = "Falta la credencial o no es válida: inicie sesión de nuevo."
 
 log = get_logger("auth")
 
@@ -181,11 +182,10 @@ async def authenticate(settings: Settings, revocations: RevocationLookup, token:
     return claims.user
 
 
-def unauthorized() -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED,
-        UNAUTHORIZED_MESSAGE,
-        headers={"WWW-Authenticate": "Bearer"},
+def unauthorized() -> Unauthorized:
+    """One answer for every refused credential: the reason goes to the log only."""
+    return Unauthorized(
+        UNAUTHORIZED_MESSAGE, code="invalid_token", headers={"WWW-Authenticate": "Bearer"}
     )
 
 
@@ -240,9 +240,10 @@ class Allowed:
 def ensure_allowed(user: User, action: str) -> None:
     roles = roles_for(action)
     if user.role not in roles:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            f"role {user.role!r} may not do this ({action}); needs one of {', '.join(roles)}",
+        raise Forbidden(
+            f"Su rol ({user.role}) no permite esta acción; hace falta: {', '.join(roles)}.",
+            code="role_not_allowed",
+            details=[{"message": action, "type": "action"}],
         )
 
 
@@ -252,9 +253,9 @@ def require_role(*roles: Role):  # type: ignore[no-untyped-def]
 
     def dependency(user: Annotated[User, Depends(current_user)]) -> User:
         if user.role not in roles:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"role {user.role!r} may not do this; needs one of {', '.join(roles)}",
+            raise Forbidden(
+                f"Su rol ({user.role}) no permite esta acción; hace falta: {', '.join(roles)}.",
+                code="role_not_allowed",
             )
         return user
 

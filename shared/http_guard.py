@@ -71,9 +71,14 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _answer(
-    send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    """Answer before the app runs, in the one error shape (shared/errors.py)."""
+    body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
     await send(
         {
             "type": "http.response.start",
@@ -160,7 +165,13 @@ class HttpGuard:
                 # The revocation record could not be read: refuse for now, never guess.
                 log.exception("revocations_unavailable")
                 retry = [(b"retry-after", b"5")]
-                await _answer(send, 503, "authentication unavailable; retry shortly", retry)
+                await _answer(
+                    send,
+                    503,
+                    "unavailable",
+                    "No se pudo verificar la credencial; reintente en unos segundos.",
+                    retry,
+                )
                 return False
             else:
                 scope.setdefault("state", {})["user"] = user
@@ -172,20 +183,25 @@ class HttpGuard:
         if ok:
             return True
         self.throttle.failed(source, credential)
-        await _answer(send, 401, UNAUTHORIZED_MESSAGE, [(b"www-authenticate", b"Bearer")])
+        # Which credential was missing or wrong is no secret; why a token failed is.
+        if credential == "portal_token":
+            code = "invalid_portal_token"
+        else:
+            code = "missing_token" if token is None else "invalid_token"
+        await _answer(send, 401, code, UNAUTHORIZED_MESSAGE, [(b"www-authenticate", b"Bearer")])
         return False
 
     async def _capped(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.settings.max_api_body_bytes
         declared = _content_length(scope)
-        too_large = f"request body larger than {limit} bytes (MAX_API_BODY_BYTES)"
+        too_large = f"El cuerpo de la solicitud supera {limit} bytes (MAX_API_BODY_BYTES)."
         if declared is not None and declared > limit:
-            await _answer(send, 413, too_large)
+            await _answer(send, 413, "payload_too_large", too_large)
             return
         try:
             body, after = await _read_capped(receive, limit)
         except BodyTooLarge:
-            await _answer(send, 413, too_large)
+            await _answer(send, 413, "payload_too_large", too_large)
             return
         pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
         pending += after
@@ -200,7 +216,8 @@ class HttpGuard:
         await _answer(
             send,
             429,
-            "too many failed attempts from this address; retry later",
+            "too_many_attempts",
+            "Demasiados intentos fallidos desde esta dirección; reintente más tarde.",
             [(b"retry-after", str(max(1, math.ceil(wait))).encode())],
         )
 

@@ -1,18 +1,18 @@
 """HTTP API of the customers service. Who may do what is `shared.auth.POLICY`: every
-route names its permission (`may("customers.tag")`). Domain refusals map to status codes in
-`STATUS` below, the one place that decides them."""
+route names its permission (`may("customers.tag")`). Domain refusals map to the one error
+shape (`shared.errors`) in `REFUSALS` below, the one place that decides them."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 
 from services.customers import domain, metrics
 from services.customers.handlers import CustomerHandlers
+from shared import errors
 from shared.auth import User, may
 
 Reader = Annotated[User, may("customers.read")]
@@ -26,41 +26,73 @@ Configurer = Annotated[User, may("customers.configure")]
 
 T = TypeVar("T")
 
-STATUS: dict[type[domain.CustomerError], int] = {
-    domain.CustomerNotFound: status.HTTP_404_NOT_FOUND,
-    domain.IdentityNotFound: status.HTTP_404_NOT_FOUND,
-    domain.MergeNotFound: status.HTTP_404_NOT_FOUND,
-    domain.InvalidField: 422,
-    domain.UnknownTag: 422,
-    domain.NoteRequired: 422,
-    domain.AlreadyTagged: status.HTTP_409_CONFLICT,
-    domain.NotTagged: status.HTTP_409_CONFLICT,
-    domain.TagExists: status.HTTP_409_CONFLICT,
-    domain.CustomerMerged: status.HTTP_409_CONFLICT,
-    domain.CustomerAnonymized: status.HTTP_409_CONFLICT,
-    domain.MergeRefused: status.HTTP_409_CONFLICT,
-    domain.UnmergeRefused: status.HTTP_409_CONFLICT,
-    domain.CommentsAreImmutable: status.HTTP_405_METHOD_NOT_ALLOWED,
+REFUSALS: dict[type[domain.CustomerError], errors.Refusal] = {
+    domain.CustomerNotFound: errors.Refusal(
+        errors.NotFound, "customer_not_found", "El cliente no existe."
+    ),
+    domain.IdentityNotFound: errors.Refusal(
+        errors.NotFound, "identity_not_found", "El cliente no tiene esa identidad."
+    ),
+    domain.MergeNotFound: errors.Refusal(
+        errors.NotFound, "merge_not_found", "No existe esa fusión en este cliente."
+    ),
+    domain.InvalidField: errors.Refusal(
+        errors.Invalid, "invalid_field", "Hay datos inválidos: revise los campos."
+    ),
+    domain.UnknownTag: errors.Refusal(
+        errors.Invalid, "unknown_tag", "La etiqueta no está en el catálogo (GET /api/tags)."
+    ),
+    domain.NoteRequired: errors.Refusal(
+        errors.Invalid, "note_required", "Falta la nota con la evidencia o el motivo."
+    ),
+    domain.AlreadyTagged: errors.Refusal(
+        errors.Conflict, "already_tagged", "El cliente ya tiene esa etiqueta."
+    ),
+    domain.NotTagged: errors.Refusal(
+        errors.Conflict, "not_tagged", "El cliente no tiene esa etiqueta."
+    ),
+    domain.TagExists: errors.Refusal(errors.Conflict, "tag_exists", "La etiqueta ya existe."),
+    domain.CustomerMerged: errors.Refusal(
+        errors.Conflict, "customer_merged", "El cliente fue fusionado: use el que lo absorbió."
+    ),
+    domain.CustomerAnonymized: errors.Refusal(
+        errors.Conflict, "customer_anonymized", "El cliente fue anonimizado; no se modifica."
+    ),
+    domain.MergeRefused: errors.Refusal(
+        errors.Conflict, "merge_refused", "No se pueden fusionar estos clientes."
+    ),
+    domain.UnmergeRefused: errors.Refusal(
+        errors.Conflict, "unmerge_refused", "No se puede deshacer esta fusión."
+    ),
+    domain.CommentsAreImmutable: errors.Refusal(
+        errors.MethodNotAllowed,
+        "comments_are_immutable",
+        "Los comentarios no se editan ni se borran: agregue uno nuevo.",
+    ),
 }
 
 
 async def guard(call: Awaitable[T]) -> T:
-    """Await a handler; turn a domain refusal into its HTTP status with a clear message."""
+    """Await a handler; a domain refusal becomes the one error shape (`REFUSALS`)."""
     try:
         return await call
     except domain.CustomerError as exc:
-        code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 409)
         metrics.REFUSALS.labels(type(exc).__name__).inc()
+        error = errors.refuse(exc, REFUSALS)
+        # Name the field, like a validation error, so a form can show it next to the input.
         if isinstance(exc, domain.InvalidField):
-            detail: Any = [
-                {"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "value_error"}
+            error.details = [
+                errors.ErrorDetail(
+                    field=".".join(["body", exc.field]), message=exc.message, type="value_error"
+                )
             ]
         elif isinstance(exc, domain.NoteRequired):
-            detail = [{"loc": ["body", "note"], "msg": str(exc), "type": "missing"}]
-        else:
-            detail = str(exc)
-        headers = {"Allow": "GET, POST"} if code == 405 else None
-        raise HTTPException(code, detail, headers=headers) from exc
+            error.details = [
+                errors.ErrorDetail(field="body.note", message=str(exc), type="missing")
+            ]
+        elif isinstance(exc, domain.CommentsAreImmutable):
+            error.headers["Allow"] = "GET, POST"
+        raise error from exc
 
 
 class NoteBody(BaseModel):
@@ -111,12 +143,15 @@ async def _optional_note(request: Request, note: str | None) -> str | None:
     try:
         body = NoteBody.model_validate_json(raw)
     except ValueError as exc:
-        raise HTTPException(422, 'expected a JSON body {"note": "..."}') from exc
+        raise errors.Invalid(
+            'Se esperaba un cuerpo JSON {"note": "..."}.',
+            details=[{"field": "body", "message": str(exc), "type": "json_invalid"}],
+        ) from exc
     return body.note
 
 
 def build_router(handlers: CustomerHandlers) -> APIRouter:
-    router = APIRouter(tags=["customers"])
+    router = APIRouter(tags=["customers"], responses=errors.responses(401, 403, 404, 409, 422))
 
     @router.get("/api/customers", summary="Search customers by name, document, phone or email")
     async def search(
@@ -226,13 +261,10 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
     async def comments(customer_id: str, user: Reader) -> list[dict[str, Any]]:
         return await guard(handlers.comments(customer_id))
 
-    async def change_comment(customer_id: str, comment_id: str, user: Reader) -> JSONResponse:
-        return JSONResponse(
-            {
-                "detail": "case comments are append-only: a comment cannot be edited or "
-                "deleted; add a new comment instead"
-            },
-            status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
+    async def change_comment(customer_id: str, comment_id: str, user: Reader) -> None:
+        raise errors.MethodNotAllowed(
+            REFUSALS[domain.CommentsAreImmutable].message,
+            code="comments_are_immutable",
             headers={"Allow": "GET, POST"},
         )
 
@@ -243,6 +275,7 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
             methods=[method],
             summary="Refused: case comments are append-only",
             operation_id=f"refuse_comment_{method.lower()}",
+            responses=errors.responses(405),
         )
 
     @router.get("/api/customers/{customer_id}/audit", summary="Who did what to this customer")

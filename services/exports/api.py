@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
@@ -22,6 +22,7 @@ from services.exports.metrics import EXPORT_ROWS, EXPORT_SECONDS
 from services.exports.printing import render_pdf
 from services.exports.store import ExportsStore
 from services.exports.tables import (
+    TABLES,
     BadFilter,
     Table,
     TableFilter,
@@ -31,6 +32,7 @@ from services.exports.tables import (
     row_cells,
     table_named,
 )
+from shared import errors
 from shared.auth import CurrentUser, ensure_allowed
 from shared.config import Settings
 from shared.logging import get_logger
@@ -47,6 +49,8 @@ TABLE_PERMISSION = {"consultas": "consultations.read", "servicios": "services.re
 Q = Annotated[str | None, Query(description="Customer name or document; accents/case ignored")]
 DESDE = Annotated[str | None, Query(description="First day, YYYY-MM-DD, in the platform's TZ")]
 HASTA = Annotated[str | None, Query(description="Last day (inclusive), YYYY-MM-DD")]
+# Documented as an enum; an unknown name still answers 404 `unknown_table`, not a 422.
+TableName = Annotated[str, Path(description="The table", json_schema_extra={"enum": list(TABLES)})]
 ESTADO = Annotated[
     str | None, Query(description="Omitted: open rows; `todos`: all; else one exact status")
 ]
@@ -73,21 +77,34 @@ class TablePage(BaseModel):
 
 
 def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
-    router = APIRouter(prefix="/api/tables", tags=["exports"])
+    router = APIRouter(
+        prefix="/api/tables", tags=["exports"], responses=errors.responses(401, 403, 404, 422)
+    )
     tz = ZoneInfo(settings.tz)
 
     def selection(
-        table: str, q: Q = None, desde: DESDE = None, hasta: HASTA = None, estado: ESTADO = None
+        table: TableName,
+        q: Q = None,
+        desde: DESDE = None,
+        hasta: HASTA = None,
+        estado: ESTADO = None,
     ) -> Selection:
         """The table and filters every view shares (JSON, Copy, Print): same rows in all."""
         try:
             tbl = table_named(table)
         except UnknownTable as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+            raise errors.NotFound(
+                f"No existe la tabla {table!r}; las tablas son: {', '.join(TABLES)}.",
+                code="unknown_table",
+            ) from exc
         try:
             flt = make_filter(q, desde, hasta, estado)
         except BadFilter as exc:
-            raise HTTPException(422, str(exc)) from exc
+            raise errors.Invalid(
+                "Un filtro no es válido.",
+                code="bad_filter",
+                details=[{"message": str(exc), "type": "reason"}],
+            ) from exc
         return Selection(tbl, flt, mongo_filter(tbl, flt, tz))
 
     def permitted(user: CurrentUser, selected: Selection = Depends(selection)) -> Selection:
@@ -156,17 +173,17 @@ def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
         "/{table}/print",
         summary="The filtered rows as a landscape A4 PDF (Print)",
         response_class=Response,
-        responses={200: {"content": {"application/pdf": {}}}, 413: {}},
+        responses={200: {"content": {"application/pdf": {}}}, **errors.responses(413)},
     )
     async def print_rows(user: CurrentUser, selected: Selection = Depends(permitted)) -> Response:
         started = time.perf_counter()
         tbl, flt, query = selected
         total = await store.count(query)
         if total > PRINT_MAX_ROWS:
-            raise HTTPException(
-                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                f"{total} rows match; Print takes at most {PRINT_MAX_ROWS}: narrow the filters "
-                "or use Copy",
+            raise errors.PayloadTooLarge(
+                f"{total} filas coinciden; Imprimir admite hasta {PRINT_MAX_ROWS}: acote los "
+                "filtros o use Copiar.",
+                code="too_many_rows",
             )
         rows: list[list[str]] = []
         async for doc in store.stream(query):

@@ -1,4 +1,5 @@
-"""HTTP entry points of the channels: thin, they read the raw body and map errors to codes."""
+"""HTTP entry points of the channels: thin, they read the raw body and map refusals
+(`REFUSALS`) to the one error shape of `shared.errors`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from services.ingest import openapi as schemas
 from services.ingest.errors import (
     IngestError,
     InvalidPayload,
@@ -17,18 +19,31 @@ from services.ingest.errors import (
 )
 from services.ingest.handlers import Ingest
 from services.ingest.metrics import WEBHOOK_REJECTIONS
+from shared import errors
 from shared.config import Settings
 from shared.contracts.base import Channel
 from shared.logging import get_logger
 
 log = get_logger("ingest.api")
 
-STATUS: dict[type[IngestError], int] = {
-    SignatureInvalid: 401,
-    PayloadTooLarge: 413,
-    MalformedBody: 400,
-    InvalidPayload: 422,
-    PublishFailed: 503,
+REFUSALS: dict[type[IngestError], errors.Refusal] = {
+    SignatureInvalid: errors.Refusal(
+        errors.Unauthorized,
+        "invalid_signature",
+        "La firma o el token del canal no coincide: revise el secreto configurado.",
+    ),
+    PayloadTooLarge: errors.Refusal(
+        errors.PayloadTooLarge, "payload_too_large", "El cuerpo supera el tamaño máximo."
+    ),
+    MalformedBody: errors.Refusal(
+        errors.BadRequest, "malformed_body", "El cuerpo no es JSON ni un formulario válido."
+    ),
+    InvalidPayload: errors.Refusal(
+        errors.Invalid, "invalid_payload", "El contenido no tiene la forma que usa el canal."
+    ),
+    PublishFailed: errors.Refusal(
+        errors.Unavailable, "unavailable", "No se pudo registrar el mensaje; reintente."
+    ),
 }
 MAX_CHALLENGE_CHARS = 256
 
@@ -49,9 +64,11 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def error_response(exc: IngestError) -> JSONResponse:
-    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-    headers = {"Retry-After": "5"} if status == 503 else None
-    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+    """The one error shape for a refused webhook; 503 tells the channel when to retry."""
+    error = errors.refuse(exc, REFUSALS)
+    if error.status == 503:
+        error.headers["Retry-After"] = "5"
+    return errors.error_response(error)
 
 
 def build_router(ingest: Ingest, settings: Settings) -> APIRouter:
@@ -81,27 +98,52 @@ def build_router(ingest: Ingest, settings: Settings) -> APIRouter:
             and hmac.compare_digest(token.encode(), verify_token.encode())
         ):
             return PlainTextResponse(challenge)
-        return PlainTextResponse("verification failed", status_code=403)
+        return errors.error_response(
+            errors.Forbidden(
+                "La verificación del webhook falló: revise el token de verificación.",
+                code="verification_failed",
+            )
+        )
 
-    @router.get("/whatsapp", summary="Meta verification handshake for the WhatsApp webhook")
+    @router.get(
+        "/whatsapp",
+        summary="Meta verification handshake for the WhatsApp webhook",
+        **schemas.HANDSHAKE,
+    )
     async def whatsapp_handshake(request: Request) -> Response:
         return handshake(request, settings.whatsapp_verify_token)
 
-    @router.get("/messenger", summary="Meta verification handshake for the Messenger webhook")
+    @router.get(
+        "/messenger",
+        summary="Meta verification handshake for the Messenger webhook",
+        **schemas.HANDSHAKE,
+    )
     async def messenger_handshake(request: Request) -> Response:
         return handshake(request, settings.messenger_verify_token)
 
-    @router.post("/whatsapp", summary="WhatsApp Cloud API webhook (X-Hub-Signature-256)")
+    @router.post(
+        "/whatsapp",
+        summary="WhatsApp Cloud API webhook (X-Hub-Signature-256)",
+        **schemas.WHATSAPP,
+    )
     async def whatsapp_webhook(request: Request) -> Response:
         error, outcome = await receive("whatsapp", request)
         return error or JSONResponse(outcome.as_response())  # type: ignore[attr-defined]
 
-    @router.post("/messenger", summary="Messenger Platform webhook (X-Hub-Signature-256)")
+    @router.post(
+        "/messenger",
+        summary="Messenger Platform webhook (X-Hub-Signature-256)",
+        **schemas.MESSENGER,
+    )
     async def messenger_webhook(request: Request) -> Response:
         error, outcome = await receive("messenger", request)
         return error or JSONResponse(outcome.as_response())  # type: ignore[attr-defined]
 
-    @router.post("/webchat", summary="Web chatbot message (Authorization: Bearer WEBCHAT_TOKEN)")
+    @router.post(
+        "/webchat",
+        summary="Web chatbot message (Authorization: Bearer WEBCHAT_TOKEN)",
+        **schemas.WEBCHAT,
+    )
     async def webchat_webhook(request: Request) -> Response:
         error, outcome = await receive("webchat", request)
         if error:
@@ -110,7 +152,9 @@ def build_router(ingest: Ingest, settings: Settings) -> APIRouter:
         events = outcome.events  # type: ignore[attr-defined]
         return JSONResponse({**body, "event_id": events[0].event_id if events else None})
 
-    @router.post("/ivr", summary="Twilio Voice webhook (X-Twilio-Signature); answers TwiML")
+    @router.post(
+        "/ivr", summary="Twilio Voice webhook (X-Twilio-Signature); answers TwiML", **schemas.IVR
+    )
     async def ivr_webhook(request: Request) -> Response:
         error, outcome = await receive("ivr", request)
         if error:

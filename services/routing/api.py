@@ -2,8 +2,8 @@
 
 Every route needs a bearer JWT (401 without a valid one) and names its permission in
 `shared.auth.POLICY` (`conversations.read`, `.act`, `.assign`); the holder rules on top of
-it are in `domain`. Domain refusals are mapped to HTTP status codes in one place,
-`_refusal`.
+it are in `domain`. Domain refusals are mapped to the one error shape (`shared.errors`) in
+one place, `REFUSALS`.
 """
 
 from __future__ import annotations
@@ -12,46 +12,61 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.routing import domain
 from services.routing.domain import Actor
 from services.routing.handlers import Routing, snapshot
+from shared import errors
 from shared.auth import User, may
 from shared.contracts import ConversationSnapshot
 from shared.mongo import Document
 
 T = TypeVar("T")
 
-_STATUS_OF: list[tuple[type[domain.DomainError], int]] = [
-    (domain.ConversationNotFound, status.HTTP_404_NOT_FOUND),
-    (domain.MessageNotFound, status.HTTP_404_NOT_FOUND),
-    (domain.NotAllowed, status.HTTP_403_FORBIDDEN),  # NotHolder too
-    (domain.NoteRequired, 422),
-    (domain.InvalidTarget, 422),
-    (domain.AlreadyTaken, status.HTTP_409_CONFLICT),
-    (domain.ConversationClosed, status.HTTP_409_CONFLICT),
-    (domain.ReadOnlyChannel, status.HTTP_409_CONFLICT),
-    (domain.InvalidTransition, status.HTTP_409_CONFLICT),
-]
-
-
-def _refusal(exc: domain.DomainError) -> HTTPException:
-    """The one place where a domain refusal becomes an HTTP status."""
-    for cls, code in _STATUS_OF:
-        if isinstance(exc, cls):
-            return HTTPException(code, {"error": type(exc).__name__, "message": str(exc)})
-    return HTTPException(
-        status.HTTP_409_CONFLICT, {"error": type(exc).__name__, "message": str(exc)}
-    )
+REFUSALS: dict[type[domain.DomainError], errors.Refusal] = {
+    domain.ConversationNotFound: errors.Refusal(
+        errors.NotFound, "conversation_not_found", "La conversación no existe."
+    ),
+    domain.MessageNotFound: errors.Refusal(
+        errors.NotFound, "message_not_found", "El mensaje no existe en esta conversación."
+    ),
+    domain.NotHolder: errors.Refusal(
+        errors.Forbidden, "not_holder", "Solo quien tiene la conversación puede hacer esto."
+    ),
+    domain.NotAllowed: errors.Refusal(
+        errors.Forbidden, "not_allowed", "Su rol no permite esta acción en la conversación."
+    ),
+    domain.NoteRequired: errors.Refusal(
+        errors.Invalid, "note_required", "Falta la nota: explique el motivo a quien la recibe."
+    ),
+    domain.InvalidTarget: errors.Refusal(
+        errors.Invalid, "invalid_target", "El destino no es válido: use agent:<id> o staff:<id>."
+    ),
+    domain.AlreadyTaken: errors.Refusal(
+        errors.Conflict, "already_taken", "Otra persona ya tomó la conversación."
+    ),
+    domain.ConversationClosed: errors.Refusal(
+        errors.Conflict, "conversation_closed", "La conversación está finalizada."
+    ),
+    domain.ReadOnlyChannel: errors.Refusal(
+        errors.Conflict, "read_only_channel", "En este canal no se responde desde el sistema."
+    ),
+    domain.InvalidTransition: errors.Refusal(
+        errors.Conflict,
+        "invalid_transition",
+        "El estado de la conversación no lo permite.",
+    ),
+}
 
 
 async def _run(call: Awaitable[T]) -> T:
+    """Await a use case; a domain refusal becomes its one-shape HTTP error (`REFUSALS`)."""
     try:
         return await call
     except domain.DomainError as exc:
-        raise _refusal(exc) from exc
+        raise errors.refuse(exc, REFUSALS) from exc
 
 
 Reader = Annotated[User, may("conversations.read")]
@@ -214,8 +229,12 @@ PageQ = Annotated[int, Query(ge=1, le=100_000)]
 SizeQ = Annotated[int, Query(ge=1, le=200)]
 
 
+ONE = errors.responses(404)
+ACTION = errors.responses(404, 409)
+
+
 def build_router(routing: Routing) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["routing"])
+    router = APIRouter(prefix="/api", tags=["routing"], responses=errors.responses(401, 403, 422))
     base = "/conversations/{conversation_id}"
 
     @router.get("/conversations", response_model=Page, summary="List conversations")
@@ -251,7 +270,9 @@ def build_router(routing: Routing) -> APIRouter:
         )
         return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
 
-    @router.get(base, response_model=ConversationDetail, summary="One conversation in full")
+    @router.get(
+        base, response_model=ConversationDetail, summary="One conversation in full", responses=ONE
+    )
     async def get_conversation(conversation_id: str, user: Reader) -> ConversationDetail:
         view = await _run(routing.view(conversation_id))
         return ConversationDetail(
@@ -265,34 +286,48 @@ def build_router(routing: Routing) -> APIRouter:
             ],
         )
 
-    @router.get(f"{base}/events", response_model=list[EventOut], summary="The audit trail")
+    @router.get(
+        f"{base}/events", response_model=list[EventOut], summary="The audit trail", responses=ONE
+    )
     async def get_events(conversation_id: str, user: Reader) -> list[EventOut]:
         return [_event(e) for e in await _run(routing.events(conversation_id))]
 
-    @router.get(f"{base}/quality", summary="Quality review of the chat")
+    @router.get(f"{base}/quality", summary="Quality review of the chat", responses=ONE)
     async def get_quality(conversation_id: str, user: Reader) -> dict[str, Any]:
         return await _run(routing.quality(conversation_id))
 
-    @router.post(f"{base}/escalate", response_model=ActionResult, summary="Escalate to staff")
+    @router.post(
+        f"{base}/escalate",
+        response_model=ActionResult,
+        summary="Escalate to staff",
+        responses=ACTION,
+    )
     async def escalate(conversation_id: str, body: EscalateBody, user: Acting) -> ActionResult:
         """Lara or an agent hands the conversation to the staff queue (or to `to`). 422
         without a note."""
         doc = await _run(routing.escalate(conversation_id, _actor(user), body.note, body.to))
         return ActionResult(conversation=_item(doc))
 
-    @router.post(f"{base}/assign", response_model=ActionResult, summary="Assign or reassign")
+    @router.post(
+        f"{base}/assign",
+        response_model=ActionResult,
+        summary="Assign or reassign",
+        responses=ACTION,
+    )
     async def assign(conversation_id: str, body: AssignBody, user: Assigning) -> ActionResult:
         """Staff hand the conversation to `agent:<id>` or `staff:<id>`; 422 without a note."""
         doc = await _run(routing.assign(conversation_id, _actor(user), body.to, body.note))
         return ActionResult(conversation=_item(doc))
 
-    @router.post(f"{base}/take", response_model=ActionResult, summary="Tomar")
+    @router.post(f"{base}/take", response_model=ActionResult, summary="Tomar", responses=ACTION)
     async def take(conversation_id: str, user: Assigning) -> ActionResult:
         """Claim a conversation no staff member holds; 409 when someone already took it."""
         doc = await _run(routing.take(conversation_id, _actor(user)))
         return ActionResult(conversation=_item(doc))
 
-    @router.post(f"{base}/return", response_model=ActionResult, summary="Devolver")
+    @router.post(
+        f"{base}/return", response_model=ActionResult, summary="Devolver", responses=ACTION
+    )
     async def give_back(conversation_id: str, user: Acting) -> ActionResult:
         doc = await _run(routing.give_back(conversation_id, _actor(user)))
         return ActionResult(conversation=_item(doc))
@@ -302,7 +337,9 @@ def build_router(routing: Routing) -> APIRouter:
         doc = await _run(routing.close(conversation_id, _actor(user), note))
         return ActionResult(conversation=_item(doc))
 
-    @router.post(f"{base}/close", response_model=ActionResult, summary="Finalizar")
+    @router.post(
+        f"{base}/close", response_model=ActionResult, summary="Finalizar", responses=ACTION
+    )
     async def close(
         conversation_id: str, user: Acting, body: CloseBody | None = None
     ) -> ActionResult:
@@ -310,28 +347,40 @@ def build_router(routing: Routing) -> APIRouter:
         return await _close(conversation_id, body, user)
 
     @router.post(
-        f"{base}/finish", response_model=ActionResult, summary="Finalizar (alias of close)"
+        f"{base}/finish",
+        response_model=ActionResult,
+        summary="Finalizar (alias of close)",
+        responses=ACTION,
     )
     async def finish(
         conversation_id: str, user: Acting, body: CloseBody | None = None
     ) -> ActionResult:
         return await _close(conversation_id, body, user)
 
-    @router.post(f"{base}/notes", response_model=ActionResult, summary="Internal note")
+    @router.post(
+        f"{base}/notes", response_model=ActionResult, summary="Internal note", responses=ACTION
+    )
     async def add_note(conversation_id: str, body: NoteBody, user: Acting) -> ActionResult:
         """Never sent to the customer. `to`: `lara` or `agents` lets them speak again in a
         conversation staff holds."""
         doc = await _run(routing.add_note(conversation_id, _actor(user), body.text, body.to))
         return ActionResult(conversation=_item(doc))
 
-    @router.post(f"{base}/messages", response_model=ReplyResult, summary="Reply to the customer")
+    @router.post(
+        f"{base}/messages",
+        response_model=ReplyResult,
+        summary="Reply to the customer",
+        responses=ACTION,
+    )
     async def reply(conversation_id: str, body: MessageBody, user: Acting) -> ReplyResult:
         """Only the holder may reply (403). Staff replying in a conversation held by Lara or an
         agent takes it over. Web-chatbot and phone conversations are read-only (409)."""
         doc, message_id = await _run(routing.reply(conversation_id, _actor(user), body.text))
         return ReplyResult(conversation=_item(doc), message_id=message_id)
 
-    @router.post(f"{base}/seen", response_model=ActionResult, summary="Mark as seen")
+    @router.post(
+        f"{base}/seen", response_model=ActionResult, summary="Mark as seen", responses=ACTION
+    )
     async def seen(conversation_id: str, user: Acting) -> ActionResult:
         doc = await _run(routing.seen(conversation_id, _actor(user)))
         return ActionResult(conversation=_item(doc))
@@ -340,6 +389,7 @@ def build_router(routing: Routing) -> APIRouter:
         f"{base}/messages/{{message_id}}/reveal",
         response_model=Revealed,
         summary="Reveal a secret the customer typed (holder only, audited)",
+        responses=ACTION,
     )
     async def reveal(conversation_id: str, message_id: str, user: Acting) -> Revealed:
         text = await _run(routing.reveal(conversation_id, message_id, _actor(user)))

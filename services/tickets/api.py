@@ -1,7 +1,7 @@
 """HTTP API of the tickets service: technical services (staff) and consultations (the
 "Mi Cuenta" portal posts them with its own token; staff answer them).
 
-Domain refusals become status codes in one place, `refusals()`.
+Domain refusals become the one error shape (`shared.errors`) in one place, `REFUSALS`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, StringConstraints, model_validator
 
 from services.tickets import domain
 from services.tickets.handlers import ListQuery, Page, Tickets
 from services.tickets.metrics import TICKET_REFUSALS_TOTAL
+from shared import errors
 from shared.auth import User, may, settings_dependency
 from shared.contracts.ticket import ConsultationSnapshot, ServiceSnapshot
 
@@ -114,19 +115,39 @@ class ConversionResult(BaseModel):
     service: ServiceSnapshot
 
 
+REFUSALS: dict[type[domain.TicketsError], errors.Refusal] = {
+    domain.NotFound: errors.Refusal(errors.NotFound, "not_found", "No existe lo pedido."),
+    domain.ServiceAlreadyConfirmed: errors.Refusal(
+        errors.Conflict, "service_already_confirmed", "El servicio técnico ya fue confirmado."
+    ),
+    domain.ServiceAlreadyCancelled: errors.Refusal(
+        errors.Conflict, "service_already_cancelled", "El servicio técnico ya fue cancelado."
+    ),
+    domain.ConsultationAlreadyClosed: errors.Refusal(
+        errors.Conflict, "consultation_already_closed", "La consulta ya está cerrada."
+    ),
+    domain.ConcurrentUpdate: errors.Refusal(
+        errors.Conflict, "concurrent_update", "Alguien lo cambió al mismo tiempo; reintente."
+    ),
+    domain.Conflict: errors.Refusal(
+        errors.Conflict, "conflict", "La acción contradice el estado actual."
+    ),
+    domain.ContactMissing: errors.Refusal(
+        errors.Invalid, "contact_missing", "Falta un email o un teléfono para responder."
+    ),
+    domain.Invalid: errors.Refusal(errors.Invalid, "invalid", "Hay datos inválidos."),
+}
+
+
 @contextmanager
 def refusals() -> Iterator[None]:
-    """The one place where domain refusals become HTTP status codes."""
+    """The one place where domain refusals become the one error shape (`REFUSALS`)."""
     try:
         yield
-    except domain.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except domain.Conflict as exc:
-        TICKET_REFUSALS_TOTAL.labels(type(exc).__name__).inc()
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except domain.Invalid as exc:
-        TICKET_REFUSALS_TOTAL.labels(type(exc).__name__).inc()
-        raise HTTPException(422, str(exc)) from exc
+    except domain.TicketsError as exc:
+        if not isinstance(exc, domain.NotFound):
+            TICKET_REFUSALS_TOTAL.labels(type(exc).__name__).inc()
+        raise errors.refuse(exc, REFUSALS) from exc
 
 
 _portal_bearer = HTTPBearer(auto_error=False)
@@ -140,9 +161,9 @@ def portal_client(
     expected = settings_dependency(request).portal_token.encode()
     given = credentials.credentials.encode() if credentials else b""
     if not (credentials and hmac.compare_digest(given, expected)):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or invalid portal token",
+        raise errors.Unauthorized(
+            "Falta el token del portal o no es válido (PORTAL_TOKEN).",
+            code="invalid_portal_token",
             headers={"WWW-Authenticate": "Bearer"},
         )
 
@@ -173,8 +194,12 @@ def _page_body(page: Page, model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
+ONE = errors.responses(404)
+ACTION = errors.responses(404, 409)
+
+
 def create_router(tickets: Tickets) -> APIRouter:
-    router = APIRouter(tags=["tickets"])
+    router = APIRouter(tags=["tickets"], responses=errors.responses(401, 403, 422))
 
     # --- technical services ------------------------------------------------------------------
 
@@ -182,6 +207,7 @@ def create_router(tickets: Tickets) -> APIRouter:
         "/api/services",
         status_code=status.HTTP_201_CREATED,
         summary="Create a technical service from a conversation or an IVR call",
+        responses=ONE,
     )
     async def create_service(body: CreateServiceRequest, user: ServiceCreator) -> ServiceSnapshot:
         with refusals():
@@ -193,22 +219,32 @@ def create_router(tickets: Tickets) -> APIRouter:
             page = await tickets.list_services(filters)
         return ServicePage.model_validate(_page_body(page, ServiceSnapshot))
 
-    @router.get("/api/services/by-number/{number}", summary="A service by its number ST-000123")
+    @router.get(
+        "/api/services/by-number/{number}",
+        summary="A service by its number ST-000123",
+        responses=ONE,
+    )
     async def get_service_by_number(number: str, user: ServiceReader) -> ServiceSnapshot:
         with refusals():
             return await tickets.get_service_by_number(number)
 
-    @router.get("/api/services/{service_id}", summary="A technical service")
+    @router.get("/api/services/{service_id}", summary="A technical service", responses=ONE)
     async def get_service(service_id: str, user: ServiceReader) -> ServiceSnapshot:
         with refusals():
             return await tickets.get_service(service_id)
 
-    @router.post("/api/services/{service_id}/confirm", summary="The central office confirms")
+    @router.post(
+        "/api/services/{service_id}/confirm",
+        summary="The central office confirms",
+        responses=ACTION,
+    )
     async def confirm_service(service_id: str, user: CentralOffice) -> ServiceSnapshot:
         with refusals():
             return await tickets.confirm_service(service_id, user.actor)
 
-    @router.post("/api/services/{service_id}/cancel", summary="Cancel a pending service")
+    @router.post(
+        "/api/services/{service_id}/cancel", summary="Cancel a pending service", responses=ACTION
+    )
     async def cancel_service(
         service_id: str, body: CancelRequest, user: ServiceCanceller
     ) -> ServiceSnapshot:
@@ -234,7 +270,7 @@ def create_router(tickets: Tickets) -> APIRouter:
             page = await tickets.list_consultations(filters)
         return ConsultationPage.model_validate(_page_body(page, ConsultationSnapshot))
 
-    @router.get("/api/consultations/{consultation_id}", summary="A consultation")
+    @router.get("/api/consultations/{consultation_id}", summary="A consultation", responses=ONE)
     async def get_consultation(
         consultation_id: str, user: ConsultationReader
     ) -> ConsultationSnapshot:
@@ -244,6 +280,7 @@ def create_router(tickets: Tickets) -> APIRouter:
     @router.post(
         "/api/consultations/{consultation_id}/answer",
         summary="Record the answer sent through the customer's email or phone",
+        responses=ACTION,
     )
     async def answer_consultation(
         consultation_id: str, body: AnswerRequest, user: ConsultationHandler
@@ -253,7 +290,11 @@ def create_router(tickets: Tickets) -> APIRouter:
                 consultation_id, user.actor, body.text, body.channel
             )
 
-    @router.post("/api/consultations/{consultation_id}/close", summary="Close a consultation")
+    @router.post(
+        "/api/consultations/{consultation_id}/close",
+        summary="Close a consultation",
+        responses=ACTION,
+    )
     async def close_consultation(
         consultation_id: str, user: ConsultationHandler
     ) -> ConsultationSnapshot:
@@ -264,6 +305,7 @@ def create_router(tickets: Tickets) -> APIRouter:
         "/api/consultations/{consultation_id}/service",
         status_code=status.HTTP_201_CREATED,
         summary="Turn a consultation into a technical service",
+        responses=ACTION,
     )
     async def convert_consultation(
         consultation_id: str, body: ConvertRequest, user: ConsultationHandler

@@ -98,12 +98,14 @@ async def test_invalid_profile_values_get_a_clear_422(
     for field, value in cases.items():
         r = await platform.http.patch(url, json={field: value}, headers=platform.auth())
         assert r.status_code == 422, field
-        detail = r.json()["detail"][0]
-        assert detail["loc"][-1] == field and detail["msg"]
+        error = r.json()["error"]
+        assert error["code"] == "invalid_field", field
+        detail = error["details"][0]
+        assert detail["field"] == f"body.{field}" and detail["message"]
     phone = await platform.http.patch(
         url, json={"mobile_phone": "11 5555 0000"}, headers=platform.auth()
     )
-    assert "E.164" in phone.json()["detail"][0]["msg"]
+    assert "E.164" in phone.json()["error"]["details"][0]["message"]
 
 
 async def test_agents_read_and_edit_central_only_reads_and_anonymous_callers_are_refused(

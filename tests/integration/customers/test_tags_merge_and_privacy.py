@@ -181,7 +181,8 @@ async def test_case_comments_are_append_only(platform: Platform, customer_events
             method, f"{url}/{comment['id']}", json={"text": "editado"}, headers=platform.auth()
         )
         assert r.status_code == 405
-        assert "append-only" in r.json()["detail"]
+        assert r.json()["error"]["code"] == "comments_are_immutable"
+        assert r.headers["allow"] == "GET, POST"
     listed = (await platform.http.get(url, headers=platform.auth())).json()
     assert [c["text"] for c in listed] == ["primer contacto"]
     empty = await platform.http.post(url, json={"text": ""}, headers=platform.auth())

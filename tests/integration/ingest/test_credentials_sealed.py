@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from shared.contracts.inbound import InboundMessage
 from shared.secrets import MASK, SecretBox
 from tests.integration.ingest.conftest import Probe

@@ -196,7 +196,9 @@ async def test_messenger_invalid_json_sample_signed_correctly_is_400(
         headers=meta_headers(platform.settings.messenger_app_secret, raw),
     )
     assert response.status_code == 400
-    assert "JSON" in response.json()["detail"]
+    error = response.json()["error"]
+    assert error["code"] == "malformed_body"
+    assert "JSON" in error["details"][0]["message"]
 
 
 async def test_webchat_message_with_bearer_token_is_published_once(
@@ -226,7 +228,10 @@ async def test_webchat_without_token_is_401_and_invalid_body_is_422(platform: Pl
     ok = {"Authorization": f"Bearer {platform.settings.webchat_token}"}
     bad = await platform.http.post("/webhooks/webchat", json={"session_id": "s"}, headers=ok)
     assert bad.status_code == 422
-    assert "message_id" in bad.json()["detail"] and "text" in bad.json()["detail"]
+    error = bad.json()["error"]
+    assert error["code"] == "invalid_payload"
+    reason = error["details"][0]["message"]
+    assert "message_id" in reason and "text" in reason
 
 
 async def post_ivr(platform: Platform, params: dict[str, str], query: str = "") -> Any:
@@ -357,7 +362,9 @@ async def test_signed_malformed_bodies_get_400_or_422_never_500(
         headers=meta_headers(platform.settings.whatsapp_app_secret, raw),
     )
     assert response.status_code == status, response.text
-    assert response.json()["detail"]
+    error = response.json()["error"]
+    assert error["code"] == {400: "malformed_body", 422: "invalid_payload"}[status]
+    assert error["message"] and error["details"]
 
 
 async def test_huge_array_is_refused_cheaply_with_400(platform: Platform) -> None:

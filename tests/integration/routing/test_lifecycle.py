@@ -29,7 +29,9 @@ async def test_escalate_without_a_note_is_refused_with_422_and_a_clear_message(
     cid = await open_conversation(platform)
     response = await platform.http.post(url(cid, "escalate"), json={}, headers=platform.auth())
     assert response.status_code == 422
-    assert "note is required" in response.json()["detail"]["message"]
+    error = response.json()["error"]
+    assert error["code"] == "note_required"
+    assert "note is required" in error["details"][0]["message"]
     blank = await platform.http.post(
         url(cid, "escalate"), json={"note": "   "}, headers=platform.auth()
     )
@@ -94,7 +96,9 @@ async def test_second_take_is_refused_with_409(platform: Platform):
     assert first.json()["conversation"]["holder"] == "staff:ana"
     second = await platform.http.post(url(cid, "take"), headers=platform.auth("beto"))
     assert second.status_code == 409
-    assert "staff:ana" in second.json()["detail"]["message"]
+    error = second.json()["error"]
+    assert error["code"] == "already_taken"
+    assert "staff:ana" in error["details"][0]["message"]
 
 
 async def test_of_50_concurrent_takes_exactly_one_wins(platform: Platform):
@@ -206,7 +210,9 @@ async def test_webchat_conversation_is_read_only(platform: Platform):
         url(cid, "messages"), json={"text": "hola"}, headers=platform.auth()
     )
     assert response.status_code == 409
-    assert "email or phone" in response.json()["detail"]["message"]
+    error = response.json()["error"]
+    assert error["code"] == "read_only_channel"
+    assert "email or phone" in error["details"][0]["message"]
     view = await conversation(platform, cid)
     assert not [m for m in view["messages"] if m["author"] != "customer"]
 

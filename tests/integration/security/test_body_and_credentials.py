@@ -102,7 +102,8 @@ async def test_body_over_the_cap_without_content_length_is_413_once_the_cap_is_p
     headers = {**platform.auth("ana", "staff"), "content-type": "application/json"}
     await platform.app(_scope("/api/customers/c1/comments", headers), upload.receive, upload.send)
     assert upload.status == 413
-    assert "MAX_API_BODY_BYTES" in upload.body["detail"]
+    assert upload.body["error"]["code"] == "payload_too_large"
+    assert "MAX_API_BODY_BYTES" in upload.body["error"]["message"]
     assert upload.pulled <= cap + 65536
 
 

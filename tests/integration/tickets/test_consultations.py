@@ -127,7 +127,9 @@ async def test_answering_by_whatsapp_without_a_phone_is_422(platform: Platform):
         headers=platform.auth(),
     )
     assert response.status_code == 422
-    assert "phone" in response.json()["detail"]
+    error = response.json()["error"]
+    assert error["code"] == "contact_missing"
+    assert "phone" in error["details"][0]["message"]
 
 
 async def test_a_closed_consultation_cannot_be_answered(platform: Platform):

@@ -97,7 +97,9 @@ async def test_unknown_conversation_without_customer_data_is_404(platform: Platf
         headers=platform.auth("luis", "agent"),
     )
     assert response.status_code == 404
-    assert "unknown" in response.json()["detail"]
+    error = response.json()["error"]
+    assert error["code"] == "not_found"
+    assert "unknown" in error["details"][0]["message"]
 
 
 async def test_a_service_needs_a_conversation_or_a_call(platform: Platform):
@@ -123,7 +125,9 @@ async def test_central_confirms_and_then_cancelling_is_409_with_a_clear_message(
         f"/api/services/{sid}/cancel", json={"reason": "ya no"}, headers=platform.auth()
     )
     assert cancelled.status_code == 409
-    assert "confirmed service cannot be cancelled" in cancelled.json()["detail"]
+    error = cancelled.json()["error"]
+    assert error["code"] == "service_already_confirmed"
+    assert "confirmed service cannot be cancelled" in error["details"][0]["message"]
 
 
 async def test_confirming_a_cancelled_service_is_409(platform: Platform):

@@ -1,0 +1,34 @@
+"""`make up` writes .env once; `contactcenter token`, run later from the same directory in
+another shell, signs with the secret the platform verifies with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contactcenter.cli import SHARED_SETTINGS, main, write_env_file
+from shared.auth import decode_token
+from shared.config import Settings
+
+
+def test_token_from_another_shell_uses_the_secret_written_by_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in SHARED_SETTINGS:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+    platform_settings = Settings(_env_file=None, auth_secret="secret-of-the-running-platform-32b")
+    assert write_env_file(platform_settings, tmp_path / ".env")
+    assert "AUTH_SECRET=secret-of-the-running-platform-32b" in (tmp_path / ".env").read_text()
+
+    assert main(["token", "--user", "ana", "--role", "staff"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert decode_token(platform_settings, token).user.id == "ana"
+
+
+def test_an_existing_env_file_is_never_overwritten(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("AUTH_SECRET=mine\n")
+    assert not write_env_file(Settings(_env_file=None), env)
+    assert env.read_text() == "AUTH_SECRET=mine\n"
