@@ -119,6 +119,8 @@ class StepResult:
     not_stored: int = 0
     send_span: float = 0.0
     sustain_p99_ms: float = 1000.0
+    accepted_at: dict[str, float] = field(default_factory=dict)  # event id -> accepted
+    extra: dict[str, Any] = field(default_factory=dict)  # what an observer measured
 
     @property
     def offered_rate(self) -> float:
@@ -162,6 +164,7 @@ class StepResult:
             "visible_p99_ms": ms(self.visible_ms, 99),
             "not_stored": self.not_stored,
             "sustained": self.sustained,
+            **self.extra,
         }
 
 
@@ -194,6 +197,8 @@ class PlatformProcess:
             MONGO_URL=self.settings.mongo_url or "",
             AMQP_URL=self.settings.amqp_url,
             LOG_LEVEL="WARNING",
+            DEV_MODE="true",
+            AUTH_FAILURE_LIMIT="1000000",
             PREFETCH_COUNT=str(self.settings.prefetch_count),
             BENCH_DB_OPS_FILE=str(self.db_ops_path or ""),
         )
@@ -312,6 +317,7 @@ class LoadRun:
             result.webhook_ms.append((t1 - t0) * 1000)
             s = Sent(f"wa:{PHONE_NUMBER_ID}:{wamid}", phone, t1, sampled)
             pending[s.event_id] = s
+            result.accepted_at[s.event_id] = t1
             if sampled:
                 watchers.append(asyncio.create_task(self._watch_visible(client, s, result)))
 
@@ -379,6 +385,7 @@ async def run_steps(
     budget_seconds: float,
     progress: Any = None,
     sustain_p99_ms: float = 1000.0,
+    observer: Any = None,
 ) -> list[StepResult]:
     """Run the steps in order; stop after the first step that is not sustained or on budget."""
     run = LoadRun(settings, base_url, mongo, sustain_p99_ms=sustain_p99_ms)
@@ -390,7 +397,11 @@ async def run_steps(
             if time.monotonic() + step_seconds > deadline:
                 print(f"budget reached before the {rate}/s step", file=sys.stderr)
                 break
+            if observer:
+                await observer.before()
             result = await run.step(client, rate, step_seconds)
+            if observer:
+                await observer.after(result)
             results.append(result)
             if progress:
                 progress(result)

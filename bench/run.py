@@ -22,7 +22,22 @@ from pathlib import Path
 from typing import Any
 
 from bench.baseline import run_baseline, run_db_probe
-from bench.load import PlatformProcess, StepResult, mongo_client, run_steps, summarize
+from bench.load import (
+    PlatformProcess,
+    StepResult,
+    mongo_client,
+    percentile,
+    run_steps,
+    summarize,
+)
+from bench.probes import (
+    CpuMeter,
+    OutboundProbe,
+    broker_pid,
+    bus_traffic,
+    metric_totals,
+    preload,
+)
 from shared.config import Settings
 
 
@@ -83,6 +98,37 @@ def db_commands(ops: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class StepObserver:
+    """Per step: CPU of the platform, the database server and the broker, the bus traffic
+    the platform caused, and Lara's answers reaching the bus, per accepted message."""
+
+    def __init__(self, base_url: str, pids: dict[str, int | None], outbound: OutboundProbe):
+        self.base_url = base_url
+        self.pids = pids
+        self.outbound = outbound
+        self.cpu = CpuMeter(pids)
+        self.metrics: dict[str, float] = {}
+
+    async def before(self) -> None:
+        self.metrics = await metric_totals(self.base_url)
+        self.cpu = CpuMeter(self.pids)
+        self.cpu.start()
+
+    async def after(self, result: StepResult) -> None:
+        await asyncio.sleep(1.0)  # the last batches' downstream events
+        used = self.cpu.stop()
+        traffic = bus_traffic(self.metrics, await metric_totals(self.base_url))
+        n = max(1, result.accepted)
+        result.extra["cpu_ms_per_message"] = {k: round(v * 1000 / n, 2) for k, v in used.items()}
+        result.extra["cpu_ms_per_message"]["all"] = round(sum(used.values()) * 1000 / n, 2)
+        result.extra["publishes_per_message"] = round(traffic["publishes"] / n, 2)
+        result.extra["deliveries_per_message"] = round(traffic["deliveries"] / n, 2)
+        lara = self.outbound.lara_answer_ms(result.accepted_at)
+        result.extra["lara_answers"] = len(lara)
+        result.extra["lara_answer_p50_ms"] = round(percentile(lara, 50), 1)
+        result.extra["lara_answer_p99_ms"] = round(percentile(lara, 99), 1)
+
+
 def print_step(result: StepResult) -> None:
     s = result.summary()
     print(
@@ -92,6 +138,10 @@ def print_step(result: StepResult) -> None:
         f"stored p50/p99={s['stored_p50_ms']}/{s['stored_p99_ms']} ms "
         f"visible p50/p99={s['visible_p50_ms']}/{s['visible_p99_ms']} ms "
         f"({s['visible_samples']} samples) not_stored={s['not_stored']} "
+        f"lara p50/p99={s.get('lara_answer_p50_ms')}/{s.get('lara_answer_p99_ms')} ms "
+        f"cpu ms/msg={s.get('cpu_ms_per_message')} "
+        f"publishes/msg={s.get('publishes_per_message')} "
+        f"deliveries/msg={s.get('deliveries_per_message')} "
         f"{'SUSTAINED' if s['sustained'] else 'NOT sustained'}",
         file=sys.stderr,
         flush=True,
@@ -127,6 +177,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             # Before the platform runs: the database's ceiling with nothing else on it.
             print("database alone (concurrent upserts)", file=sys.stderr)
             report["database_only"] = await run_db_probe(mongo_url, f"{namespace}_probe")
+        if args.preload and mongo_url and not args.base_url:
+            print(f"preloading {args.preload} conversations and customers", file=sys.stderr)
+            report["preload"] = {
+                "conversations_and_customers": args.preload,
+                "seconds": round(await preload(mongo_url, settings, args.preload), 1),
+            }
         if args.base_url:
             base_url = args.base_url
         else:
@@ -138,6 +194,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             base_url = proc.base_url
         cpu0 = proc.cpu_seconds() if proc else None
         t0 = time.monotonic()
+        pids = {
+            "platform": proc.process.pid if proc and proc.process else None,
+            "database": embedded.process.pid if embedded and embedded.process else None,
+            "broker": broker_pid(),
+        }
+        outbound = OutboundProbe(settings)
+        await outbound.start()
+        observer = StepObserver(base_url, pids, outbound)
         async with mongo_client(mongo_url if (proc or args.db_prefix is not None) else None) as db:
             rates = [int(r) for r in args.rates.split(",")]
             print(f"platform: steps {rates}/s, {args.step_seconds}s each", file=sys.stderr)
@@ -150,7 +214,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 args.budget,
                 print_step,
                 args.sustain_p99_ms,
+                observer,
             )
+        await outbound.stop()
         if proc and cpu0 is not None:
             cpu1 = proc.cpu_seconds() or cpu0
             report["platform_cpu_cores_busy"] = round((cpu1 - cpu0) / (time.monotonic() - t0), 2)
@@ -224,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--p99-target-ms", type=float, default=250.0)
     parser.add_argument(
         "--sustain-p99-ms", type=float, default=1000.0, help="stored p99 bound of a sustained step"
+    )
+    parser.add_argument(
+        "--preload",
+        type=int,
+        default=0,
+        help="conversations and customers written to the database before the steps",
     )
     parser.add_argument("--log", default=None, help="platform log file")
     parser.add_argument("--json", default=None, help="also write the report here")

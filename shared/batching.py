@@ -23,7 +23,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from prometheus_client import Counter, Histogram
@@ -31,6 +31,9 @@ from prometheus_client import Counter, Histogram
 from shared.logging import bind_context, get_logger
 
 log = get_logger("batching")
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 BATCH_SIZE = Histogram(
     "cc_consumer_batch_size",
@@ -230,3 +233,44 @@ class BatchConsumer:
             log.warning("settle_failed", consumer=self.name, outcome=outcome, error=repr(exc))
             return
         CONSUMED.labels(self.name, outcome).inc()
+
+
+class GroupCommit(Generic[T, R]):
+    """Coalesces concurrent single writes into one command (group commit).
+
+    The first caller's item goes at once; items submitted while a command is in flight go
+    together in the next one. Nothing waits for a timer, so a lone request pays one round
+    trip as before, and a burst pays one round trip per batch instead of one per item.
+    """
+
+    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]], max_items: int = 500):
+        self.flush = flush
+        self.max_items = max_items
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._draining = False
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if not self._draining:
+            self._draining = True
+            asyncio.create_task(self._drain())  # noqa: RUF006 - it ends when the queue is empty
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self.max_items]
+                del self._pending[: len(batch)]
+                try:
+                    results = await self.flush([item for item, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._draining = False

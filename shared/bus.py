@@ -9,6 +9,7 @@ raises (mandatory + publisher confirms) instead of vanishing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -267,6 +268,9 @@ def make_broker(settings: Settings, **kwargs: object) -> RabbitBroker:
             RabbitPrometheusMiddleware(registry=REGISTRY, app_name="contactcenter"),
         ),
         fail_fast=True,
+        # One "Received"/"Processed" pair per message and consumer is too costly to log at
+        # the default level: FastStream's access lines are DEBUG.
+        log_level=logging.DEBUG,
         **kwargs,  # type: ignore[arg-type]
     )
 

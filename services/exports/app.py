@@ -1,4 +1,4 @@
-"""Wiring of the exports service: store, subscribers and HTTP router."""
+"""Wiring of the exports service: store, consumers and HTTP router."""
 
 from __future__ import annotations
 
@@ -10,9 +10,21 @@ from shared.service import Service, ServiceContext
 
 def create_service(ctx: ServiceContext) -> Service:
     store = ExportsStore(ctx.mongo.get_database(ctx.settings.db_name("exports")))
-    register_subscribers(ctx.bus, store)
+    consumers = register_subscribers(ctx.bus, store)
+
+    async def start() -> None:
+        await store.ensure_indexes()
+        connection = await ctx.bus.connection()
+        for consumer in consumers:
+            await consumer.start(connection)
+
+    async def stop() -> None:
+        for consumer in consumers:
+            await consumer.stop()
+
     return Service(
         name="exports",
         router=build_router(store, ctx.settings),
-        startup=[store.ensure_indexes],
+        startup=[start],
+        shutdown=[stop],
     )

@@ -43,6 +43,33 @@ async def on_conversation(store: ExportsStore, event: ConversationEvent) -> None
     await project_rows(store, rows_from_conversation(event))
 
 
+async def on_conversations(store: ExportsStore, events: list[ConversationEvent]) -> None:
+    """`project_rows` for a batch of conversation events: the newest snapshot of each row,
+    the customers' profiles in one read, the rows in one bulk write, then the same second
+    read as `project_rows` (a customer event handled meanwhile is not lost to the race)."""
+    newest: dict[str, Row] = {}
+    for event in events:
+        for row in rows_from_conversation(event):
+            if row.row_id not in newest or row.version > newest[row.row_id].version:
+                newest[row.row_id] = row
+    rows = list(newest.values())
+    origins = {r.row_id: r.customer_id for r in rows}
+    ids = {r.customer_id for r in rows if r.customer_id}
+    facts = await store.customers_of(ids)
+    for row in rows:
+        if row.customer_id in facts:
+            apply_customer(row, facts[row.customer_id])
+    written = await store.upsert_rows([(r, origins[r.row_id]) for r in rows])
+    table = rows[0].table if rows else "chats"
+    ROWS_PROJECTED.labels(table, "written").inc(written)
+    ROWS_PROJECTED.labels(table, "stale").inc(len(rows) - written)
+    latest = await store.customers_of(ids) if ids else {}
+    for row in rows:
+        origin = origins[row.row_id]
+        if origin and origin in latest and latest[origin] != facts.get(origin):
+            await store.set_row_customer(row.row_id, latest[origin])
+
+
 async def on_ticket(store: ExportsStore, event: TicketEvent) -> None:
     await project_rows(store, rows_from_ticket(event))
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.exports.tables import CELL_FIELDS, SORT, CustomerFacts, Row, customer_fields
 from shared.mongo import Document
@@ -61,6 +61,60 @@ class ExportsStore:
         except DuplicateKeyError:
             return "stale"
         return "written"
+
+    async def upsert_rows(self, rows: list[tuple[Row, str | None]]) -> int:
+        """`upsert_row` for a batch in one command: each row written unless the stored one
+        is as new or newer. Returns how many were written."""
+        if not rows:
+            return 0
+        ops = [
+            UpdateOne(
+                {"_id": row.row_id, "version": {"$lt": row.version}},
+                {"$set": row.fields() | {"origin_customer_id": origin}},
+                upsert=True,
+            )
+            for row, origin in rows
+        ]
+        try:
+            await self.rows.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            # A duplicate _id is the "stored one is as new or newer" case.
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            return len(rows) - len(errors)
+        return len(rows)
+
+    async def customers_of(self, customer_ids: set[str]) -> dict[str, CustomerFacts]:
+        """`customer()` for many at once: one query, plus one per merge hop still open."""
+        found: dict[str, CustomerFacts] = {}
+        docs: dict[str, Document] = {}
+        frontier = set(customer_ids)
+        for _ in range(MAX_MERGE_HOPS):
+            if not frontier:
+                break
+            async for doc in self.customers.find({"_id": {"$in": sorted(frontier)}}):
+                docs[doc["_id"]] = doc
+            frontier = {d["merged_into"] for d in docs.values() if d.get("merged_into")}
+            frontier -= set(docs)
+        for customer_id in customer_ids:
+            current, seen = customer_id, set()
+            while current in docs and current not in seen:
+                seen.add(current)
+                doc = docs[current]
+                if doc.get("merged_into"):
+                    current = doc["merged_into"]
+                    continue
+                if "version" in doc:
+                    found[customer_id] = CustomerFacts(
+                        customer_id=current,
+                        name=doc.get("name"),
+                        document_number=doc.get("document_number"),
+                        anonymized=bool(doc.get("anonymized")),
+                        version=int(doc.get("version", 0)),
+                    )
+                break
+        return found
 
     async def set_row_customer(self, row_id: str, facts: CustomerFacts) -> None:
         await self.rows.update_one({"_id": row_id}, {"$set": customer_fields(facts)})

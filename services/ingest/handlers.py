@@ -200,14 +200,11 @@ class Ingest:
         for event in events:
             unique.setdefault(event.event_id, event)
         outcome.duplicates = len(events) - len(unique)
-        try:
-            published = await self.store.already_published(list(unique))
-        except Exception as exc:
-            log.error("dedupe_lookup_failed", channel=channel, error=type(exc).__name__)
-            raise PublishFailed("dedupe store unavailable, retry later") from exc
+        # No look-up first: the claim itself (one insert, shared with concurrent webhooks)
+        # tells a duplicate apart.
         for event_id, event in unique.items():
             with bind_context(event_id=event_id):
-                if event_id in published or not await self._publish_claimed(channel, event):
+                if not await self._publish_claimed(channel, event):
                     outcome.duplicates += 1
                     INBOUND_DUPLICATES.labels(channel).inc()
                     log.info("inbound_duplicate", channel=channel, kind=event.kind)

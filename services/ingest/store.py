@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared.batching import GroupCommit
 from shared.mongo import Document
 
 # Meta retries for up to 7 days; keep keys comfortably longer than that.
@@ -27,6 +28,28 @@ class DedupeStore:
         self.collection = db["dedupe"]
         # A pending claim older than this belongs to a process that died mid-publish.
         self.stale_after = stale_after
+        # Webhooks arrive concurrently: their claims and marks share commands.
+        self._claims: GroupCommit[Document, bool] = GroupCommit(self._insert_claims)
+        self._marks: GroupCommit[tuple[str, datetime], None] = GroupCommit(self._mark_many)
+
+    async def _insert_claims(self, docs: list[Document]) -> list[bool]:
+        """Insert claims in one command; False for a key claimed already."""
+        try:
+            await self.collection.insert_many([dict(d) for d in docs], ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(err.get("code") != 11000 for err in errors):
+                raise
+            taken = {int(err["index"]) for err in errors}
+            return [i not in taken for i in range(len(docs))]
+        return [True] * len(docs)
+
+    async def _mark_many(self, marks: list[tuple[str, datetime]]) -> list[None]:
+        await self.collection.update_many(
+            {"_id": {"$in": [key for key, _ in marks]}},
+            {"$set": {"state": "published", "recorded_at": max(at for _, at in marks)}},
+        )
+        return [None] * len(marks)
 
     async def ensure_indexes(self) -> None:
         # Lookups are by _id (always indexed); this index only expires old keys.
@@ -53,11 +76,8 @@ class DedupeStore:
             "claimed_at": now,
             "recorded_at": now,
         }
-        try:
-            await self.collection.insert_one(doc)
+        if await self._claims.submit(doc):
             return "claimed"
-        except DuplicateKeyError:
-            pass
         existing = await self.collection.find_one({"_id": key})
         if existing is None:  # released in between: try again once
             try:
@@ -78,9 +98,7 @@ class DedupeStore:
         return "pending"
 
     async def mark_published(self, key: str, now: datetime) -> None:
-        await self.collection.update_one(
-            {"_id": key}, {"$set": {"state": "published", "recorded_at": now}}
-        )
+        await self._marks.submit((key, now))
 
     async def release(self, key: str) -> None:
         """Give up a claim whose publish failed, so the channel's retry can publish."""

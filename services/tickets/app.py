@@ -27,7 +27,7 @@ def create_service(ctx: ServiceContext) -> Service:
     store = TicketsStore(db)
     outbox = Outbox(db, ctx.bus, EVENT_TYPES)
     tickets = Tickets(store, outbox, ctx.settings)
-    register(ctx.bus, tickets)
+    consumers = register(ctx.bus, tickets)
 
     background: list[asyncio.Task[None]] = []
 
@@ -35,11 +35,16 @@ def create_service(ctx: ServiceContext) -> Service:
         await store.ensure_indexes()
         await outbox.ensure_indexes()
         outbox.start()
+        connection = await ctx.bus.connection()
+        for consumer in consumers:
+            await consumer.start(connection)
         # Repairs what a crash between a write and its event left behind.
         republisher = repeat(tickets.republish_unstaged, REPUBLISH_SECONDS, "republisher")
         background.append(asyncio.create_task(republisher, name="republisher"))
 
     async def shutdown() -> None:
+        for consumer in consumers:
+            await consumer.stop()
         await cancel(background)
         await outbox.stop()
 

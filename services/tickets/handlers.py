@@ -434,6 +434,24 @@ class Tickets:
 
     # --- conversations and sales calls -------------------------------------------------------
 
+    async def on_conversation_events(self, events: list[ConversationEvent]) -> None:
+        """A batch: the newest snapshot of each conversation in one bulk write; sales calls
+        (IVR, a few per call) one by one as `on_conversation_event` records them."""
+        newest: dict[str, Document] = {}
+        for event in events:
+            snap = event.conversation
+            if not domain.worth_projecting(event.action, snap.call is not None):
+                continue
+            current = newest.get(snap.conversation_id)
+            if current is None or snap.version > current["version"]:
+                doc = snap.model_dump()
+                doc.pop("conversation_id")
+                newest[snap.conversation_id] = doc
+        await self.store.project_conversations(newest)
+        for event in events:
+            if event.conversation.call is not None:
+                await self.on_conversation_event(event)
+
     async def on_conversation_event(self, event: ConversationEvent) -> None:
         """Keep the projection of the conversation; record IVR sales calls (idempotent)."""
         snap = event.conversation

@@ -12,9 +12,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.tickets.domain import Period
 from shared.mongo import Document
@@ -196,6 +196,21 @@ class TicketsStore:
         except DuplicateKeyError:  # the document exists with a version >= this one
             return False
         return bool(result.upserted_id is not None or result.modified_count)
+
+    async def project_conversations(self, snapshots: dict[str, Document]) -> None:
+        """`project_conversation` for a batch, in one command (older ones are ignored)."""
+        if not snapshots:
+            return
+        ops = [
+            UpdateOne({"_id": cid, "version": {"$lt": doc["version"]}}, {"$set": doc}, upsert=True)
+            for cid, doc in snapshots.items()
+        ]
+        try:
+            await self.conversations.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            # A duplicate _id: the stored snapshot is as new or newer.
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
 
     async def get_conversation(self, conversation_id: str) -> Document | None:
         return await self._get(self.conversations, conversation_id)
