@@ -16,7 +16,7 @@ from services.routing import domain, metrics
 from services.routing.bot import Bot, BotReply
 from services.routing.store import Store
 from services.routing.timeline import Draft, derived_id, new_conversation
-from shared.contracts import CallEvent, DeliveryStatus, InboundMessage, utcnow
+from shared.contracts import CallEvent, ContactInfo, DeliveryStatus, InboundMessage, utcnow
 from shared.contracts.inbound import InboundEvent
 from shared.ids import first_customer_id
 from shared.logging import get_logger
@@ -45,25 +45,20 @@ def inbound_text(msg: InboundMessage) -> str | None:
     return None
 
 
-def customer_fields(ident: Document | None, contact_name: str | None) -> Document:
-    """Who the customer is, as far as routing knows: the customers projection, else the
-    name the channel gave."""
+def customer_fields(identity_key: str, ident: Document | None, contact: ContactInfo) -> Document:
+    """Who the customer is: the customers projection when it knows the identity, else what
+    the channel told, under the id customers gives a customer it sees for the first time."""
     if ident is not None:
         return {
             "customer_id": ident.get("customer_id"),
-            "customer_name": ident.get("name") or contact_name,
-            "document_number": ident.get("document_number"),
+            "customer_name": ident.get("name") or contact.name,
+            "document_number": ident.get("document_number") or contact.document_number,
         }
-    return {"customer_id": None, "customer_name": contact_name, "document_number": None}
-
-
-def first_contact_fields(identity_key: str, ident: Document | None, name: str | None) -> Document:
-    """Who the customer is: the customers projection when it knows the identity, else the
-    customer customers creates for an identity it sees for the first time (same id)."""
-    fields = customer_fields(ident, name)
-    if fields["customer_id"] is None:
-        fields["customer_id"] = first_customer_id(identity_key)
-    return fields
+    return {
+        "customer_id": first_customer_id(identity_key),
+        "customer_name": contact.name,
+        "document_number": contact.document_number,
+    }
 
 
 class Inbound:
@@ -202,7 +197,7 @@ class Inbound:
         opened = draft.base_version is None and draft.doc.get("opened_by") == msg.event_id
         fill = {
             k: v
-            for k, v in first_contact_fields(key, ident, msg.contact.name).items()
+            for k, v in customer_fields(key, ident, msg.contact).items()
             if v is not None and draft.doc.get(k) is None
         }
         draft.set(**fill)
@@ -290,7 +285,7 @@ class Inbound:
         draft.causes.add(call.event_id)
         fill = {
             k: v
-            for k, v in first_contact_fields(call.identity.key, ident, call.contact.name).items()
+            for k, v in customer_fields(call.identity.key, ident, call.contact).items()
             if v is not None and draft.doc.get(k) is None
         }
         draft.set(**fill)

@@ -32,7 +32,10 @@ async def test_broker_down_gives_503_and_the_retry_publishes_once(
         "Content-Type": "application/json",
         "X-Hub-Signature-256": meta_signature(ingest_alone.settings.whatsapp_app_secret, raw),
     }
-    await ingest_alone.ctx.broker.stop()  # this process loses its broker connection
+    # This process loses its broker: its connection is gone and the broker refuses new ones.
+    bus = ingest_alone.ctx.bus
+    bus.settings = bus.settings.model_copy(update={"amqp_url": "amqp://guest:guest@127.0.0.1:1/"})
+    await bus.close()
 
     response = await ingest_alone.http.post("/webhooks/whatsapp", content=raw, headers=headers)
     assert response.status_code == 503

@@ -87,12 +87,13 @@ async def test_later_call_events_update_the_sales_call_with_a_new_event(platform
             call=_call(call_sid, call_status="ringing"),
         )
     )
-    # A newer snapshot that changes nothing does not publish again.
+    # A newer snapshot that changes nothing does not publish again. (Chat traffic such as
+    # `seen` is not even delivered to tickets: its queue binds only what it reads.)
     await bus.publish(
         conversation_event(
             conversation_id,
             5,
-            action="seen",
+            action="status_changed",
             channel="ivr",
             call=_call(call_sid, call_status="completed"),
         )
