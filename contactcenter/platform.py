@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from contactcenter import ops_metrics
+from contactcenter import console, ops_metrics
 from shared.bus import Bus, make_broker
 from shared.config import Settings
 from shared.logging import configure_logging, get_logger
@@ -97,4 +97,5 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
     for service in services:
         if service.router is not None:
             app.include_router(service.router)
+    console.mount(app)
     return app
