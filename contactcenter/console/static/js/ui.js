@@ -105,7 +105,7 @@ export function askForm({title, intro, fields = [], submit = 'Aceptar', danger =
         const value = input.value.trim();
         const error = document.getElementById(`${input.id}-err`);
         if (f.required && !value) {
-          error.textContent = `${f.label}: es obligatorio.`;
+          error.textContent = `Este dato es obligatorio: ${f.label}.`;
           error.hidden = false;
           input.setAttribute('aria-invalid', 'true');
           firstBad = firstBad || input;
