@@ -7,7 +7,7 @@ import {createCustomerPanel} from './customer.js';
 import {connectLive} from './live.js';
 import {createStream} from './stream.js';
 import {renderTables} from './tables.js';
-import {clear, h, toast} from './ui.js';
+import {clear, clearAlerts, h, toast} from './ui.js';
 
 const ROLE_NAMES = {agent: 'agente', staff: 'staff', admin: 'administración', central: 'central'};
 const main = document.getElementById('main');
@@ -96,7 +96,7 @@ function activityScreen(conversationId) {
       onOpenConversation: (id) => { location.hash = `#/actividad/${id}`; },
     });
     const conversation = createConversation(convBox, {
-      onLoaded: (detail) => customer.show(detail?.customer_id || null),
+      onLoaded: (detail) => customer.show(detail?.customer_id || null, !!detail),
       onChanged: () => stream.refresh(),
     });
     const stream = createStream(streamBox, {
@@ -140,7 +140,10 @@ function route() {
   }
 }
 
-window.addEventListener('hashchange', route);
+window.addEventListener('hashchange', () => {
+  clearAlerts();
+  route();
+});
 window.addEventListener('consola:unauthorized', () => {
   session.signOut();
   signInScreen('Tu sesión no es válida o venció: ingresá de nuevo.');

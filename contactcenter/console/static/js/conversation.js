@@ -138,7 +138,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
     empty.hidden = true;
     body.hidden = false;
     const name = c.customer_name || c.identity?.external_id || 'Cliente sin identificar';
-    clear(head).append(
+    clear(head).append(...[
       h('h1', {id: 'conv-title'}, name),
       h('p', {class: 'meta'},
         h('span', {class: `badge ch-${c.channel}`}, CHANNELS[c.channel] || c.channel), ' ',
@@ -149,7 +149,8 @@ export function createConversation(container, {onLoaded, onChanged}) {
       c.customer_tags?.length
         ? h('p', {class: 'tags-line', 'aria-label': 'Etiquetas del cliente'},
           c.customer_tags.map((tag) => h('span', {class: `tag tag-${tag}`}, tag.replace(/_/g, ' '))))
-        : null);
+        : null,
+    ].filter(Boolean));
     renderActions();
     const state = replyState();
     notice.hidden = state.allowed;

@@ -40,6 +40,7 @@ function tagLabel(tag) {
 
 export function createCustomerPanel(container, {onOpenConversation}) {
   let customerId = null;
+  let conversationOpen = false;
   let customer = null;
   let tab = 'resumen';
   let seq = 0;
@@ -50,7 +51,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
   const panel = h('div', {class: 'tab-panel', role: 'tabpanel', tabindex: '0'});
   const title = h('h2', {class: 'customer-title'});
   const wrap = h('div', {class: 'customer', hidden: true}, title, tagsBox, tabList, panel);
-  const empty = h('p', {class: 'empty'}, 'Sin cliente identificado para esta conversación.');
+  const empty = h('p', {class: 'empty'}, 'Aquí aparecen los datos del cliente de la conversación abierta.');
   clear(container).append(empty, wrap);
 
   for (const [key, label] of TABS) {
@@ -86,6 +87,9 @@ export function createCustomerPanel(container, {onOpenConversation}) {
       customer = null;
       wrap.hidden = true;
       empty.hidden = false;
+      empty.textContent = conversationOpen
+        ? 'Cliente aún no identificado: sus datos aparecerán en cuanto la plataforma lo reconozca.'
+        : 'Aquí aparecen los datos del cliente de la conversación abierta.';
       return;
     }
     try {
@@ -250,7 +254,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
             inputs[field].setAttribute('aria-invalid', 'true');
             first = first || inputs[field];
           }
-          alertError(`No se guardó: ${error.message}`);
+          toast('No se guardó: revisá los campos marcados.');
           first?.focus();
         } else {
           alertError(error.message);
@@ -361,7 +365,8 @@ export function createCustomerPanel(container, {onOpenConversation}) {
   }
 
   return {
-    show(id) {
+    show(id, hasConversation = true) {
+      conversationOpen = hasConversation;
       if (id === customerId) return load();
       customerId = id;
       tab = 'resumen';

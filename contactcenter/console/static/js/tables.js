@@ -103,7 +103,7 @@ export function renderTables(container, table) {
       h('tbody', {}, page.rows.length
         ? page.rows.map((row) => h('tr', {},
           page.columns.map((c) => h('td', {}, row[c.key] ?? '')),
-          actions ? h('td', {class: 'row-actions'}, serviceActions(row)) : null))
+          actions ? h('td', {}, h('div', {class: 'row-actions'}, serviceActions(row))) : null))
         : h('tr', {}, h('td', {colspan: page.columns.length + (actions ? 1 : 0), class: 'empty'},
           'No hay filas con estos filtros.')))));
     clear(pager).append(

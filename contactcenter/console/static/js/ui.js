@@ -31,9 +31,16 @@ export function clear(el) {
 
 /** A passing notice (success, information). */
 export function toast(text) {
+  const region = document.getElementById('toasts');
   const box = h('div', {class: 'toast'}, text);
-  document.getElementById('toasts').append(box);
-  setTimeout(() => box.remove(), 5000);
+  region.append(box);
+  while (region.children.length > 3) region.firstElementChild.remove();
+  setTimeout(() => box.remove(), 4000);
+}
+
+/** Forget the refusals of a screen the user left. */
+export function clearAlerts() {
+  clear(document.getElementById('alerts'));
 }
 
 /** A refusal or failure: stays until dismissed, read at once by screen readers. */
