@@ -245,13 +245,13 @@ async def frames(
         ends_at = time.monotonic() + MAX_CONNECTION_SECONDS
         while time.monotonic() < ends_at:
             try:
-                event = await asyncio.wait_for(listener.queue.get(), HEARTBEAT_SECONDS)
+                change = await asyncio.wait_for(listener.queue.get(), HEARTBEAT_SECONDS)
             except TimeoutError:
                 yield ": latido\n\n"
                 continue
-            if event is None:
+            if change is None:
                 return
-            yield sse("conversation", event.payload(user), event.id)
+            yield sse("conversation", change.payload(user), change.id)
             if listener.lagging:
                 listener.lagging = False
                 yield sse("resync", "{}")

@@ -68,15 +68,15 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await page.screenshot(path=artifacts / "01-ingreso.png")
     await context_a.close()
 
-    ctx_ana, ana = await _signed_in(
-        browser, console_url, issue_token(settings, ana_user, "staff")
-    )
+    ctx_ana, ana = await _signed_in(browser, console_url, issue_token(settings, ana_user, "staff"))
     ctx_beto, beto = await _signed_in(
         browser, console_url, issue_token(settings, beto_user, "staff")
     )
 
     # A signed WhatsApp webhook arrives: both streams show it, live (nobody reloads).
-    await _whatsapp(console_url, settings.whatsapp_app_secret, "Hola, no tengo internet", phone, name)
+    await _whatsapp(
+        console_url, settings.whatsapp_app_secret, "Hola, no tengo internet", phone, name
+    )
     for page in (ana, beto):
         entry = page.locator(".entry", has_text=name)
         await expect(entry).to_be_visible()
@@ -151,7 +151,9 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await dialog.get_by_label("Nota con la evidencia").fill("Pagó con una tarjeta ajena")
     await dialog.get_by_role("button", name="Agregar").click()
     await expect(panel.locator(".tags .tag", has_text="Fraude")).to_be_visible()
-    await expect(panel.locator(".history li", has_text="Pagó con una tarjeta ajena")).to_be_visible()
+    await expect(
+        panel.locator(".history li", has_text="Pagó con una tarjeta ajena")
+    ).to_be_visible()
     await ana.screenshot(path=artifacts / "05-conversacion-y-cliente.png")
     await panel.get_by_role("tab", name="Perfil").click()
     await panel.get_by_label("Correo electrónico").fill("marta@")
@@ -251,7 +253,9 @@ async def test_the_central_office_confirms_a_service_and_may_not_act_on_chats(
     await central.screenshot(path=artifacts / "09-servicios-central.png")
     await row.get_by_role("button", name="Confirmar").click()
     await central.locator("dialog").get_by_role("button", name="Confirmar").click()
-    await expect(central.locator("#toasts", has_text=f"Servicio {number} confirmado")).to_be_visible()
+    await expect(
+        central.locator("#toasts", has_text=f"Servicio {number} confirmado")
+    ).to_be_visible()
     await expect(row).to_contain_text("confirmado")
     await expect(row.get_by_role("button", name="Cancelar")).to_have_count(0)
     await context.close()
