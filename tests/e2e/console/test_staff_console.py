@@ -18,17 +18,21 @@ import pytest
 
 from shared.auth import issue_token
 from tests.support import Platform, meta_body, meta_signature
-from tests.unit.ingest.payloads import wa_text
+from tests.unit.ingest.payloads import wa_text, webchat
 
 pw = pytest.importorskip("playwright.async_api")
 expect = pw.expect
 expect.set_options(timeout=30_000)
+
+# Uncaught errors of the console's scripts, from every page: each test ends with none.
+SCRIPT_ERRORS: list[str] = []
 
 
 async def _signed_in(browser: Any, url: str, token: str) -> tuple[Any, Any]:
     context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="es-AR")
     await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
     page = await context.new_page()
+    page.on("pageerror", lambda error: SCRIPT_ERRORS.append(str(error)))
     await page.goto(f"{url}/console")
     await page.get_by_label("Token de acceso (JWT)").fill(token)
     await page.get_by_role("button", name="Ingresar").click()
@@ -88,14 +92,22 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
         await page.locator(".entry", has_text=name).click()
         await expect(page.locator(".msg", has_text="Hola, no tengo internet")).to_be_visible()
         await expect(page.locator(".msg.author-lara").first).to_be_visible()
+    # Beto's network drops just before Ana takes it, so his screen still offers Tomar: his
+    # click gets the platform's 409, said in Spanish, and his view reloads.
+    await ctx_beto.set_offline(True)
+    await expect(beto.locator("#live-state")).to_have_text("Reconectando…")
     await ana.get_by_role("button", name="Tomar").click()
     await expect(ana.locator("#conv-holder")).to_have_text(f"Staff {ana_user}")
     await expect(ana.locator(".group-mine .entry", has_text=name)).to_be_visible()
+    await ctx_beto.set_offline(False)
+    await beto.get_by_role("button", name="Tomar").click()
+    await expect(beto.locator("#alerts")).to_contain_text("Otra persona ya tomó esta conversación")
     await expect(beto.locator("#conv-holder")).to_have_text(f"Staff {ana_user}")
     await expect(beto.locator(".notice")).to_contain_text("solo quien la tiene puede responder")
     await expect(beto.get_by_label("Respuesta al cliente")).to_be_hidden()
     await expect(beto.get_by_role("button", name="Tomar")).to_have_count(0)
     await expect(beto.locator(".group-staff .entry", has_text=name)).to_be_visible()
+    await expect(beto.locator("#live-state")).to_have_text("En vivo")
     await beto.screenshot(path=artifacts / "03-conversacion-de-otra-persona.png")
 
     # Ana replies; the connection drops mid-send: the draft stays and "Reintentar" sends it.
@@ -115,6 +127,25 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await expect(ana.get_by_label("Respuesta al cliente")).to_have_value("")
     await expect(ana.locator("#live-state")).to_have_text("En vivo")
     await expect(beto.locator(".msg.out", has_text=reply)).to_be_visible()  # live for Beto
+
+    # The customer types a password: masked for everyone; only Ana, the holder, may reveal it.
+    await _whatsapp(
+        console_url,
+        settings.whatsapp_app_secret,
+        "usuario: marta contraseña: 123456",
+        phone,
+        name,
+    )
+    masked = ana.locator(".msg.in", has_text="usuario: marta")
+    await expect(masked).to_contain_text("••••")
+    await expect(masked).not_to_contain_text("123456")
+    await expect(beto.locator(".msg.in", has_text="usuario: marta")).to_contain_text(
+        "solo quien tiene la conversación puede verlo"
+    )
+    await masked.get_by_role("button", name="Mostrar dato oculto (queda registrado)").click()
+    await ana.locator("dialog").get_by_role("button", name="Mostrar").click()
+    await expect(masked).to_contain_text("contraseña: 123456")
+    await expect(masked).to_contain_text("quedó registrado en la auditoría")
 
     # An internal note.
     await ana.get_by_label("Nota interna (no se envía al cliente)").fill("Corte desde ayer")
@@ -160,6 +191,17 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await panel.get_by_role("button", name="Guardar cambios").click()
     await expect(panel.locator("#perfil-email-err")).to_contain_text("no es una dirección válida")
     await ana.screenshot(path=artifacts / "06-perfil-validacion.png")
+    await panel.get_by_role("tab", name="Casos").click()
+    await panel.get_by_label("Nuevo comentario del caso").fill("Se ofreció visita técnica")
+    await panel.get_by_role("button", name="Agregar comentario").click()
+    await expect(
+        panel.locator(".comments li", has_text="Se ofreció visita técnica")
+    ).to_be_visible()
+    await panel.get_by_role("tab", name="Identidades").click()
+    await expect(panel.locator(".identities li", has_text=f"+{phone}")).to_be_visible()
+    await panel.get_by_role("tab", name="Mensajes").click()
+    await expect(panel.locator(".past li")).to_have_count(1)
+    await ana.screenshot(path=artifacts / "06b-cliente-mensajes.png")
 
     # Beto closes it.
     await beto.get_by_role("button", name="Finalizar").click()
@@ -203,6 +245,7 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
 
     await ctx_ana.close()
     await ctx_beto.close()
+    assert SCRIPT_ERRORS == []
 
 
 async def test_the_central_office_confirms_a_service_and_may_not_act_on_chats(
@@ -259,3 +302,27 @@ async def test_the_central_office_confirms_a_service_and_may_not_act_on_chats(
     await expect(row).to_contain_text("confirmado")
     await expect(row.get_by_role("button", name="Cancelar")).to_have_count(0)
     await context.close()
+    assert SCRIPT_ERRORS == []
+
+
+async def test_a_web_chat_says_it_is_read_only(
+    platform: Platform, console_url: str, browser: Any, artifacts: Path
+):
+    name = f"Julia Web {uuid.uuid4().hex[:5]}"
+    async with httpx.AsyncClient(base_url=console_url) as client:
+        response = await client.post(
+            "/webhooks/webchat",
+            json=webchat("¿Cómo cambio mi plan?", name=name, document=None, email=None),
+            headers={"Authorization": f"Bearer {platform.settings.webchat_token}"},
+        )
+    assert response.status_code == 200, response.text
+    context, page = await _signed_in(
+        browser, console_url, issue_token(platform.settings, "dora", "admin")
+    )
+    await page.locator(".entry", has_text="¿Cómo cambio mi plan?").click()
+    await expect(page.locator(".notice")).to_contain_text("Canal de solo lectura")
+    await expect(page.get_by_label("Respuesta al cliente")).to_be_hidden()
+    await expect(page.get_by_role("button", name="Tomar")).to_be_visible()  # acting still works
+    await page.screenshot(path=artifacts / "10-chat-web-solo-lectura.png")
+    await context.close()
+    assert SCRIPT_ERRORS == []

@@ -89,12 +89,12 @@ export function createConversation(container, {onLoaded, onChanged}) {
     const mine = ++seq;
     try {
       const detail = await getJSON(`/api/conversations/${encodeURIComponent(id)}`);
-      if (mine !== seq) return;
+      if (mine !== seq || !container.isConnected) return;
       current = detail;
       render();
       onLoaded(detail);
     } catch (error) {
-      if (mine !== seq) return;
+      if (mine !== seq || !container.isConnected) return;
       if (error instanceof ApiError && error.status === 404) {
         current = null;
         body.hidden = true;

@@ -63,7 +63,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
         if (step) {
           const next = TABS[(index + step + TABS.length) % TABS.length][0];
           select(next);
-          document.getElementById(`tab-${next}`).focus();
+          tabList.querySelector(`#tab-${next}`).focus();
         }
       }}, label);
     tabList.append(button);
@@ -73,7 +73,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
   function select(key) {
     tab = key;
     for (const [k] of TABS) {
-      const button = document.getElementById(`tab-${k}`);
+      const button = tabList.querySelector(`#tab-${k}`);
       button.setAttribute('aria-selected', String(k === key));
       button.tabIndex = k === key ? 0 : -1;
     }
@@ -81,7 +81,8 @@ export function createCustomerPanel(container, {onOpenConversation}) {
     renderTab();
   }
 
-  async function load() {
+  /** force: re-render the open tab even with the focus in it (after the user's own action). */
+  async function load(force = false) {
     const mine = ++seq;
     if (!customerId) {
       customer = null;
@@ -94,7 +95,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
     }
     try {
       const [loaded] = await Promise.all([getJSON(`/api/customers/${encodeURIComponent(customerId)}`), tagCatalogue()]);
-      if (mine !== seq) return;
+      if (mine !== seq || !container.isConnected) return; // stale, or the screen was left
       customer = loaded;
       empty.hidden = true;
       wrap.hidden = false;
@@ -102,7 +103,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
       renderTags();
       if (!tabList.querySelector('[aria-selected="true"]')) select(tab);
       // Never re-render under someone's fingers (a live refresh while editing the profile).
-      else if (!panel.contains(document.activeElement) || panel === document.activeElement) renderTab();
+      else if (force || !panel.contains(document.activeElement) || panel === document.activeElement) renderTab();
     } catch (error) {
       if (mine === seq) alertError(`No se pudo cargar el cliente. ${error.message}`);
     }
@@ -114,11 +115,11 @@ export function createCustomerPanel(container, {onOpenConversation}) {
     try {
       await call();
       if (success) toast(success);
-      await load();
+      await load(true);
       return true;
     } catch (error) {
       alertError(error.message, error instanceof OfflineError ? retry : null);
-      if (!(error instanceof OfflineError)) await load();
+      if (!(error instanceof OfflineError)) await load(true);
       return false;
     }
   }
@@ -243,7 +244,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
         await patchJSON(base(), changes);
         delete draft[customerId];
         toast('Perfil guardado.');
-        await load();
+        await load(true);
       } catch (error) {
         if (error instanceof ApiError && Object.keys(error.fields).length) {
           let first = null;
@@ -373,6 +374,6 @@ export function createCustomerPanel(container, {onOpenConversation}) {
       tabList.querySelectorAll('[role="tab"]').forEach((b) => b.setAttribute('aria-selected', 'false'));
       return load();
     },
-    refresh: load,
+    refresh: () => load(),
   };
 }

@@ -11,10 +11,21 @@ export function connectLive({onEvent, onSync, onState}) {
   let controller = null;
   let retryMs = 3000;
   let attempt = 0;
+  let lastByteAt = Date.now();
+
+  // A connection that went silent (no heartbeat for 40 s) or a browser that went offline is
+  // dropped at once, so the console says "Reconectando…" instead of looking live.
+  const SILENCE_MS = 40000;
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastByteAt > SILENCE_MS) controller?.abort();
+  }, 5000);
+  const goneOffline = () => controller?.abort();
+  window.addEventListener('offline', goneOffline);
 
   async function run() {
     while (!stopped) {
       controller = new AbortController();
+      lastByteAt = Date.now();
       try {
         const headers = {Authorization: `Bearer ${session.token}`, Accept: 'text/event-stream'};
         if (lastId) headers['Last-Event-ID'] = lastId;
@@ -30,6 +41,7 @@ export function connectLive({onEvent, onSync, onState}) {
       }
       if (stopped) return;
       attempt += 1;
+      // Until the platform answers again, screens keep what they show (and say so).
       onState('reconnecting');
       // The server's `retry`, growing while the platform stays away (at most 30 s).
       await new Promise((resolve) => setTimeout(resolve, Math.min(retryMs * attempt, 30000)));
@@ -42,6 +54,7 @@ export function connectLive({onEvent, onSync, onState}) {
     for (;;) {
       const {value, done} = await reader.read();
       if (done) return;
+      lastByteAt = Date.now();
       buffer += value;
       let cut;
       while ((cut = buffer.indexOf('\n\n')) >= 0) {
@@ -82,6 +95,8 @@ export function connectLive({onEvent, onSync, onState}) {
   return {
     stop() {
       stopped = true;
+      clearInterval(watchdog);
+      window.removeEventListener('offline', goneOffline);
       controller?.abort();
     },
   };

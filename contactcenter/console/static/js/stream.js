@@ -68,12 +68,12 @@ export function createStream(container, {onOpen}) {
         count = body.total;
         if (body.items.length < PAGE_SIZE) break;
       }
-      if (mine !== seq) return; // a newer refresh is on its way
+      if (mine !== seq || !container.isConnected) return; // superseded, or the screen was left
       items = loaded;
       total = count;
       render();
     } catch (error) {
-      if (mine === seq) alertError(`No se pudo actualizar la actividad. ${error.message}`);
+      if (mine === seq && container.isConnected) alertError(`No se pudo actualizar la actividad. ${error.message}`);
     }
   }
 
