@@ -319,10 +319,19 @@ async def test_a_web_chat_says_it_is_read_only(
     context, page = await _signed_in(
         browser, console_url, issue_token(platform.settings, "dora", "admin")
     )
-    await page.locator(".entry", has_text="¿Cómo cambio mi plan?").click()
+    # Keyboard only: Enter on the stream entry opens it; Esc closes a dialog.
+    await page.locator(".entry", has_text="¿Cómo cambio mi plan?").focus()
+    await page.keyboard.press("Enter")
     await expect(page.locator(".notice")).to_contain_text("Canal de solo lectura")
     await expect(page.get_by_label("Respuesta al cliente")).to_be_hidden()
     await expect(page.get_by_role("button", name="Tomar")).to_be_visible()  # acting still works
     await page.screenshot(path=artifacts / "10-chat-web-solo-lectura.png")
+    await page.get_by_role("button", name="Finalizar").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("dialog")).to_be_visible()
+    await expect(page.locator("dialog").get_by_label("Nota (opcional)")).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(page.locator("dialog")).to_be_hidden()
+    await expect(page.locator(".conv-head .badge", has_text="Abierta")).to_be_visible()
     await context.close()
     assert SCRIPT_ERRORS == []

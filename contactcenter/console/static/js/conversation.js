@@ -123,7 +123,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
     if (!can('act')) return {allowed: false, text: 'Tu rol puede ver esta conversación pero no responder.'};
     if (iHold()) return {allowed: true};
     if (session.role === 'agent') {
-      const agentMay = current.queue === 'agentes' || (!heldByPerson() && current.holder === null);
+      const agentMay = current.holder === null && current.queue === 'agentes';
       return agentMay ? {allowed: true, takesOver: true}
         : {allowed: false, text: `La tiene ${holderLabel(current.holder, current.queue)}: solo quien la tiene puede responder.`};
     }
@@ -174,6 +174,8 @@ export function createConversation(container, {onLoaded, onChanged}) {
 
   function renderMessages() {
     const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
+    const grew = current.messages.length > Number(messages.dataset.count || 0);
+    messages.dataset.count = String(current.messages.length);
     clear(messages);
     for (const m of current.messages) {
       const outgoing = m.author !== 'customer';
@@ -194,7 +196,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
         secret,
         delivery));
     }
-    if (atBottom || !messages.dataset.scrolled) {
+    if (atBottom || grew || !messages.dataset.scrolled) {
       messages.scrollTop = messages.scrollHeight;
       messages.dataset.scrolled = '1';
     }
@@ -380,6 +382,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
       replyText.value = id ? sessionStorage.getItem(draftKey(id)) || '' : '';
       noteText.value = '';
       delete messages.dataset.scrolled;
+      delete messages.dataset.count;
       if (!id) {
         body.hidden = true;
         empty.hidden = false;
