@@ -92,14 +92,16 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
         await page.locator(".entry", has_text=name).click()
         await expect(page.locator(".msg", has_text="Hola, no tengo internet")).to_be_visible()
         await expect(page.locator(".msg.author-lara").first).to_be_visible()
-    # Beto's network drops just before Ana takes it, so his screen still offers Tomar: his
-    # click gets the platform's 409, said in Spanish, and his view reloads.
+    # Beto's live connection is cut just before Ana takes it (his other requests still
+    # work), so his screen still offers Tomar: his click gets the platform's 409, said in
+    # Spanish, and his view reloads.
+    await ctx_beto.route("**/api/stream/live", lambda route: route.abort())
     await ctx_beto.set_offline(True)
     await expect(beto.locator("#live-state")).to_have_text("Reconectando…")
+    await ctx_beto.set_offline(False)
     await ana.get_by_role("button", name="Tomar").click()
     await expect(ana.locator("#conv-holder")).to_have_text(f"Staff {ana_user}")
     await expect(ana.locator(".group-mine .entry", has_text=name)).to_be_visible()
-    await ctx_beto.set_offline(False)
     await beto.get_by_role("button", name="Tomar").click()
     await expect(beto.locator("#alerts")).to_contain_text("Otra persona ya tomó esta conversación")
     await expect(beto.locator("#conv-holder")).to_have_text(f"Staff {ana_user}")
@@ -107,6 +109,7 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await expect(beto.get_by_label("Respuesta al cliente")).to_be_hidden()
     await expect(beto.get_by_role("button", name="Tomar")).to_have_count(0)
     await expect(beto.locator(".group-staff .entry", has_text=name)).to_be_visible()
+    await ctx_beto.unroute("**/api/stream/live")
     await expect(beto.locator("#live-state")).to_have_text("En vivo")
     await beto.screenshot(path=artifacts / "03-conversacion-de-otra-persona.png")
 

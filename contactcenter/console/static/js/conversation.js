@@ -249,6 +249,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
         alertError(error.message, retry);
       } else {
         alertError(error.message);
+        onChanged(); // refused because the screen was stale: bring it up to date
         await load();
       }
       return false;
