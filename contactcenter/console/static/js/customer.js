@@ -370,6 +370,11 @@ export function createCustomerPanel(container, {onOpenConversation}) {
       conversationOpen = hasConversation;
       if (id === customerId) return load();
       customerId = id;
+      if (id) {
+        wrap.hidden = true;
+        empty.hidden = false;
+        empty.textContent = 'Cargando el cliente…';
+      }
       tab = 'resumen';
       tabList.querySelectorAll('[role="tab"]').forEach((b) => b.setAttribute('aria-selected', 'false'));
       return load();
