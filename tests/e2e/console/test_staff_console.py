@@ -155,6 +155,9 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await ana.get_by_role("button", name="Agregar nota").click()
     await expect(ana.locator(".notes li", has_text="Corte desde ayer")).to_be_visible()
 
+    await ana.get_by_role("button", name="Marcar como vista").click()
+    await expect(ana.locator("#toasts")).to_contain_text("Marcada como vista")
+
     # Reassign to an agent: the note is asked for and required.
     await ana.get_by_role("button", name="Reasignar").click()
     dialog = ana.locator("dialog")
@@ -176,6 +179,8 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await expect(beto.get_by_label("Respuesta al cliente")).to_be_visible()
     await ana.locator(".trail-box summary").click()
     await expect(ana.locator(".trail li", has_text="Necesita una visita técnica")).to_be_visible()
+    await expect(ana.locator(".trail li", has_text="Vista")).to_have_count(1)
+    await expect(ana.locator(".trail li", has_text="Dato oculto revelado")).to_have_count(1)
 
     # Tag the customer (with its evidence) and try a bad email in the profile.
     panel = ana.locator(".customer-pane")
@@ -276,6 +281,13 @@ async def test_the_central_office_confirms_a_service_and_may_not_act_on_chats(
         )
         assert created.status_code == 201, created.text
         number = created.json()["number"]
+        second = await client.post(
+            "/api/services",
+            json={"conversation_id": conversation_id, "reason": "Duplicado", "customer_name": name},
+            headers=staff,
+        )
+        assert second.status_code == 201, second.text
+        duplicate = second.json()["number"]
 
     context, central = await _signed_in(
         browser, console_url, issue_token(settings, "central1", "central")
@@ -304,6 +316,18 @@ async def test_the_central_office_confirms_a_service_and_may_not_act_on_chats(
     ).to_be_visible()
     await expect(row).to_contain_text("confirmado")
     await expect(row.get_by_role("button", name="Cancelar")).to_have_count(0)
+
+    # Cancelling asks for the reason; a cancelled service leaves the default (open) view.
+    other = central.locator("tbody tr", has_text=duplicate)
+    await other.get_by_role("button", name="Cancelar").click()
+    dialog = central.locator("dialog")
+    await dialog.get_by_role("button", name="Cancelar servicio").click()
+    await expect(dialog.locator(".field-error:not([hidden])")).to_contain_text("obligatorio")
+    await dialog.get_by_label("Motivo de la cancelación").fill("Cargado dos veces")
+    await dialog.get_by_role("button", name="Cancelar servicio").click()
+    await expect(central.locator("#toasts")).to_contain_text(f"Servicio {duplicate} cancelado")
+    await expect(other).to_have_count(0)
+    await expect(row).to_have_count(1)
     await context.close()
     assert SCRIPT_ERRORS == []
 
