@@ -362,3 +362,51 @@ async def test_a_web_chat_says_it_is_read_only(
     await expect(page.locator(".conv-head .badge", has_text="Abierta")).to_be_visible()
     await context.close()
     assert SCRIPT_ERRORS == []
+
+
+async def test_staff_merge_two_customers_from_a_suggestion_and_undo_it(
+    platform: Platform, console_url: str, browser: Any, artifacts: Path
+):
+    settings = platform.settings
+    tag = uuid.uuid4().hex[:5]
+    document = str(random.randint(20_000_000, 45_000_000))
+    phones = [f"549{random.randint(10**9, 10**10 - 1)}" for _ in range(2)]
+    names = [f"Rosa Díaz {tag}", f"Rosa D {tag}"]
+    for phone, name in zip(phones, names, strict=True):
+        await _whatsapp(console_url, settings.whatsapp_app_secret, "Hola", phone, name)
+    staff = {"Authorization": f"Bearer {issue_token(settings, 'ana', 'staff')}"}
+    async with httpx.AsyncClient(base_url=console_url) as client:
+        ids: list[str] = []
+        for phone in phones:
+            for _ in range(300):
+                found = await client.get("/api/customers", params={"q": phone}, headers=staff)
+                if found.json()["items"]:
+                    ids.append(found.json()["items"][0]["id"])
+                    break
+        assert len(ids) == 2
+        for customer_id in ids:  # the same person gave the same document twice
+            patched = await client.patch(
+                f"/api/customers/{customer_id}", json={"document_number": document}, headers=staff
+            )
+            assert patched.status_code == 200, patched.text
+
+    context, page = await _signed_in(browser, console_url, issue_token(settings, "ana", "staff"))
+    await page.locator(".entry", has_text=names[0]).click()
+    panel = page.locator(".customer-pane")
+    await expect(panel.locator(".customer-title")).to_have_text(names[0])
+    await panel.get_by_role("tab", name="Identidades").click()
+    suggestion = panel.locator(".suggestions li", has_text=names[1])
+    await expect(suggestion).to_contain_text("coincide en documento")
+    await suggestion.get_by_role("button", name="Unir a este cliente").click()
+    await page.locator("dialog").get_by_role("button", name="Unir").click()
+    await expect(page.locator("#toasts")).to_contain_text("Clientes unidos")
+    await expect(panel.locator(".identities li")).to_have_count(2)
+    await expect(panel.locator(".merges li")).to_have_count(1)
+    await page.screenshot(path=artifacts / "11-cliente-identidades.png")
+    await panel.get_by_role("button", name="Deshacer unión").click()
+    await page.locator("dialog").get_by_role("button", name="Deshacer").click()
+    await expect(page.locator("#toasts")).to_contain_text("Unión deshecha")
+    await expect(panel.locator(".identities li")).to_have_count(1)
+    await expect(panel.locator(".merges li")).to_have_count(0)
+    await context.close()
+    assert SCRIPT_ERRORS == []
