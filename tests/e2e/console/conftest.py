@@ -1,6 +1,9 @@
 """The console end to end: the in-process platform behind a real uvicorn socket, and
 Debian's headless Chromium driven by Playwright (never a downloaded browser).
 
+The console's platform runs under its own namespace (queues and databases), so its
+activity stream holds only what these tests create, whatever else the session did.
+
 Skips only when this machine has no Chromium at all (CI installs Debian's `chromium` in
 `.ci/run`, so there it runs) or Playwright for Python is not installed.
 """
@@ -11,6 +14,7 @@ import asyncio
 import os
 import shutil
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,8 @@ from typing import Any
 import pytest
 import uvicorn
 
+from shared.config import Settings
+from tests.conftest import _delete_namespace
 from tests.support import Platform
 
 CHROMIUM = os.environ.get("CONSOLE_CHROMIUM", "/usr/bin/chromium")
@@ -41,9 +47,23 @@ def _chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+async def platform(settings: Settings) -> AsyncIterator[Platform]:
+    """Overrides the session's platform for the console tests: same services, own namespace."""
+    namespace = f"c{uuid.uuid4().hex[:10]}"
+    own = settings.model_copy(
+        update={"bus_namespace": namespace, "mongo_db_prefix": f"{namespace}_"}
+    )
+    platform = Platform(own)
+    await platform.start()
+    yield platform
+    await platform.stop()
+    await _delete_namespace(own)
+
+
+@pytest.fixture(scope="session")
 async def console_url(platform: Platform) -> AsyncIterator[str]:
-    """The platform served over a real socket (its lifespan is already running)."""
+    """The console's platform served over a real socket (its lifespan is already running)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
