@@ -11,14 +11,13 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from services.routing import domain, live
 from services.routing.domain import Actor
 from services.routing.handlers import Routing, snapshot
-from shared.auth import AnyStaff, StaffUser, User, require_role, settings_dependency
+from shared.auth import AnyStaff, StaffUser, User, require_role
 from shared.contracts import ConversationSnapshot
 from shared.mongo import Document
 
@@ -214,7 +213,7 @@ SizeQ = Annotated[int, Query(ge=1, le=200)]
 
 
 def build_router(routing: Routing, feed: live.LiveFeed | None = None) -> APIRouter:
-    """`feed`: the process's live feed, so its owner can close it on shutdown."""
+    """`feed`: the process's live feed (`/api/stream/live`), so its owner can close it."""
     router = APIRouter(prefix="/api", tags=["routing"])
     base = "/conversations/{conversation_id}"
 
@@ -250,29 +249,6 @@ def build_router(routing: Routing, feed: live.LiveFeed | None = None) -> APIRout
             user.actor, _filters(channel, status_), page, page_size
         )
         return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
-
-    feed = feed or live.LiveFeed()
-
-    # Not in the OpenAPI schema: an endless text/event-stream that schema tools cannot drive.
-    @router.get("/stream/live", include_in_schema=False)
-    async def stream_live(
-        request: Request,
-        user: AnyStaff,
-        last_event_id: Annotated[str | None, Header()] = None,
-    ) -> StreamingResponse:
-        """Server-sent events: each conversation change (`event: conversation`), `ready` once
-        connected, `resync` when the console must refetch; 503 while the broker is away."""
-        try:
-            listener = await feed.listen(settings_dependency(request), user)
-        except Exception as exc:
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE, "live feed unavailable; retry shortly"
-            ) from exc
-        return StreamingResponse(
-            live.frames(feed, listener, user, last_event_id),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
 
     @router.get(base, response_model=ConversationDetail, summary="One conversation in full")
     async def get_conversation(conversation_id: str, user: AnyStaff) -> ConversationDetail:
@@ -368,4 +344,5 @@ def build_router(routing: Routing, feed: live.LiveFeed | None = None) -> APIRout
         text = await _run(routing.reveal(conversation_id, message_id, _actor(user)))
         return Revealed(message_id=message_id, text=text)
 
+    live.add_route(router, feed or live.LiveFeed())
     return router

@@ -30,12 +30,14 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi.responses import StreamingResponse
 
-from shared.auth import User
+from shared.auth import AnyStaff, User, settings_dependency
 from shared.bus import EXCHANGE
 from shared.config import Settings
 from shared.logging import get_logger
@@ -257,3 +259,28 @@ async def frames(
                 yield sse("resync", "{}")
     finally:
         await feed.leave(listener)
+
+
+def add_route(router: APIRouter, feed: LiveFeed) -> None:
+    """`GET /api/stream/live` on routing's router: reading, like `GET /api/stream`."""
+
+    # Not in the OpenAPI schema: an endless text/event-stream that schema tools cannot drive.
+    @router.get("/stream/live", include_in_schema=False)
+    async def stream_live(
+        request: Request,
+        user: AnyStaff,
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> StreamingResponse:
+        """Server-sent events: each conversation change (`event: conversation`), `ready` once
+        connected, `resync` when the console must refetch; 503 while the broker is away."""
+        try:
+            listener = await feed.listen(settings_dependency(request), user)
+        except Exception as exc:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, "live feed unavailable; retry shortly"
+            ) from exc
+        return StreamingResponse(
+            frames(feed, listener, user, last_event_id),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
