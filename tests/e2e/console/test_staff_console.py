@@ -361,6 +361,16 @@ async def test_a_web_chat_says_it_is_read_only(
     await expect(page.locator("dialog")).to_be_hidden()
     await expect(page.locator(".conv-head .badge", has_text="Abierta")).to_be_visible()
     await context.close()
+
+    # An agent may read it but not act on a conversation Lara holds: nothing is offered.
+    context, agent = await _signed_in(
+        browser, console_url, issue_token(platform.settings, "luis", "agent")
+    )
+    await agent.locator(".entry", has_text="¿Cómo cambio mi plan?").click()
+    await expect(agent.locator(".actions")).to_contain_text("La tiene Lara: podés consultarla")
+    await expect(agent.locator(".actions button")).to_have_count(0)
+    await expect(agent.get_by_label("Nota interna (no se envía al cliente)")).to_be_hidden()
+    await context.close()
     assert SCRIPT_ERRORS == []
 
 

@@ -114,6 +114,10 @@ export function createConversation(container, {onLoaded, onChanged}) {
   const heldByPerson = () => !!current.holder && current.holder !== 'lara';
   const heldByStaff = () => (current.holder || '').startsWith('staff:');
   const iHold = () => current.holder === me();
+  // Staff and admin act on every conversation; an agent on one they hold or that waits in
+  // the agents' queue (the platform refuses the rest with 403: not offered here).
+  const mayAct = () => can('act')
+    && (session.role !== 'agent' || iHold() || (current.holder === null && current.queue === 'agentes'));
 
   function replyState() {
     if (READ_ONLY.has(current.channel)) {
@@ -158,7 +162,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
     replyForm.hidden = !state.allowed;
     replyForm.dataset.takesOver = state.takesOver ? 'true' : 'false';
     if (!replyText.value) replyText.value = sessionStorage.getItem(draftKey(c.conversation_id)) || '';
-    noteForm.hidden = !can('act') || !isOpen();
+    noteForm.hidden = !mayAct() || !isOpen();
     renderMessages();
     clear(notes).append(...(c.notes.length ? c.notes.map((n) => h('li', {},
       h('span', {class: 'who'}, authorLabel(n.author)),
@@ -223,12 +227,13 @@ export function createConversation(container, {onLoaded, onChanged}) {
       return;
     }
     if (can('take') && !heldByStaff()) add('Tomar', take, {name: 'take'});
-    if (can('act') && heldByPerson() && (iHold() || can('take'))) add('Devolver', giveBack, {name: 'return'});
-    if (can('act') && !heldByStaff() && current.queue !== 'staff') add('Escalar', escalate, {name: 'escalate'});
+    if (mayAct() && heldByPerson() && (iHold() || can('take'))) add('Devolver', giveBack, {name: 'return'});
+    if (mayAct() && !heldByStaff() && current.queue !== 'staff') add('Escalar', escalate, {name: 'escalate'});
     if (can('assign')) add(heldByPerson() ? 'Reasignar' : 'Asignar', assign, {name: 'assign'});
-    if (can('act')) add('Marcar como vista', seen, {name: 'seen'});
-    if (can('act') && (iHold() || session.role !== 'agent')) add('Finalizar', finish, {danger: true, name: 'close'});
+    if (mayAct()) add('Marcar como vista', seen, {name: 'seen'});
+    if (mayAct() && (iHold() || session.role !== 'agent')) add('Finalizar', finish, {danger: true, name: 'close'});
     if (!can('act')) actions.append(h('span', {class: 'hint'}, 'Tu rol solo puede consultar.'));
+    else if (!mayAct()) actions.append(h('span', {class: 'hint'}, `La tiene ${holderLabel(c.holder, c.queue)}: podés consultarla.`));
   }
 
   // --- actions -------------------------------------------------------------------------
