@@ -75,6 +75,14 @@ export function createConversation(container, {onLoaded, onChanged}) {
     h('p', {}, 'Elegí una conversación de la actividad para verla.'));
   clear(container).append(empty, body);
 
+  // Delivery receipts (sent, delivered, read, failed) change a message without a
+  // conversation event, so the open conversation is also reread every 20 s while visible.
+  const DELIVERY_REFRESH_MS = 20000;
+  const poll = setInterval(() => {
+    if (!container.isConnected) clearInterval(poll); // the screen was left for good
+    else if (id && !busy && document.visibilityState === 'visible') load();
+  }, DELIVERY_REFRESH_MS);
+
   replyText.addEventListener('input', () => {
     if (id) sessionStorage.setItem(draftKey(id), replyText.value);
   });
