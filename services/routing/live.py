@@ -16,7 +16,9 @@ console can never make the broker hoard events.
 Fan-out per connected user: each client has a bounded queue; a client that falls behind
 is told to `resync` rather than slowing the others. Event ids are `<process>-<seq>`: a
 reconnection carrying `Last-Event-ID` to the same process gets what it missed from a
-small ring buffer; to another process (or too old), a `resync`.
+small ring buffer; to another process (or too old), a `resync`. When the broker connection
+comes back after a loss (aio-pika's robust connection re-declares the queue), every
+connected console gets a `resync` too: what was published meanwhile never reached this feed.
 """
 
 from __future__ import annotations
@@ -83,6 +85,10 @@ class LiveEvent:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
+# Put in a listener's queue to make its console refetch everything.
+RESYNC = LiveEvent(id="", action="resync", actor="", occurred_at=None, conversation={})
+
+
 def live_event(event_id: str, body: bytes) -> LiveEvent | None:
     """The console's view of a `ConversationEvent` body; None for anything unreadable."""
     try:
@@ -136,6 +142,12 @@ class Listener:
         except asyncio.QueueFull:
             self.lagging = True
 
+    def resync(self) -> None:
+        try:
+            self.queue.put_nowait(RESYNC)
+        except asyncio.QueueFull:
+            self.lagging = True
+
 
 class LiveFeed:
     """One per process: a broker consumer that runs while at least one console listens."""
@@ -178,8 +190,7 @@ class LiveFeed:
         # A new epoch: ids handed out before cannot be replayed (events arriving while
         # nobody listened were never seen), so a reconnection carrying one gets a resync.
         connection, self._connection = self._connection, None
-        self.process = uuid.uuid4().hex[:8]
-        self._recent.clear()
+        self._new_epoch()
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.close()
@@ -215,11 +226,24 @@ class LiveFeed:
             )
             await queue.bind(exchange, routing_key=PATTERN)
             await queue.consume(self._deliver, no_ack=True)
+            connection.reconnect_callbacks.add(self._reconnected)
         except BaseException:
             await connection.close()
             raise
         log.info("live feed consuming", queue=queue.name)
         return connection
+
+    def _reconnected(self, _connection: object) -> None:
+        """The broker came back (aio-pika re-declared the queue): whatever was published
+        meanwhile is lost to this feed, so every console refetches, and ids handed out before
+        can no longer be replayed."""
+        self._new_epoch()
+        for listener in list(self._listeners):
+            listener.resync()
+
+    def _new_epoch(self) -> None:
+        self.process = uuid.uuid4().hex[:8]
+        self._recent.clear()
 
     async def _deliver(self, message: AbstractIncomingMessage) -> None:
         event = live_event(f"{self.process}-{next(self._seq)}", message.body)
@@ -253,6 +277,9 @@ async def frames(
                 continue
             if change is None:
                 return
+            if change is RESYNC:
+                yield sse("resync", "{}")
+                continue
             yield sse("conversation", change.payload(user), change.id)
             if listener.lagging:
                 listener.lagging = False

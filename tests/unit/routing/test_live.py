@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from services.routing.live import LiveEvent, LiveFeed, live_event, sse
+from services.routing.live import RESYNC, Listener, LiveEvent, LiveFeed, live_event, sse
 from shared.auth import User
 
 ANA = User("ana", "staff")
@@ -93,3 +93,14 @@ def test_an_id_from_another_process_or_older_than_the_buffer_asks_for_a_resync()
     feed._recent.popleft()  # the buffer now starts at 3: an id of 1 left a gap
     assert feed.missed_since(f"{feed.process}-1") is None
     assert feed.missed_since("garbage") is None
+
+
+def test_after_a_broker_reconnection_every_console_refetches_and_old_ids_are_void():
+    feed = _feed_with(3)
+    before = feed.process
+    listener = Listener(ANA)
+    feed._listeners.add(listener)
+    feed._reconnected(object())
+    assert listener.queue.get_nowait() is RESYNC
+    assert feed.process != before
+    assert feed.missed_since(f"{before}-2") is None
