@@ -212,8 +212,7 @@ PageQ = Annotated[int, Query(ge=1, le=100_000)]
 SizeQ = Annotated[int, Query(ge=1, le=200)]
 
 
-def build_router(routing: Routing, feed: live.LiveFeed | None = None) -> APIRouter:
-    """`feed`: the process's live feed (`/api/stream/live`), so its owner can close it."""
+def build_router(routing: Routing) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["routing"])
     base = "/conversations/{conversation_id}"
 
@@ -344,5 +343,5 @@ def build_router(routing: Routing, feed: live.LiveFeed | None = None) -> APIRout
         text = await _run(routing.reveal(conversation_id, message_id, _actor(user)))
         return Revealed(message_id=message_id, text=text)
 
-    live.add_route(router, feed or live.LiveFeed())
+    live.add_route(router, live.LiveFeed())
     return router
