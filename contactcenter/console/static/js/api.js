@@ -86,7 +86,7 @@ function fieldMessage(field, item) {
   }
   if (/extra/i.test(msg) || /not permitted|unknown/i.test(msg)) return `${label}: campo no admitido.`;
   if (/at most|too long/i.test(msg)) return `${label}: es demasiado largo.`;
-  return `${label}: valor no válido (${msg}).`;
+  return item.spanish ? `${label}: ${msg}` : `${label}: valor no válido (${msg}).`;
 }
 
 /** A refusal as Spanish text: what happened and, when the platform says why, why. */
@@ -94,6 +94,10 @@ export function describe(status, detail) {
   const error = detail && typeof detail === 'object' && !Array.isArray(detail) ? detail.error : null;
   const serverText = typeof detail === 'string' ? detail : detail?.message;
   if (error && ERRORS[error]) return ERRORS[error];
+  // The one-shape bodies already speak Spanish: their message is the best explanation.
+  if (detail && typeof detail === 'object' && detail.error && !/^[A-Z]/.test(detail.error) && serverText) {
+    return serverText;
+  }
   if (status === 401) return 'Tu sesión no es válida o venció: ingresá de nuevo con un token vigente.';
   if (status === 403) return 'Tu rol no tiene permiso para esta acción.';
   if (status === 404) return 'No existe (o ya no está disponible).';
@@ -105,6 +109,41 @@ export function describe(status, detail) {
   }
   if (status === 503) return 'La plataforma no está disponible en este momento; reintentá en unos segundos.';
   return `Error inesperado de la plataforma (${status}).`;
+}
+
+// The platform's refusal codes (`{"error": {"code", ...}}`) and the domain exception names of
+// the older `{"detail": {"error": ...}}` bodies, to the same Spanish sentence.
+const CODES = {
+  already_taken: 'AlreadyTaken', conversation_closed: 'ConversationClosed',
+  read_only_channel: 'ReadOnlyChannel', note_required: 'NoteRequired', invalid_target: 'InvalidTarget',
+  not_holder: 'NotHolder', not_allowed: 'NotAllowed', invalid_transition: 'InvalidTransition',
+};
+
+/**
+ * A refusal body, in either shape the platform answers: `{"error": {code, message, details}}`
+ * or `{"detail": ...}` (a text, `{error, message}`, or a list of field errors). Returns the
+ * detail `describe` reads and the field errors as {field: Spanish message}.
+ */
+function readRefusal(body) {
+  const fields = {};
+  if (body?.error && typeof body.error === 'object') {
+    const {code, message, details = []} = body.error;
+    for (const item of details) {
+      const field = item.field ? item.field.split('.').pop() : null;
+      if (field && field !== 'body') fields[field] = fieldMessage(field, {msg: item.message, type: item.type, spanish: true});
+    }
+    const reason = details.find((item) => !item.field)?.message;
+    return {detail: {error: CODES[code] || code, message: message || reason}, fields};
+  }
+  const detail = body?.detail ?? null;
+  if (Array.isArray(detail)) {
+    for (const item of detail) {
+      const loc = item.loc || [];
+      const field = loc[loc.length - 1];
+      if (field) fields[field] = fieldMessage(String(field), item);
+    }
+  }
+  return {detail, fields};
 }
 
 async function send(method, path, {body, query, accept} = {}) {
@@ -122,16 +161,9 @@ async function send(method, path, {body, query, accept} = {}) {
     throw new OfflineError();
   }
   if (response.ok) return response;
-  let detail = null;
-  try { detail = (await response.json()).detail; } catch { /* not JSON */ }
-  const fields = {};
-  if (Array.isArray(detail)) {
-    for (const item of detail) {
-      const loc = item.loc || [];
-      const field = loc[loc.length - 1];
-      if (field) fields[field] = fieldMessage(String(field), item);
-    }
-  }
+  let answer = null;
+  try { answer = await response.json(); } catch { /* not JSON */ }
+  const {detail, fields} = readRefusal(answer);
   const message = Object.keys(fields).length && response.status === 422
     ? Object.values(fields).join(' ')
     : describe(response.status, detail);
