@@ -16,7 +16,7 @@ from faststream.rabbit import RabbitBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from contactcenter import ops_metrics
+from contactcenter import console, ops_metrics
 from contactcenter.docs import install_docs
 from shared import errors, http_guard
 from shared.auth import User, may
@@ -214,4 +214,5 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
     for service in services:
         if service.router is not None:
             app.include_router(service.router)
+    console.mount(app)
     return app

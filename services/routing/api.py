@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.routing import domain
+from services.routing import domain, live
 from services.routing.domain import Actor
 from services.routing.handlers import Routing, snapshot
 from shared import errors
@@ -395,4 +395,5 @@ def build_router(routing: Routing) -> APIRouter:
         text = await _run(routing.reveal(conversation_id, message_id, _actor(user)))
         return Revealed(message_id=message_id, text=text)
 
+    live.add_route(router, live.LiveFeed())
     return router

@@ -109,6 +109,7 @@ def test_proxy_routes_each_path_to_the_service_that_owns_it() -> None:
         "/api/services*": "tickets",
         "/api/consultations*": "tickets",
         "/api/tables*": "exports",
+        "/console*": "routing",
     }
 
 
