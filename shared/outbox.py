@@ -13,6 +13,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import bson
+from bson import Binary
+from bson.codec_options import CodecOptions
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
@@ -148,13 +151,26 @@ def insert_entry(collection: str, doc: Document) -> Document:
     }
 
 
+def pack(entries: list[Document]) -> list[Binary]:
+    """Entries as they are stored: one BSON blob each. A wire-protocol server handles an
+    opaque blob in an array far more cheaply than nested documents (10x on SecantusDB)."""
+    return [Binary(bson.encode(entry)) for entry in entries]
+
+
+def unpack(stored: list[Any] | None) -> list[Document]:
+    return [bson.decode(bytes(blob), codec_options=_CODEC) for blob in stored or []]
+
+
+_CODEC: CodecOptions[Document] = CodecOptions(tz_aware=True)
+
+
 def staging(entries: list[Document], now: datetime) -> Document:
     """The update operators that stage `entries` in the same write as the change itself
     (merge them into the document's update with `merge_updates`)."""
     if not entries:
         return {}
     return {
-        "$push": {OUTBOX_FIELD: {"$each": entries}},
+        "$push": {OUTBOX_FIELD: {"$each": pack(entries)}},
         "$set": {PENDING_FIELD: True, STAGED_AT_FIELD: now},
     }
 
@@ -227,18 +243,16 @@ class EmbeddedOutbox:
         except Exception as exc:
             log.warning("outbox_publish_deferred", outbox=self.name, error=repr(exc))
             return False
-        await self.unstage(
-            list(staged), [e["id"] for _, entries in staged.values() for e in entries]
-        )
+        await self.unstage(list(staged), [e for _, entries in staged.values() for e in entries])
         return True
 
-    async def unstage(self, doc_ids: list[Any], entry_ids: list[str]) -> None:
+    async def unstage(self, doc_ids: list[Any], entries: list[Document]) -> None:
         # Two cheap commands for a whole batch; a document that still holds other pending
         # entries (a concurrent writer staged more) keeps its flag for the relay.
         await self.collection.update_many(
             {"_id": {"$in": doc_ids}},
             {
-                "$pull": {OUTBOX_FIELD: {"id": {"$in": entry_ids}}},
+                "$pullAll": {OUTBOX_FIELD: pack(entries)},
                 "$set": {PENDING_FIELD: False},
             },
         )
@@ -263,7 +277,7 @@ class EmbeddedOutbox:
             )
             if claimed.modified_count != 1:
                 continue
-            entries = list(doc.get(OUTBOX_FIELD) or [])
+            entries = unpack(doc.get(OUTBOX_FIELD))
             if await self.flush({doc["_id"]: (doc, entries)}):
                 done += len(entries)
         if done:

@@ -21,7 +21,7 @@ from shared.contracts.inbound import InboundEvent
 from shared.ids import first_customer_id
 from shared.logging import get_logger
 from shared.mongo import Document
-from shared.outbox import OUTBOX_FIELD, PENDING_FIELD
+from shared.outbox import OUTBOX_FIELD, PENDING_FIELD, unpack
 from shared.secrets import SecretBox, contains_secret, mask_secrets
 
 log = get_logger("routing.inbound")
@@ -139,7 +139,7 @@ class Inbound:
         staged = [d for d in docs if d.get(PENDING_FIELD)]
         applied: set[str] = set()
         for doc in staged:
-            entries = list(doc.get(OUTBOX_FIELD) or [])
+            entries = unpack(doc.get(OUTBOX_FIELD))
             applied |= {
                 e["doc"]["_id"]
                 for e in entries

@@ -38,6 +38,7 @@ from shared.outbox import (
     event_entry,
     insert_entry,
     insert_new,
+    pack,
 )
 
 # Fields a draft never writes with $set: the staged effects are pushed, not replaced.
@@ -115,7 +116,7 @@ class Store:
             draft.doc["version"] = (draft.base_version or 0) + 1
             draft.staged = self._entries(draft)
             if draft.base_version is None:
-                doc = {**draft.doc, OUTBOX_FIELD: draft.staged, STAGED_AT_FIELD: now}
+                doc = {**draft.doc, OUTBOX_FIELD: pack(draft.staged), STAGED_AT_FIELD: now}
                 doc[PENDING_FIELD] = bool(draft.staged)
                 ops.append(InsertOne(doc))
                 continue
@@ -124,7 +125,7 @@ class Store:
             if draft.staged:
                 sets[PENDING_FIELD] = True
                 sets[STAGED_AT_FIELD] = now
-                update["$push"] = {OUTBOX_FIELD: {"$each": draft.staged}}
+                update["$push"] = {OUTBOX_FIELD: {"$each": pack(draft.staged)}}
             if draft.unset:
                 update["$unset"] = {k: "" for k in draft.unset}
             ops.append(UpdateOne({"_id": draft.id, "version": draft.base_version}, update))
@@ -146,10 +147,12 @@ class Store:
             # bulk_write reports totals only. A draft was written iff its staged entries are
             # in the document (only this call unstages them, after this check).
             docs = await self.conversations.find(
-                {"_id": {"$in": [d.id for d in updates]}}, {"version": 1, "outbox.id": 1}
+                {"_id": {"$in": [d.id for d in updates]}}, {"version": 1, OUTBOX_FIELD: 1}
             ).to_list(None)
-            found = {d["_id"]: {e.get("id") for e in d.get(OUTBOX_FIELD) or []} for d in docs}
-            lost += [d for d in updates if d.staged[0]["id"] not in found.get(d.id, set())]
+            found = {d["_id"]: {bytes(b) for b in d.get(OUTBOX_FIELD) or []} for d in docs}
+            lost += [
+                d for d in updates if bytes(pack(d.staged[:1])[0]) not in found.get(d.id, set())
+            ]
         written = [d for d in pending if d not in lost]
         for draft in lost:
             draft.doc["version"] = draft.base_version or 0
