@@ -10,11 +10,11 @@ import pytest
 
 from services.ingest.errors import InvalidPayload, MalformedBody, PayloadTooLarge, SignatureInvalid
 from services.ingest.handlers import decode, ivr_action_url, twilio_urls
-from shared.config import Settings
+from tests.settings import isolated_settings
 from tests.support import meta_body, meta_signature, twilio_signature
 from tests.unit.ingest.payloads import SAMPLES, fb_text, twilio_call, wa_text, webchat
 
-SETTINGS = Settings(max_webhook_bytes=10_000)
+SETTINGS = isolated_settings(max_webhook_bytes=10_000)
 
 
 def test_signed_whatsapp_body_decodes() -> None:
@@ -88,7 +88,7 @@ def test_ivr_form_is_verified_over_the_url_and_params() -> None:
 
 
 def test_ivr_behind_a_proxy_is_verified_against_the_public_url() -> None:
-    settings = Settings(ivr_public_base_url="https://cc.example.com/")
+    settings = isolated_settings(ivr_public_base_url="https://cc.example.com/")
     params = twilio_call("CA10")
     public = "https://cc.example.com/webhooks/ivr?x=1"
     seen = "http://10.0.0.5:8080/webhooks/ivr?x=1"

@@ -15,12 +15,12 @@ from services.ingest import messenger, webchat, whatsapp
 from services.ingest.batch import Batch
 from services.ingest.errors import IngestError, InvalidPayload
 from services.ingest.handlers import decode
-from shared.config import Settings
 from shared.contracts.base import utcnow
 from shared.contracts.inbound import parse_inbound
+from tests.settings import isolated_settings
 from tests.support import meta_body, meta_signature, twilio_signature
 
-SETTINGS = Settings()
+SETTINGS = isolated_settings()
 IVR_URL = "http://testserver/webhooks/ivr"
 
 scalars = (
