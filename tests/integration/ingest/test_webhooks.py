@@ -13,7 +13,8 @@ import pytest
 from tests.integration.ingest.conftest import Probe
 from tests.support import Platform, eventually, meta_body, meta_signature, twilio_signature
 from tests.unit.ingest.payloads import (
-    SAMPLES,
+    CHANNELS,
+    channel_fixture,
     fb_envelope,
     fb_text,
     twilio_call,
@@ -170,11 +171,8 @@ async def test_signed_messenger_message_and_postback_are_published_and_echo_is_n
     assert all(m["_routing_key"] == "inbound.messenger.message" for m in mine)
 
 
-async def test_messenger_callback_sample_is_accepted(platform: Platform) -> None:
-    path = SAMPLES / "messenger/ker0x__messenger/tests/Mocks/Callback/stand_by.json"
-    if not path.exists():
-        pytest.skip("channel samples not present")
-    raw = path.read_bytes()
+async def test_messenger_standby_body_is_accepted(platform: Platform) -> None:
+    raw = meta_body(channel_fixture("messenger/bodies.json")["standby"])
     response = await platform.http.post(
         "/webhooks/messenger",
         content=raw,
@@ -183,13 +181,8 @@ async def test_messenger_callback_sample_is_accepted(platform: Platform) -> None
     assert response.status_code == 200
 
 
-async def test_messenger_invalid_json_sample_signed_correctly_is_400(
-    platform: Platform,
-) -> None:
-    path = SAMPLES / "messenger/ker0x__messenger/tests/Mocks/Callback/invalid_message.json"
-    if not path.exists():
-        pytest.skip("channel samples not present")
-    raw = path.read_bytes()
+async def test_messenger_invalid_json_signed_correctly_is_400(platform: Platform) -> None:
+    raw = (CHANNELS / "messenger" / "invalid_json.txt").read_bytes()
     response = await platform.http.post(
         "/webhooks/messenger",
         content=raw,

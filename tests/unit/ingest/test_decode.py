@@ -12,7 +12,7 @@ from services.ingest.errors import InvalidPayload, MalformedBody, PayloadTooLarg
 from services.ingest.handlers import decode, ivr_action_url, twilio_urls
 from tests.settings import isolated_settings
 from tests.support import meta_body, meta_signature, twilio_signature
-from tests.unit.ingest.payloads import SAMPLES, fb_text, twilio_call, wa_text, webchat
+from tests.unit.ingest.payloads import CHANNELS, fb_text, twilio_call, wa_text, webchat
 
 SETTINGS = isolated_settings(max_webhook_bytes=10_000)
 
@@ -45,8 +45,7 @@ def test_signature_is_checked_before_parsing() -> None:
 
 
 def test_validly_signed_invalid_json_is_malformed() -> None:
-    path = SAMPLES / "messenger/ker0x__messenger/tests/Mocks/Callback/invalid_message.json"
-    raw = path.read_bytes() if path.exists() else b'{"object":"page","entry":[1,]}'
+    raw = (CHANNELS / "messenger" / "invalid_json.txt").read_bytes()
     with pytest.raises(MalformedBody):
         decode(
             SETTINGS,
