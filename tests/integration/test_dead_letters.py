@@ -32,7 +32,9 @@ async def tickets_and_exports(settings: Settings) -> AsyncIterator[Platform]:
         await _delete_namespace(own)
 
 
-async def _dead_letters(settings: Settings, service: str) -> list[aio_pika.IncomingMessage]:
+async def _dead_letters(
+    settings: Settings, service: str
+) -> list[aio_pika.abc.AbstractIncomingMessage]:
     """Every message in `<service>.dlq`, left there (nacked back)."""
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:

@@ -268,6 +268,7 @@ def test_every_messenger_item_is_an_event_or_ignored(name: str) -> None:
     assert batch.skipped == []
     if name in EVENT_KINDS:
         [event] = batch.events
+        assert isinstance(event, InboundMessage | DeliveryStatus)
         kind = event.message_type if isinstance(event, InboundMessage) else event.status
         assert kind == EVENT_KINDS[name]
         assert event.identity.external_id == "7100000000000001"
