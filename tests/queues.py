@@ -86,6 +86,13 @@ async def queue_counts(
 
 
 async def settled(settings: Settings, *topics: str, node: RabbitNode | None = None) -> bool:
+    """Nothing ready and nothing unacknowledged in the queues.
+
+    The ready counts come cheaply over AMQP first; rabbitmqctl (an Erlang VM started per
+    call) is asked for the unacknowledged ones only when nothing is ready any more."""
+    ready = await _ready_counts(settings, platform_queues(settings, *topics))
+    if any(n for n, _ in ready.values()):
+        return False
     counts, _ = await queue_counts(settings, *topics, node=node)
     return all(ready == 0 and unacked == 0 for ready, unacked in counts.values())
 

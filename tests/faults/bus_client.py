@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from shared.bus import Bus, make_broker
 from shared.config import Settings
 from tests.brokers import RabbitNode
+from tests.queues import settled
 
 
 @asynccontextmanager
@@ -39,5 +40,4 @@ async def queue_depths(settings: Settings, node: RabbitNode) -> dict[str, int]:
 async def drained(settings: Settings, node: RabbitNode) -> bool:
     """Every platform queue of the namespace is empty and has nothing unacknowledged
     (connector queues have no consumer in these tests)."""
-    depths = await queue_depths(settings, node)
-    return all(n == 0 for q, n in depths.items() if not q.startswith("connector."))
+    return await settled(settings, node=node)
