@@ -14,14 +14,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+import jsonschema
+import yaml
 
 from contactcenter.platform import SERVICE_NAMES
 from tests.tools import require_tool
-
-# Dev-only tools: skip (not fail) on an environment installed before they were added.
-jsonschema = pytest.importorskip("jsonschema")
-yaml = pytest.importorskip("yaml")
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
