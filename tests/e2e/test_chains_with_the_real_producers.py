@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.bus_probe import bus_probe
 from tests.integration.exports.helpers import row_where
 from tests.integration.routing.helpers import conversation, new_identity, open_conversation
 from tests.support import Platform, eventually, twilio_signature
@@ -118,3 +119,36 @@ async def test_a_staff_rename_in_customers_reaches_routing_and_exports(platform:
     await eventually(routing_knows)
     row = await row_where(platform, "chats", lambda r: r["id"] == cid, q=mark, estado="todos")
     assert row["cliente"] == renamed
+
+
+async def test_a_service_created_in_tickets_reaches_routing_the_customer_and_exports(
+    platform: Platform,
+):
+    """tickets (ticket.created) → routing (the conversation marks it and tells the customer,
+    outbound.*) and exports (servicios)."""
+    mark = token()
+    identity = new_identity("whatsapp")
+    cid = await open_conversation(platform, identity, "sigo sin internet")
+    async with bus_probe(platform.settings, "outbound.#") as probe:
+        created = await platform.http.post(
+            "/api/services",
+            json={
+                "conversation_id": cid,
+                "reason": "Sin conexión",
+                "customer_name": f"Cliente Servicio {mark}",
+            },
+            headers=platform.auth("ana", "staff"),
+        )
+        assert created.status_code == 201, created.text
+        number = created.json()["number"]
+        told = f"Tu número de servicio técnico es {number}"
+        [outbound] = await probe.wait_for(conversation_id=cid, text=told)
+        assert outbound["identity"]["external_id"] == identity.external_id
+
+    view = await conversation(platform, cid)
+    assert view["status"] == "genero_servicio_tecnico"
+    assert told in [m["text"] for m in view["messages"]]
+    row = await row_where(
+        platform, "servicios", lambda r: number in r.values(), q=mark, estado="todos"
+    )
+    assert row["estado"] == "pendiente"
