@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,6 +40,8 @@ class PlatformProcess:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cc-fault-{self.port}.log"
+        # Its own working directory: no `.env` of the developer's checkout is read there.
+        self.workdir = tempfile.mkdtemp(prefix="cc-fault-")
 
     @property
     def base_url(self) -> str:
@@ -60,7 +63,7 @@ class PlatformProcess:
             env=self.env(),
             stdout=log,
             stderr=log,
-            cwd=tempfile.mkdtemp(prefix="cc-fault-"),
+            cwd=self.workdir,
         )
         deadline = time.monotonic() + scaled(timeout)
         while time.monotonic() < deadline:
@@ -87,6 +90,7 @@ class PlatformProcess:
                 self.process.wait(timeout=scaled(timeout))
             except subprocess.TimeoutExpired:
                 self.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 # The WhatsApp business line the fault tests write to; ingest keys events `wa:<line>:<wamid>`.
