@@ -5,6 +5,9 @@ SecantusDB server in a child process for the whole session (it takes seconds to 
 stop, so it is shared). RabbitMQ comes from TEST_AMQP_URL. Every session works under its own
 namespace (exchange/queue prefix and database prefix) and removes its queues at the end, so
 parallel runs on one broker never see each other's messages.
+
+Settings come from tests/settings.py: neither a `.env` nor the shell's variables (TZ=UTC,
+LARA_ENGINE, ...) reach a test.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from shared.config import Settings
+from tests.settings import isolated_settings
 
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -60,7 +64,7 @@ def namespace() -> str:
 
 @pytest.fixture(scope="session")
 def settings(mongo_url: str, namespace: str) -> Settings:
-    return Settings(
+    return isolated_settings(
         amqp_url=AMQP_URL,
         mongo_url=mongo_url,
         bus_namespace=namespace,

@@ -1,13 +1,19 @@
 """Fault-test harness: the platform as real child processes that can be killed and restarted,
-and the broker restarted underneath them."""
+and the broker (the fault tests' own node, tests/brokers.py) restarted underneath them.
+
+A child gets exactly the test's settings: every setting is passed in its environment, no
+variable of the developer's shell that names a setting gets through, and it runs in a
+directory of its own, so no `.env` is read."""
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -18,6 +24,7 @@ from contactcenter.embedded_mongo import free_port
 from shared.auth import issue_token
 from shared.config import Settings
 from shared.contracts import ContactInfo, Identity, InboundMessage
+from tests.brokers import scaled
 from tests.support import meta_body, meta_signature
 from tests.unit.ingest.payloads import wa_text
 
@@ -33,26 +40,20 @@ class PlatformProcess:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cc-fault-{self.port}.log"
+        # Its own working directory: no `.env` of the developer's checkout is read there.
+        self.workdir = tempfile.mkdtemp(prefix="cc-fault-")
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
-        s = self.settings
-        env = dict(os.environ)
-        env.update(
-            AMQP_URL=s.amqp_url,
-            MONGO_URL=s.mongo_url or "",
-            BUS_NAMESPACE=s.bus_namespace,
-            MONGO_DB_PREFIX=s.mongo_db_prefix,
-            HTTP_PORT=str(self.port),
-            LOG_LEVEL="INFO",
-            DEV_MODE="true",
-            WHATSAPP_APP_SECRET=s.whatsapp_app_secret,
-            PREFETCH_COUNT=str(s.prefetch_count),
-            DELIVERY_LIMIT=str(s.delivery_limit),
-        )
+        names = {name.upper() for name in Settings.model_fields}
+        env = {k: v for k, v in os.environ.items() if k.upper() not in names}
+        for name, value in self.settings.model_dump().items():
+            if value is not None:
+                env[name.upper()] = str(value)
+        env.update(HTTP_PORT=str(self.port), LOG_LEVEL="INFO", PYTHONPATH=str(REPO))
         return env
 
     def start(self, timeout: float = 60.0) -> None:
@@ -62,9 +63,9 @@ class PlatformProcess:
             env=self.env(),
             stdout=log,
             stderr=log,
-            cwd=REPO,
+            cwd=self.workdir,
         )
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"platform exited: {self.log_path.read_text()[-3000:]}")
@@ -86,13 +87,10 @@ class PlatformProcess:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=timeout)
+                self.process.wait(timeout=scaled(timeout))
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 # The WhatsApp business line the fault tests write to; ingest keys events `wa:<line>:<wamid>`.

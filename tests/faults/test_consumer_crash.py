@@ -9,6 +9,7 @@ import re
 import httpx
 
 from shared.config import Settings
+from tests.brokers import scaled
 from tests.faults.bus_client import connected_bus
 from tests.faults.harness import PlatformProcess, inbound_text, random_phone, staff_headers
 from tests.support import eventually
@@ -47,7 +48,7 @@ async def test_killed_consumer_redelivers_without_duplicating(fault_settings: Se
         # Kill while the stream is under way: some processed, many still queued or in flight.
         await eventually(
             lambda: _at_least(customer_messages(first.base_url), len(messages) // 10),
-            timeout=120,
+            timeout=scaled(120),
         )
         first.kill()
 
@@ -76,7 +77,7 @@ async def test_killed_consumer_redelivers_without_duplicating(fault_settings: Se
                         return None
             return stored
 
-        stored = await eventually(all_stored, timeout=300, interval=1.0)
+        stored = await eventually(all_stored, timeout=scaled(300), interval=1.0)
         for phone in phones:
             expected = sorted(m.event_id for m in messages if m.identity.external_id == f"+{phone}")
             assert sorted(stored[phone]) == expected

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 
 from shared.config import Settings
+from tests.brokers import scaled
 from tests.faults.bus_client import connected_bus
 from tests.faults.harness import PlatformProcess, inbound_text, random_phone, staff_headers
 from tests.support import eventually
@@ -38,7 +39,7 @@ async def test_sigterm_drains_in_flight_messages_and_loses_none(fault_settings: 
     async def some_stored() -> bool:
         return len(await stored(first.base_url)) >= len(messages) // 10
 
-    await eventually(some_stored, timeout=120, interval=0.2)
+    await eventually(some_stored, timeout=scaled(120), interval=0.2)
     first.stop(timeout=30)
     assert first.process is not None
     log = first.log_path.read_text()
@@ -55,7 +56,7 @@ async def test_sigterm_drains_in_flight_messages_and_loses_none(fault_settings: 
             ids = await stored(second.base_url)
             return ids if len(ids) >= len(messages) else None
 
-        ids = await eventually(everything_stored, timeout=300, interval=1.0)
+        ids = await eventually(everything_stored, timeout=scaled(300), interval=1.0)
         assert sorted(ids) == sorted(m.event_id for m in messages)
     finally:
         second.stop()

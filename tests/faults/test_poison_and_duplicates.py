@@ -4,11 +4,13 @@ of duplicate deliveries stores each message exactly once."""
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import httpx
 
 from shared.config import Settings
-from tests.faults.bus_client import connected_bus, queue_depths
+from tests.brokers import RabbitNode, scaled
+from tests.faults.bus_client import connected_bus, drained, queue_depths
 from tests.faults.harness import (
     PlatformProcess,
     customer_message_ids,
@@ -20,7 +22,7 @@ from tests.support import eventually
 
 
 async def test_poison_message_is_dead_lettered_while_normal_traffic_flows(
-    fault_settings: Settings,
+    fault_settings: Settings, fault_broker: RabbitNode
 ):
     settings = fault_settings.model_copy(update={"delivery_limit": 3})
     platform = PlatformProcess(settings, "up")
@@ -40,10 +42,10 @@ async def test_poison_message_is_dead_lettered_while_normal_traffic_flows(
                 await bus.publish(message)
 
         async def dead_lettered() -> bool:
-            depths = await queue_depths(settings)
+            depths = await queue_depths(settings, fault_broker)
             return depths["routing.dlq"] >= 1 and depths["customers.dlq"] >= 1
 
-        await eventually(dead_lettered, timeout=120, interval=0.5)
+        await eventually(dead_lettered, scaled(120), interval=1.0)
         auth = staff_headers(settings)
         async with httpx.AsyncClient(base_url=platform.base_url, headers=auth) as client:
 
@@ -51,9 +53,9 @@ async def test_poison_message_is_dead_lettered_while_normal_traffic_flows(
                 ids = await customer_message_ids(client, phone)
                 return ids if len(ids) >= len(good) else None
 
-            ids = await eventually(all_good_stored, timeout=120)
+            ids = await eventually(all_good_stored, scaled(120))
         assert sorted(ids) == sorted(m.event_id for m in good)
-        depths = await queue_depths(settings)
+        depths = await queue_depths(settings, fault_broker)
         assert depths["routing.dlq"] == 1
         assert depths["customers.dlq"] == 1
     finally:
@@ -61,7 +63,7 @@ async def test_poison_message_is_dead_lettered_while_normal_traffic_flows(
 
 
 async def test_ten_thousand_duplicate_deliveries_store_one_thousand_messages(
-    fault_settings: Settings,
+    fault_settings: Settings, fault_broker: RabbitNode
 ):
     platform = PlatformProcess(fault_settings, "up")
     platform.start()
@@ -79,11 +81,9 @@ async def test_ten_thousand_duplicate_deliveries_store_one_thousand_messages(
             for _ in range(2):
                 await asyncio.gather(*(bus.publish(m) for m in originals))
 
-        async def drained() -> bool:
-            depths = await queue_depths(fault_settings)
-            return all(n == 0 for q, n in depths.items() if not q.startswith("connector."))
-
-        await eventually(drained, timeout=900, interval=2.0)
+        await eventually(
+            functools.partial(drained, fault_settings, fault_broker), scaled(900), interval=2.0
+        )
         auth = staff_headers(fault_settings)
         stored: list[str] = []
         async with httpx.AsyncClient(

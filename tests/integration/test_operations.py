@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from prometheus_client import REGISTRY
 
 from contactcenter.ops_metrics import QueueMonitor, WatchedQueue, watched_queues
 from tests.support import eventually
+from tests.tools import require_tool
 
 
 @pytest.fixture
@@ -97,14 +97,14 @@ def test_each_process_watches_only_the_queues_of_its_services() -> None:
     assert not any(label.startswith("exports.") for label in routing)
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 async def test_platform_metrics_pass_promtool_check(platform: Any, monitor: QueueMonitor) -> None:
+    promtool = require_tool("promtool")
     await monitor.poll_once()
     response = await platform.http.get("/metrics")
     assert response.status_code == 200
     assert "cc_queue_messages" in response.text
     proc = await asyncio.create_subprocess_exec(
-        "promtool",
+        promtool,
         "check",
         "metrics",
         stdin=asyncio.subprocess.PIPE,

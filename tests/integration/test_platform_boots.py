@@ -1,3 +1,8 @@
+import importlib
+
+from prometheus_client.metrics import MetricWrapperBase
+
+from contactcenter.platform import SERVICE_NAMES
 from tests.support import Platform
 
 
@@ -12,4 +17,10 @@ async def test_metrics_are_exposed_in_prometheus_text_format(platform: Platform)
     response = await platform.http.get("/metrics")
     assert response.status_code == 200
     assert "text/plain" in response.headers["content-type"]
-    assert "python_info" in response.text
+    # Every service's own metrics, not only the client library's defaults (python_info...).
+    for service in SERVICE_NAMES:
+        module = importlib.import_module(f"services.{service}.metrics")
+        declared = [m for m in vars(module).values() if isinstance(m, MetricWrapperBase)]
+        assert declared, service
+        for metric in declared:
+            assert f"# HELP {metric._name}" in response.text, (service, metric._name)

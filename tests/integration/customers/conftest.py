@@ -12,6 +12,7 @@ import aio_pika
 import pytest
 
 from shared.contracts import ContactInfo, CustomerEvent, CustomerSnapshot, Identity, InboundMessage
+from tests.queues import settle
 from tests.support import Platform, eventually
 
 
@@ -37,7 +38,13 @@ class EventProbe:
         return await eventually(probe)
 
     async def drain(self, platform: Platform) -> None:
-        """Publish a sentinel and wait for it: everything confirmed before it has arrived."""
+        """Every `customer.*` event owed so far has arrived.
+
+        Customers handles its messages concurrently, so a sentinel alone proves only that what
+        was published before it arrived, not that the handlers are done: first wait until
+        customers' queues have nothing ready or unacknowledged (every message handled), then
+        publish a sentinel and wait for it (everything they published has arrived)."""
+        await settle(platform.settings, "customers.inbound", "customers.conversation")
         sentinel = f"sentinel-{uuid.uuid4()}"
         await platform.ctx.bus.publish(
             CustomerEvent(action="updated", customer=CustomerSnapshot(customer_id=sentinel))

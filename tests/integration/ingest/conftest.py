@@ -10,6 +10,7 @@ from typing import Any
 import aio_pika
 import pytest
 
+from tests.queues import settle
 from tests.support import Platform, eventually, meta_body, meta_signature
 from tests.unit.ingest.payloads import wa_text
 
@@ -55,8 +56,13 @@ class Probe:
         return [m for m in self.messages if m["event_id"].startswith(prefix)]
 
     async def settle(self) -> None:
-        """Publish a sentinel through ingest and wait for it: everything ingest published
-        before it (same connection, confirmed in order) has then reached the probe."""
+        """Everything ingest owes the bus so far has reached the probe.
+
+        Webhooks over HTTP have published (confirmed) before they answered; raw webhooks are
+        handled concurrently from `ingest.raw`, so first wait until that queue has nothing
+        ready or unacknowledged. Then a sentinel through ingest, waited for, proves that
+        everything confirmed before it has reached the probe."""
+        await settle(self.platform.settings, "ingest.raw")
         sentinel = f"wamid.sentinel-{uuid.uuid4().hex}"
         raw = meta_body(wa_text("sentinel", wamid=sentinel))
         response = await self.platform.http.post(

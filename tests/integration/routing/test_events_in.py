@@ -24,6 +24,7 @@ from shared.secrets import SecretBox
 from tests.integration.routing.helpers import (
     conversation,
     customer_writes,
+    message_stored,
     new_identity,
     open_conversation,
     uid,
@@ -211,10 +212,35 @@ async def test_ivr_call_opens_a_call_conversation_where_lara_stays_silent(platfo
 
 
 async def test_quality_review_scores_the_chat(platform: Platform):
-    cid = await open_conversation(platform)
-    response = await platform.http.get(f"/api/conversations/{cid}/quality", headers=platform.auth())
-    assert response.status_code == 200
-    assert {"score", "satisfaction", "criteria"} <= set(response.json())
+    identity = new_identity()
+    cid = await open_conversation(platform, identity, "hola, no tengo internet")
+    auth = platform.auth(uid("rev"), "staff")
+    base = f"/api/conversations/{cid}"
+
+    async def review() -> dict[str, Any]:
+        response = await platform.http.get(f"{base}/quality", headers=auth)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    before = await review()
+    verdicts = {c["name"]: c["verdict"] for c in before["criteria"]}
+    assert before["satisfaction"] == 0
+    assert verdicts["cierre"] == "not_applicable"  # a live chat is not judged on its close
+
+    assert (await platform.http.post(f"{base}/take", headers=auth)).status_code == 200
+    for text in ("¡Hola! Buen día, soy Carla.", "¿Qué luces ves en el módem?"):
+        sent = await platform.http.post(f"{base}/messages", json={"text": text}, headers=auth)
+        assert sent.status_code == 200, sent.text
+    thanks = await customer_writes(platform, identity, "ya anda, me salvaste! gracias")
+    await message_stored(platform, thanks.event_id)
+
+    after = await review()
+    criteria = {c["name"]: c for c in after["criteria"]}
+    assert criteria["saludo"]["verdict"] == "met"
+    assert criteria["preguntas_diagnostico"]["verdict"] == "met"
+    assert after["satisfaction"] == 1
+    assert criteria["satisfaccion"]["verdict"] == "met"
 
 
 class ScriptedBot:

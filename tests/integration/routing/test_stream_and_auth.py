@@ -70,14 +70,41 @@ async def test_stream_lists_mine_then_other_staff_then_agents_then_lara_then_que
     assert groups == sorted(groups)
 
 
+async def _whole_stream(platform: Platform, **params: str) -> list[dict[str, object]]:
+    items: list[dict[str, object]] = []
+    page = 1
+    while True:
+        response = await platform.http.get(
+            "/api/stream",
+            params={**params, "page": page, "page_size": 200},
+            headers=platform.auth(),
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items += body["items"]
+        if page * 200 >= body["total"]:
+            assert len(items) == body["total"]
+            return items
+        page += 1
+
+
 async def test_stream_filters_by_status(platform: Platform):
     cid = await open_conversation(platform, new_identity("messenger"))
-    await platform.http.post(f"/api/conversations/{cid}/close", headers=platform.auth())
-    response = await platform.http.get(
-        "/api/stream", params={"status": "cerrada", "page_size": 200}, headers=platform.auth()
-    )
-    assert all(i["status"] == "cerrada" for i in response.json()["items"])
-    assert response.json()["total"] >= 1
+    still_open = await open_conversation(platform, new_identity("messenger"))
+    closed = await platform.http.post(f"/api/conversations/{cid}/close", headers=platform.auth())
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["conversation"]["status"] == "cerrada"
+
+    closed_items = await _whole_stream(platform, status="cerrada", channel="messenger")
+    assert {i["status"] for i in closed_items} == {"cerrada"}
+    ids = [i["conversation_id"] for i in closed_items]
+    assert cid in ids and still_open not in ids
+
+    open_ids = [
+        i["conversation_id"]
+        for i in await _whole_stream(platform, status="abierta", channel="messenger")
+    ]
+    assert still_open in open_ids and cid not in open_ids
 
 
 async def test_list_filters_by_identity_channel_and_holder(platform: Platform):

@@ -235,20 +235,31 @@ async def test_list_filters_by_accentless_name_or_document_and_defaults_to_pendi
 
 
 async def test_list_date_range_is_inclusive_and_refuses_reversed_ranges(platform: Platform):
-    service = await _create(platform, conversation_id=unique("conv"), customer_name="Ana")
-    day = service["created_at"][:10]
-    # created_at is UTC; the office day may differ, so a range of the UTC day ± 1 includes it
-    from datetime import date, timedelta
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
 
-    d = date.fromisoformat(day)
-    ok = await platform.http.get(
-        "/api/services",
-        params={"desde": str(d - timedelta(days=1)), "hasta": str(d + timedelta(days=1))},
-        headers=platform.auth(),
-    )
-    assert service["service_id"] in [s["service_id"] for s in ok.json()["items"]] or (
-        ok.json()["total"] > ok.json()["page_size"]
-    )
+    name = f"Ana {unique('Rango')}"
+    service = await _create(platform, conversation_id=unique("conv"), customer_name=name)
+    created = datetime.fromisoformat(service["created_at"].replace("Z", "+00:00"))
+    # desde/hasta are days of the office's zone, both inclusive.
+    day = created.astimezone(ZoneInfo(platform.settings.tz)).date()
+
+    async def listed(desde: date | None, hasta: date | None) -> list[str]:
+        params = {"q": name, "estado": "todos"}
+        if desde:
+            params["desde"] = desde.isoformat()
+        if hasta:
+            params["hasta"] = hasta.isoformat()
+        response = await platform.http.get("/api/services", params=params, headers=platform.auth())
+        assert response.status_code == 200, response.text
+        return [s["service_id"] for s in response.json()["items"]]
+
+    one_day = timedelta(days=1)
+    assert await listed(day, day) == [service["service_id"]]
+    assert await listed(None, day) == [service["service_id"]]
+    assert await listed(day, None) == [service["service_id"]]
+    assert await listed(None, day - one_day) == []
+    assert await listed(day + one_day, None) == []
     past = await platform.http.get(
         "/api/services", params={"hasta": "2000-01-01"}, headers=platform.auth()
     )

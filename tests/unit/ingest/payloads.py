@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
 
-SAMPLES = Path(__file__).parents[3] / "../shared/channel-samples"
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "ingest"
+# The project's own channel bodies (tests/fixtures/channels/README.md): every shape each
+# channel sends, written for this project; no test reads anything outside the repository.
+CHANNELS = Path(__file__).parents[2] / "fixtures" / "channels"
+
+
+def channel_fixture(name: str) -> Any:
+    """A JSON file under tests/fixtures/channels, e.g. `whatsapp/messages.json`."""
+    return json.loads((CHANNELS / name).read_text())
 
 
 def uid() -> str:

@@ -10,11 +10,11 @@ import pytest
 
 from services.ingest.errors import InvalidPayload, MalformedBody, PayloadTooLarge, SignatureInvalid
 from services.ingest.handlers import decode, ivr_action_url, twilio_urls
-from shared.config import Settings
+from tests.settings import isolated_settings
 from tests.support import meta_body, meta_signature, twilio_signature
-from tests.unit.ingest.payloads import SAMPLES, fb_text, twilio_call, wa_text, webchat
+from tests.unit.ingest.payloads import CHANNELS, fb_text, twilio_call, wa_text, webchat
 
-SETTINGS = Settings(max_webhook_bytes=10_000)
+SETTINGS = isolated_settings(max_webhook_bytes=10_000)
 
 
 def test_signed_whatsapp_body_decodes() -> None:
@@ -45,8 +45,7 @@ def test_signature_is_checked_before_parsing() -> None:
 
 
 def test_validly_signed_invalid_json_is_malformed() -> None:
-    path = SAMPLES / "messenger/ker0x__messenger/tests/Mocks/Callback/invalid_message.json"
-    raw = path.read_bytes() if path.exists() else b'{"object":"page","entry":[1,]}'
+    raw = (CHANNELS / "messenger" / "invalid_json.txt").read_bytes()
     with pytest.raises(MalformedBody):
         decode(
             SETTINGS,
@@ -88,7 +87,7 @@ def test_ivr_form_is_verified_over_the_url_and_params() -> None:
 
 
 def test_ivr_behind_a_proxy_is_verified_against_the_public_url() -> None:
-    settings = Settings(ivr_public_base_url="https://cc.example.com/")
+    settings = isolated_settings(ivr_public_base_url="https://cc.example.com/")
     params = twilio_call("CA10")
     public = "https://cc.example.com/webhooks/ivr?x=1"
     seen = "http://10.0.0.5:8080/webhooks/ivr?x=1"

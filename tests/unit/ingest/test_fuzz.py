@@ -1,26 +1,35 @@
 """Property: whatever a correctly signed sender posts, ingest answers with events or a
-refusal it can map to 4xx; never an unexpected exception (which would be a 500)."""
+refusal it can map to 4xx; never an unexpected exception (which would be a 500).
+
+`decode` has a safety net that turns any exception of a normalizer into InvalidPayload (a
+400 rather than a 500), so a crash behind it would pass unseen: every draw also goes through
+the channel's normalizer directly, where only InvalidPayload is an acceptable refusal. Every
+draw is signed with its own channel's secret, so none is refused for its signature alone.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.ingest import messenger, webchat, whatsapp
+from services.ingest import ivr, messenger, webchat, whatsapp
 from services.ingest.batch import Batch
-from services.ingest.errors import IngestError, InvalidPayload
+from services.ingest.bodies import parse_form
+from services.ingest.errors import IngestError, InvalidPayload, MalformedBody, SignatureInvalid
 from services.ingest.handlers import decode
-from shared.config import Settings
 from shared.contracts.base import utcnow
 from shared.contracts.inbound import parse_inbound
+from tests.settings import isolated_settings
 from tests.support import meta_body, meta_signature, twilio_signature
 
-SETTINGS = Settings()
+SETTINGS = isolated_settings()
 IVR_URL = "http://testserver/webhooks/ivr"
 
 scalars = (
@@ -106,20 +115,44 @@ NORMALIZERS = {
 }
 
 
+def meta_secret(channel: str) -> str:
+    if channel == "whatsapp":
+        return SETTINGS.whatsapp_app_secret
+    return SETTINGS.messenger_app_secret
+
+
+def decode_signed(
+    channel: Any, raw: bytes, headers: dict[str, str], url: str | None = None
+) -> None:
+    """`decode` may refuse, but never for the signature: the test signed it correctly."""
+    try:
+        check(decode(SETTINGS, channel, raw, headers, url))
+    except SignatureInvalid:
+        raise AssertionError(f"a correctly signed {channel} body was refused") from None
+    except IngestError:
+        pass
+
+
 def run(channel: Any, payload: Any) -> None:
     # The normalizer itself (not the decode() safety net) refuses only with InvalidPayload.
     with contextlib.suppress(InvalidPayload):
         check(NORMALIZERS[channel](payload, utcnow()))
     raw = meta_body(payload) if channel != "webchat" else json.dumps(payload).encode()
-    secret = (
-        SETTINGS.whatsapp_app_secret if channel == "whatsapp" else SETTINGS.messenger_app_secret
-    )
     headers = {
-        "X-Hub-Signature-256": meta_signature(secret, raw),
+        "X-Hub-Signature-256": meta_signature(meta_secret(channel), raw),
         "Authorization": f"Bearer {SETTINGS.webchat_token}",
     }
-    with contextlib.suppress(IngestError):
-        check(decode(SETTINGS, channel, raw, headers))
+    decode_signed(channel, raw, headers)
+
+
+def run_ivr_form(pairs: list[tuple[str, str]], url: str, query: dict[str, str]) -> None:
+    with contextlib.suppress(InvalidPayload):
+        batch = ivr.normalize(
+            dict(pairs), utcnow(), step_hint=query.get("step"), menu=query.get("menu")
+        )
+        check(batch)
+    headers = {"X-Twilio-Signature": twilio_signature(SETTINGS.ivr_auth_token, url, pairs)}
+    decode_signed("ivr", urlencode(pairs).encode(), headers, url)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -163,21 +196,34 @@ def test_meta_envelopes_with_arbitrary_entries_never_escape(
 )
 def test_signed_ivr_forms_of_any_content_never_escape(params: dict[str, str], query: str) -> None:
     url = IVR_URL + (f"?{query}" if query else "")
-    headers = {"X-Twilio-Signature": twilio_signature(SETTINGS.ivr_auth_token, url, params)}
-    with contextlib.suppress(IngestError):
-        check(decode(SETTINGS, "ivr", urlencode(params).encode(), headers, url))
+    run_ivr_form(list(params.items()), url, dict(p.split("=") for p in query.split("&") if p))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     raw=st.binary(max_size=300),
-    channel=st.sampled_from(["whatsapp", "messenger", "webchat", "ivr"]),
+    channel=st.sampled_from(["whatsapp", "messenger", "webchat", "ivr", "ivr-json"]),
 )
-def test_arbitrary_bytes_are_refused_or_accepted_never_crash(raw: bytes, channel: Any) -> None:
-    headers = {
-        "X-Hub-Signature-256": meta_signature(SETTINGS.whatsapp_app_secret, raw),
-        "Authorization": f"Bearer {SETTINGS.webchat_token}",
-        "X-Twilio-Signature": "x",
-    }
-    with contextlib.suppress(IngestError):
-        check(decode(SETTINGS, channel, raw, headers, IVR_URL))
+def test_arbitrary_bytes_are_refused_or_accepted_never_crash(raw: bytes, channel: str) -> None:
+    if channel in ("whatsapp", "messenger", "webchat"):
+        headers = {
+            "X-Hub-Signature-256": meta_signature(meta_secret(channel), raw),
+            "Authorization": f"Bearer {SETTINGS.webchat_token}",
+        }
+        decode_signed(channel, raw, headers)
+    elif channel == "ivr-json":
+        # Twilio signs the URL carrying the body's SHA-256 and nothing else.
+        url = f"{IVR_URL}?bodySHA256={hashlib.sha256(raw).hexdigest()}"
+        headers = {
+            "X-Twilio-Signature": twilio_signature(SETTINGS.ivr_auth_token, url, {}),
+            "Content-Type": "application/json",
+        }
+        decode_signed("ivr", raw, headers, url)
+    else:
+        try:
+            pairs = parse_form(raw)
+        except MalformedBody:
+            with pytest.raises(MalformedBody):
+                decode(SETTINGS, "ivr", raw, {}, IVR_URL)
+            return
+        run_ivr_form(pairs, IVR_URL, {})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
@@ -11,7 +10,7 @@ import pytest
 from services.ingest import ivr
 from services.ingest.errors import InvalidPayload
 from shared.contracts.inbound import CallEvent, parse_inbound
-from tests.unit.ingest.payloads import SAMPLES, twilio_call
+from tests.unit.ingest.payloads import channel_fixture, twilio_call
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -142,23 +141,37 @@ def test_json_params_become_strings() -> None:
     }
 
 
-def test_twilio_samples_normalize() -> None:
-    base = SAMPLES / "twilio_voice"
-    if not base.exists():
-        pytest.skip("channel samples not present")
-    voice = json.loads(
-        (base / "twilio-labs__plugin-webhook/src/utils/webhook-events/voice.js.json").read_text()
+CALLS: dict[str, dict[str, str]] = channel_fixture("ivr/calls.json")
+STEPS = {
+    "incoming": "incoming",
+    "gather_digits": "gather",
+    "gather_timeout": "gather",
+    "gather_speech": "gather",
+    "status_completed": "status",
+    "status_no_answer": "status",
+    "anonymous": "incoming",
+}
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_every_twilio_fixture_normalizes_to_its_step(name: str) -> None:
+    assert set(STEPS) == set(CALLS)
+    assert call(CALLS[name]).step == STEPS[name]
+
+
+def test_twilio_fixture_details() -> None:
+    incoming = call(CALLS["incoming"])
+    assert (incoming.city, incoming.identity.external_id, incoming.contact.name) == (
+        "Buenos Aires",
+        "+5491155550404",
+        "LUISA PEREZ",
     )
-    event = call(voice["body"])
-    assert (event.step, event.city, event.identity.external_id) == (
-        "incoming",
-        "San Francisco",
-        "+15017122661",
+    assert call(CALLS["gather_digits"]).motive == "ventas"
+    assert call(CALLS["gather_speech"]).motive == "ventas"
+    assert call(CALLS["gather_timeout"]).motive is None
+    completed = call(CALLS["status_completed"])
+    assert (completed.event_id, completed.duration_seconds) == (
+        f"tw:{CALLS['status_completed']['CallSid']}:status:4",
+        87,
     )
-    full = json.loads((base / "twilio__twilio-python/tests/test_validation.py.json").read_text())
-    event = call(full["form"])
-    assert (event.city, event.contact.name) == ("South Lake Tahoe", "CA Wireless Call")
-    gather = json.loads(
-        (base / "twilio__twilio-python/tests/unit/test_request_validator.py.json").read_text()
-    )
-    assert call(gather["form"]).step == "gather"
+    assert call(CALLS["anonymous"]).identity.external_id.startswith("anonymous:")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 from services.ingest import messenger
 from services.ingest.errors import InvalidPayload
 from shared.contracts.inbound import DeliveryStatus, InboundMessage, parse_inbound
-from tests.unit.ingest.payloads import SAMPLES, fb_envelope
+from tests.unit.ingest.payloads import channel_fixture, fb_envelope
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PAGE = "625987814267888"
@@ -219,44 +218,100 @@ def test_bodies_that_are_not_messenger_webhooks_are_schema_errors(body: Any) -> 
         messenger.normalize(body, NOW)
 
 
-MOCKS = SAMPLES / "messenger/ker0x__messenger/tests/Mocks"
-EXPECTED_EVENT_FILES = {
-    "message.json": "image",
-    "postback.json": "postback",
-    "postback_from_stand_by.json": "postback",
-    "reaction.json": "reaction",
-    "delivery.json": "delivered",
-    "read.json": "read",
+EVENTS: dict[str, dict[str, Any]] = channel_fixture("messenger/events.json")
+# The `messaging[]` items of tests/fixtures/channels/messenger/events.json that are events,
+# and their message type or delivery state; every other item is acknowledged and ignored.
+EVENT_KINDS = {
+    "text": "text",
+    "quick_reply": "text",
+    "reply_to": "text",
+    "image": "image",
+    "audio": "audio",
+    "video": "video",
+    "file": "document",
+    "sticker": "sticker",
+    "location": "location",
+    "fallback_link": "text",
+    "postback": "postback",
+    "postback_without_mid": "postback",
+    "reaction": "reaction",
+    "unreaction": "reaction",
+    "delivery": "delivered",
+    "read": "read",
+}
+IGNORED = {
+    "echo",
+    "optin",
+    "referral",
+    "account_linking",
+    "pass_thread_control",
+    "take_thread_control",
+    "request_thread_control",
+    "policy_enforcement",
+    "app_roles",
+    "game_play",
+    "payment",
+    "pre_checkout",
+    "checkout_update",
+    "unknown_key",
 }
 
 
-def _event_files() -> list[str]:
-    return sorted(p.name for p in (MOCKS / "Event").glob("*.json")) if MOCKS.exists() else []
+def test_the_fixtures_name_every_item_once() -> None:
+    assert set(EVENTS) == set(EVENT_KINDS) | IGNORED
+    assert not set(EVENT_KINDS) & IGNORED
 
 
-@pytest.mark.parametrize("name", _event_files() or ["none"])
-def test_every_messenger_event_sample_is_an_event_or_ignored(name: str) -> None:
-    if not MOCKS.exists():
-        pytest.skip("channel samples not present")
-    sample = json.loads((MOCKS / "Event" / name).read_text())
-    batch = messenger.normalize(fb_envelope(sample), NOW)
+@pytest.mark.parametrize("name", sorted(EVENTS))
+def test_every_messenger_item_is_an_event_or_ignored(name: str) -> None:
+    batch = messenger.normalize(fb_envelope(EVENTS[name], page="104000000000001"), NOW)
     assert batch.skipped == []
-    if name in EXPECTED_EVENT_FILES:
+    if name in EVENT_KINDS:
         [event] = batch.events
+        assert isinstance(event, InboundMessage | DeliveryStatus)
         kind = event.message_type if isinstance(event, InboundMessage) else event.status
-        assert kind == EXPECTED_EVENT_FILES[name]
+        assert kind == EVENT_KINDS[name]
+        assert event.identity.external_id == "7100000000000001"
     else:
-        assert batch.events == [], name  # echoes, payments, thread control, unknown keys
+        assert (batch.events, batch.ignored) == ([], 1), name
 
 
-@pytest.mark.parametrize("name", ["message.json", "stand_by.json"])
-def test_messenger_callback_samples_give_one_text_message(name: str) -> None:
-    if not MOCKS.exists():
-        pytest.skip("channel samples not present")
-    batch = messenger.normalize(json.loads((MOCKS / "Callback" / name).read_text()), NOW)
+def test_messenger_item_details_survive_normalization() -> None:
+    def one(name: str) -> Any:
+        [event] = messenger.normalize(fb_envelope(EVENTS[name]), NOW).events
+        return event
+
+    assert one("quick_reply").payload == "MENU_VENTAS"
+    assert one("reply_to").reply_to == "m_page0001"
+    assert one("postback").payload == "HUMANO"
+    assert one("postback").event_id == "fb:625987814267888:m_pb0001"
+    assert one("postback_without_mid").event_id.startswith("fb-pb:625987814267888:")
+    assert one("location").location.latitude == -31.4135
+    assert one("fallback_link").text == "Planes de fibra https://towebs.example.com/planes"
+
+
+BODIES: dict[str, dict[str, Any]] = channel_fixture("messenger/bodies.json")
+
+
+@pytest.mark.parametrize("name", ["text_with_quick_reply", "standby"])
+def test_messenger_bodies_give_one_text_message_with_its_quick_reply(name: str) -> None:
+    batch = messenger.normalize(BODIES[name], NOW)
     [event] = batch.events
-    assert (event.message_type, event.text, event.payload) == (
-        "text",
-        "hello, world!",
-        "DEVELOPER_DEFINED_PAYLOAD",
-    )
+    assert isinstance(event, InboundMessage)
+    assert (event.message_type, event.payload) == ("text", "MENU_VENTAS")
+
+
+def test_a_postback_from_standby_is_a_postback() -> None:
+    [event] = messenger.normalize(BODIES["postback_from_standby"], NOW).events
+    assert isinstance(event, InboundMessage)
+    assert (event.message_type, event.payload) == ("postback", "MENU_SOPORTE")
+
+
+def test_a_batched_body_gives_every_item_of_every_entry_but_the_echo() -> None:
+    batch = messenger.normalize(BODIES["batch"], NOW)
+    assert [e.event_id for e in batch.events] == [
+        "fb:104000000000001:m_body0003",
+        "fb:104000000000001:m_body0004",
+        "fb:104000000000001:m_body0005",
+    ]
+    assert batch.ignored == 1

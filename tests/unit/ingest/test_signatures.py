@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from services.ingest.signatures import (
     verify_meta,
     verify_twilio,
 )
-from tests.unit.ingest.payloads import SAMPLES
+from tests.unit.ingest.payloads import channel_fixture
 
 META_SECRET = "test_app_secret"
 META_BODY = (
@@ -85,56 +86,48 @@ def test_twilio_vector_from_channels_spec_is_accepted() -> None:
     assert not verify_twilio("12345", [url], tampered.items(), "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
 
 
-def _twilio_samples() -> dict[str, object]:
-    path = SAMPLES / "twilio_voice/twilio__twilio-python/tests/unit/test_request_validator.py.json"
-    if not path.exists():
-        pytest.skip("channel samples not present")
-    data: dict[str, object] = json.loads(path.read_text())
-    return data
+SIGNED: dict[str, Any] = channel_fixture("ivr/signatures.json")
+TOKEN = SIGNED["auth_token"]
 
 
 def test_twilio_signature_is_accepted_whether_or_not_the_default_port_was_signed() -> None:
-    sample = _twilio_samples()
-    params = sample["form"]
-    assert isinstance(params, dict)
-    vectors = sample["other_vectors"]
-    assert isinstance(vectors, dict)
-    for name in ("same_params_url_with_port_443", "same_params_http_url_with_port_80"):
-        vector = vectors[name]
+    params = SIGNED["form"]
+    for name in ("signed_with_port_443", "signed_with_port_80"):
+        vector = SIGNED[name]
         without_port = vector["url"].replace(":443", "").replace(":80", "")
         # Twilio signed the URL with the port; we saw it without (and vice versa).
-        assert verify_twilio("12345", [without_port], params.items(), vector["x_twilio_signature"])
+        assert verify_twilio(TOKEN, [without_port], params.items(), vector["signature"])
     assert verify_twilio(
-        "12345",
-        [str(sample["url"]).replace("https://mycompany.com", "https://mycompany.com:443")],
+        TOKEN,
+        [SIGNED["url"].replace("https://cc.example.com", "https://cc.example.com:443")],
         params.items(),
-        str(sample["x_twilio_signature"]),
+        SIGNED["signature"],
     )
+    assert not verify_twilio(TOKEN, [SIGNED["url"] + "&x=1"], params.items(), SIGNED["signature"])
 
 
 def test_twilio_repeated_params_are_each_signed_in_sorted_order() -> None:
-    vector = _twilio_samples()["other_vectors"]["duplicate_params_multidict"]  # type: ignore[index]
-    pairs = [tuple(p) for p in vector["form_list"]]
-    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
-    assert verify_twilio("12345", [url], pairs, vector["x_twilio_signature"])
+    vector = SIGNED["repeated_params"]
+    pairs = [tuple(p) for p in vector["pairs"]]
+    assert verify_twilio(TOKEN, [vector["url"]], pairs, vector["signature"])
+    only_first = [p for p in pairs if p != ("Digits", "1")]
+    assert not verify_twilio(TOKEN, [vector["url"]], only_first, vector["signature"])
 
 
 def test_twilio_json_body_is_checked_through_body_sha256() -> None:
-    vector = _twilio_samples()["other_vectors"]["json_body"]  # type: ignore[index]
+    vector = SIGNED["json_body"]
     raw = vector["raw_body"].encode()
-    assert verify_twilio("12345", [vector["url"]], [], vector["x_twilio_signature"])
+    assert verify_twilio(TOKEN, [vector["url"]], [], vector["signature"])
     query = {"bodySHA256": vector["body_sha256_hex"]}
     assert body_sha256_matches(raw, query)
     assert not body_sha256_matches(raw + b" ", query)
     assert not body_sha256_matches(raw, {})
 
 
-def test_twilio_full_inbound_call_sample_verifies() -> None:
-    path = SAMPLES / "twilio_voice/twilio__twilio-python/tests/test_validation.py.json"
-    if not path.exists():
-        pytest.skip("channel samples not present")
-    sample = json.loads(path.read_text())
-    assert verify_twilio(
-        sample["auth_token"], [sample["url"]], sample["form"].items(), sample["x_twilio_signature"]
-    )
-    assert not verify_twilio(sample["auth_token"], [sample["url"]], sample["form"].items(), None)
+def test_twilio_full_inbound_call_verifies() -> None:
+    vector = SIGNED["full_inbound_call"]
+    form = vector["form"]
+    assert verify_twilio(TOKEN, [vector["url"]], form.items(), vector["signature"])
+    assert not verify_twilio(TOKEN, [vector["url"]], form.items(), None)
+    tampered = {**form, "From": "+5491100000000"}
+    assert not verify_twilio(TOKEN, [vector["url"]], tampered.items(), vector["signature"])

@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from services.ingest import whatsapp
 from services.ingest.errors import InvalidPayload
 from shared.contracts.inbound import DeliveryStatus, InboundMessage, parse_inbound
-from tests.unit.ingest.payloads import FIXTURES, SAMPLES, wa_envelope, wa_message, wa_text
+from tests.unit.ingest.payloads import (
+    FIXTURES,
+    channel_fixture,
+    wa_envelope,
+    wa_message,
+    wa_text,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PHONE = "5491155550000"
@@ -374,57 +380,125 @@ def test_bodies_that_are_not_whatsapp_webhooks_are_schema_errors(body: Any) -> N
         whatsapp.normalize(body, NOW)
 
 
-def _sample_bodies() -> list[tuple[str, dict[str, Any]]]:
-    root = SAMPLES / "whatsapp"
-    if not root.exists():
-        return []
-    bodies = []
-    for path in sorted(root.rglob("*.json")):
-        data = json.loads(path.read_text())
-        if "object" in data:
-            bodies.append((path.name, data))
-        else:
-            bodies += [(f"{path.name}:{scenario}", body) for scenario, body in data.items()]
-    return bodies
+MESSAGES: dict[str, dict[str, Any]] = channel_fixture("whatsapp/messages.json")
+# Each scenario of tests/fixtures/channels/whatsapp/messages.json and the type it becomes.
+MESSAGE_TYPES = {
+    "text": "text",
+    "text_reply": "text",
+    "text_forwarded": "text",
+    "text_forwarded_many_times": "text",
+    "text_from_ad": "text",
+    "image": "image",
+    "image_with_url": "image",
+    "video": "video",
+    "document": "document",
+    "audio": "audio",
+    "voice": "audio",
+    "sticker": "sticker",
+    "animated_sticker": "sticker",
+    "location_chosen": "location",
+    "location_current": "location",
+    "contacts": "contacts",
+    "button_reply": "interactive",
+    "list_reply": "interactive",
+    "flow_completion": "interactive",
+    "interactive_without_object": "unsupported",
+    "template_quick_reply": "button",
+    "reaction": "reaction",
+    "unreaction_empty": "reaction",
+    "unreaction_no_emoji": "reaction",
+    "order": "order",
+    "system_number_changed": "system",
+    "unsupported": "unsupported",
+    "unknown_type": "unsupported",
+    "revoke": "revoke",
+    "edit": "edit",
+    "phone_withheld": "text",
+}
 
 
-SAMPLE_BODIES = _sample_bodies()
+def test_the_fixtures_cover_every_message_type_the_platform_knows() -> None:
+    assert set(MESSAGE_TYPES) == set(MESSAGES)
+    known = set(get_args(InboundMessage.model_fields["message_type"].annotation))
+    produced = set(MESSAGE_TYPES.values())
+    # Messenger-only kinds are covered by its own fixtures.
+    assert known - produced <= {"postback"}, known - produced
 
 
-@pytest.mark.parametrize(
-    ("name", "body"), SAMPLE_BODIES or [("none", {})], ids=[n for n, _ in SAMPLE_BODIES] or ["none"]
-)
-def test_every_whatsapp_sample_normalizes_without_skipping_items(
-    name: str, body: dict[str, Any]
-) -> None:
-    if not SAMPLE_BODIES:
-        pytest.skip("channel samples not present")
-    batch = whatsapp.normalize(body, NOW)
+@pytest.mark.parametrize("name", sorted(MESSAGE_TYPES))
+def test_every_message_fixture_maps_to_its_type(name: str) -> None:
+    event = only_message(MESSAGES[name])
+    assert event.message_type == MESSAGE_TYPES[name]
+    message = MESSAGES[name]["entry"][0]["changes"][0]["value"]["messages"][0]
+    assert event.event_id == f"wa:109876543210987:{message['id']}"
+    assert event.external_message_id == message["id"]
+
+
+def test_message_fixture_details_survive_normalization() -> None:
+    assert only_message(MESSAGES["text"]).contact.name == "Marta Gómez"
+    assert only_message(MESSAGES["text"]).identity.external_id == "+5493515550101"
+    assert only_message(MESSAGES["text_reply"]).reply_to == "wamid.OUTBOUND0001"
+    assert only_message(MESSAGES["unreaction_no_emoji"]).payload == "unreact"
+    assert only_message(MESSAGES["unreaction_empty"]).payload == "unreact"
+    assert only_message(MESSAGES["reaction"]).payload == "react"
+    assert only_message(MESSAGES["document"]).attachments[0].filename == "factura-noviembre.pdf"
+    assert only_message(MESSAGES["image_with_url"]).attachments[0].url
+    location = only_message(MESSAGES["location_chosen"]).location
+    assert location is not None and location.name == "Plaza San Martín"
+    assert only_message(MESSAGES["list_reply"]).payload == "plan_300"
+    assert only_message(MESSAGES["template_quick_reply"]).payload == "CONFIRMAR_VISITA"
+    assert only_message(MESSAGES["contacts"]).text == "Raúl Díaz (+54 9 351 555-0202)"
+    assert only_message(MESSAGES["edit"]).text == "Hola, se me cortó internet desde anoche"
+    withheld = only_message(MESSAGES["phone_withheld"])
+    assert (withheld.identity.external_id, withheld.contact.phone) == (
+        "AR.555000111222333444",
+        None,
+    )
+
+
+STATUSES: dict[str, dict[str, Any]] = channel_fixture("whatsapp/statuses.json")
+
+
+@pytest.mark.parametrize("name", sorted(STATUSES))
+def test_every_status_fixture_gives_one_delivery_status(name: str) -> None:
+    batch = whatsapp.normalize(STATUSES[name], NOW)
     assert batch.skipped == []
-    fields = {c["field"] for e in body["entry"] for c in e["changes"]}
-    if fields != {"messages"}:
-        assert batch.events == []
-        return
-    value = body["entry"][0]["changes"][0]["value"]
-    expected = len(value.get("messages", [])) + len(value.get("statuses", []))
-    assert len(batch.events) == expected
-    for event in batch.events:
-        assert parse_inbound(event.model_dump_json()) == event
-        assert event.event_id.startswith(("wa:", "wa-st:"))
+    [event] = batch.events
+    assert isinstance(event, DeliveryStatus)
+    assert parse_inbound(event.model_dump_json()) == event
+    expected = "delivered" if name == "with_biz_opaque_data" else name
+    assert event.status == expected
+    assert event.event_id.startswith("wa-st:wamid.OUTBOUND")
+    if name == "failed":
+        assert event.errors[0]["code"] == 131047
 
 
-def test_pywa_message_samples_map_to_their_types() -> None:
-    path = SAMPLES / "whatsapp/david-lev__pywa/tests/data/updates/message.json"
-    if not path.exists():
-        pytest.skip("channel samples not present")
-    scenarios = json.loads(path.read_text())
-    kinds = {name: only_message(body).message_type for name, body in scenarios.items()}
-    assert kinds["voice"] == "audio"
-    assert kinds["chosen_location"] == "location"
-    assert kinds["unsupported_with_type"] == "unsupported"
-    assert kinds["interactive_message_with_err"] == "unsupported"
-    assert only_message(scenarios["unreaction_no_emoji"]).payload == "unreact"
-    assert only_message(scenarios["text"]).contact.name == "Test Name"
+@pytest.mark.parametrize("name", sorted(channel_fixture("whatsapp/echoes.json")))
+def test_message_echoes_are_never_customer_messages(name: str) -> None:
+    batch = whatsapp.normalize(channel_fixture("whatsapp/echoes.json")[name], NOW)
+    assert (batch.events, batch.skipped, batch.ignored) == ([], [], 1)
+
+
+@pytest.mark.parametrize("name", sorted(channel_fixture("whatsapp/other_fields.json")))
+def test_fields_other_than_messages_are_acknowledged_and_ignored(name: str) -> None:
+    batch = whatsapp.normalize(channel_fixture("whatsapp/other_fields.json")[name], NOW)
+    assert (batch.events, batch.skipped, batch.ignored) == ([], [], 1)
+
+
+def test_fixture_batch_gives_every_message_and_status_of_every_entry_in_order() -> None:
+    batch = whatsapp.normalize(channel_fixture("whatsapp/batch.json"), NOW)
+    assert batch.skipped == []
+    assert [e.event_id for e in batch.events] == [
+        "wa:109876543210987:wamid.BATCH0001",
+        "wa:109876543210987:wamid.BATCH0002",
+        "wa:109876543210987:wamid.BATCH0003",
+        "wa-st:wamid.OUTBOUND0020:delivered",
+        "wa-st:wamid.OUTBOUND0020:read",
+        "wa:109876543210555:wamid.BATCH0004",
+    ]
+    names = [e.contact.name for e in batch.events if isinstance(e, InboundMessage)]
+    assert names == ["Marta Gómez", "Raúl Díaz", "Marta Gómez", "Luisa Pérez"]
+    assert batch.ignored == 1  # the account_update change
 
 
 def test_fixture_file_exists() -> None:

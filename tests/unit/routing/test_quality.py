@@ -59,10 +59,21 @@ def test_the_report_serializes_for_the_api() -> None:
 
 
 def test_a_missing_paraphrase_is_never_penalized() -> None:
+    # The same chat with the agent's diagnostic question but without restating the problem.
+    lines = list(GOOD_CHAT)
+    lines[2] = ChatLine("agent", "¿Qué luces ves en el módem?", GOOD_CHAT[2].at)
+    report = score_chat(lines, live=False)
+    assert verdict(report, "parafraseo") == "not_applicable"
+    assert verdict(report, "preguntas_diagnostico") == "met"
+    assert report.score == 1.0
+
+
+def test_dropping_the_diagnostic_question_costs_exactly_that_criterion() -> None:
     lines = [line for i, line in enumerate(GOOD_CHAT) if i != 2]
     report = score_chat(lines, live=False)
     assert verdict(report, "parafraseo") == "not_applicable"
-    assert report.score == 1.0 or verdict(report, "preguntas_diagnostico") == "not_met"
+    assert verdict(report, "preguntas_diagnostico") == "not_met"
+    assert report.score == round(5 / 6, 3)  # saludo, espera, explicacion, cierre, satisfaccion
 
 
 def test_a_live_chat_is_not_penalized_for_a_missing_closing_question() -> None:
