@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     lara_engine: str = "rules"
     faq_path: Path | None = None
 
+    # Exports: Prints render in worker processes; more than these at once answer 429.
+    print_max_per_user: int = 1
+    print_max_concurrent: int = 2
+    print_workers: int = 2
+
     def db_name(self, service: str) -> str:
         return f"{self.mongo_db_prefix}{service}"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.exports.metrics import CUSTOMER_UPDATES, ROWS_PROJECTED
 from services.exports.store import ExportsStore
 from services.exports.tables import (
+    GENERO_SERVICIO,
     Row,
     apply_customer,
     customer_facts,
@@ -28,15 +29,35 @@ async def project_rows(store: ExportsStore, rows: list[Row]) -> None:
     """
     for row in rows:
         origin = row.customer_id
+        source: tuple[str | None, str | None] | None = (row.customer_name, row.document_number)
+        stored_origin = await store.row_origin(row.row_id)
+        if (
+            origin
+            and stored_origin
+            and stored_origin != origin
+            and await store.resolve_id(stored_origin) == await store.resolve_id(origin)
+        ):
+            # The source now names the survivor of a merge the row's customer went into:
+            # the row still came from the absorbed customer, so an unmerge gives it back.
+            origin, source = stored_origin, None
         facts = await store.customer(origin)
         if facts is not None:
             apply_customer(row, facts)
-        outcome = await store.upsert_row(row, origin)
+            if facts.anonymized and source is not None:
+                source = ("", "")  # nothing personal is kept, not even to undo a merge
+        is_call = row.table == "llamadas"
+        served = is_call and await store.call_led_to_service(row)
+        if served:
+            row.status = GENERO_SERVICIO
+        outcome = await store.upsert_row(row, origin, source)
         ROWS_PROJECTED.labels(row.table, outcome).inc()
         if outcome == "written" and origin:
             latest = await store.customer(origin)
             if latest is not None and latest != facts:
                 await store.set_row_customer(row.row_id, latest)
+        # Same race as the profile's: a service noted meanwhile is applied here.
+        if outcome == "written" and is_call and not served and await store.call_led_to_service(row):
+            await store.set_row_status(row.row_id, GENERO_SERVICIO)
 
 
 async def on_conversation(store: ExportsStore, event: ConversationEvent) -> None:
@@ -44,6 +65,10 @@ async def on_conversation(store: ExportsStore, event: ConversationEvent) -> None
 
 
 async def on_ticket(store: ExportsStore, event: TicketEvent) -> None:
+    """A service's row; and the call it came from now shows GENERÓ SERVICIO TÉCNICO."""
+    service = event.service
+    if service is not None and (service.call_sid or service.conversation_id):
+        await store.note_call_service(service.call_sid, service.conversation_id)
     await project_rows(store, rows_from_ticket(event))
 
 

@@ -6,18 +6,28 @@ Collections of the `exports` database:
   (the customer the source event named, to undo a merge).
 - `customers`: `_id` = customer id, the last profile seen (`name`, `document_number`,
   `anonymized`, `version`) and `merged_into` once absorbed by another customer.
+- `call_services`: `_id` = `call:<sid>` or `conversation:<id>`, one per call or conversation
+  a technical service came from (a call row then shows GENERÓ SERVICIO TÉCNICO, whichever
+  of the call's and the service's events arrives first).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Literal
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.exports.tables import CELL_FIELDS, SORT, CustomerFacts, Row, customer_fields
+from services.exports.tables import (
+    CELL_FIELDS,
+    GENERO_SERVICIO,
+    SORT,
+    CustomerFacts,
+    Row,
+    customer_fields,
+)
 from shared.mongo import Document
 
 UpsertOutcome = Literal["written", "stale"]
@@ -29,6 +39,7 @@ class ExportsStore:
         self.db = db
         self.rows = db["rows"]
         self.customers = db["customers"]
+        self.call_services = db["call_services"]
 
     async def ensure_indexes(self) -> None:
         """Every listing filters by table and sorts by date; the default filter adds status.
@@ -42,16 +53,26 @@ class ExportsStore:
         )
         await self.rows.create_index([("customer_id", ASCENDING)], name="customer")
         await self.rows.create_index([("origin_customer_id", ASCENDING)], name="origin_customer")
+        await self.rows.create_index([("conversation_id", ASCENDING)], name="conversation")
 
     # ----------------------------------------------------------------- writes
 
-    async def upsert_row(self, row: Row, origin_customer_id: str | None) -> UpsertOutcome:
+    async def upsert_row(
+        self,
+        row: Row,
+        origin_customer_id: str | None,
+        source: tuple[str | None, str | None] | None = None,
+    ) -> UpsertOutcome:
         """Write the row unless the stored one is as new or newer (redelivery, late event).
 
+        `source` is the name and document the source event carried for the origin customer
+        (kept to give them back exactly on unmerge); None keeps the stored ones.
         The filter only matches an older version; when a same-or-newer row exists the upsert
         tries to insert a duplicate `_id`, which is exactly the "ignore it" case.
         """
         fields = row.fields() | {"origin_customer_id": origin_customer_id}
+        if source is not None:
+            fields |= {"origin_name": source[0] or "", "origin_document": source[1] or ""}
         try:
             await self.rows.update_one(
                 {"_id": row.row_id, "version": {"$lt": row.version}},
@@ -104,14 +125,75 @@ class ExportsStore:
         return result.modified_count
 
     async def restore_origin_rows(self, absorbed_id: str, facts: CustomerFacts | None) -> int:
-        """Undo a merge: rows whose source named `absorbed_id` go back to it."""
-        fields: dict[str, Any] = {"customer_id": absorbed_id}
-        if facts is not None:
-            fields |= customer_fields(facts)
-        result = await self.rows.update_many({"origin_customer_id": absorbed_id}, {"$set": fields})
+        """Undo a merge: rows whose source named `absorbed_id` go back to it, with its own
+        name and document: its profile's, or else what the row's source event carried
+        (never the survivor's)."""
+        restored = 0
+        cursor = self.rows.find(
+            {"origin_customer_id": absorbed_id}, {"origin_name": 1, "origin_document": 1}
+        )
+        async for doc in cursor:
+            own = CustomerFacts(
+                customer_id=absorbed_id,
+                name=(facts.name if facts else None) or doc.get("origin_name") or None,
+                document_number=(facts.document_number if facts else None)
+                or doc.get("origin_document")
+                or None,
+                anonymized=bool(facts and facts.anonymized),
+                version=facts.version if facts else 0,
+            )
+            fields = customer_fields(own)
+            if not own.anonymized:
+                # Exactly the absorbed customer's: a value it lacks is blank, not the survivor's.
+                fields.setdefault("customer_name", own.name or "")
+                fields.setdefault("search_name", "")
+                fields.setdefault("document_number", own.document_number or "")
+                fields.setdefault("search_document", "")
+            await self.rows.update_one({"_id": doc["_id"]}, {"$set": fields})
+            restored += 1
+        return restored
+
+    async def note_call_service(self, call_sid: str | None, conversation_id: str | None) -> int:
+        """Remember that a service came from this call/conversation and mark its call rows."""
+        keys = _service_keys(call_sid, conversation_id)
+        if not keys:
+            return 0
+        for key in keys:
+            await self.call_services.update_one({"_id": key}, {"$set": {"at": key}}, upsert=True)
+        links: list[Document] = []
+        if call_sid:
+            links.append({"_id": f"llamadas:{call_sid}"})
+        if conversation_id:
+            links.append({"conversation_id": conversation_id})
+        result = await self.rows.update_many(
+            {"table": "llamadas", "$or": links}, {"$set": {"status": GENERO_SERVICIO}}
+        )
         return result.modified_count
 
+    async def call_led_to_service(self, row: Row) -> bool:
+        keys = _service_keys(row.key, row.conversation_id)
+        return await self.call_services.find_one({"_id": {"$in": keys}}) is not None
+
+    async def set_row_status(self, row_id: str, status: str) -> None:
+        await self.rows.update_one({"_id": row_id}, {"$set": {"status": status}})
+
     # ----------------------------------------------------------------- reads
+
+    async def row_origin(self, row_id: str) -> str | None:
+        doc = await self.rows.find_one({"_id": row_id}, {"origin_customer_id": 1})
+        return doc.get("origin_customer_id") if doc else None
+
+    async def resolve_id(self, customer_id: str) -> str:
+        """The customer that `customer_id` stands for now, following merges."""
+        seen: set[str] = set()
+        current = customer_id
+        while current not in seen and len(seen) < MAX_MERGE_HOPS:
+            seen.add(current)
+            doc = await self.customers.find_one({"_id": current}, {"merged_into": 1})
+            if not doc or not doc.get("merged_into"):
+                return current
+            current = doc["merged_into"]
+        return current
 
     async def customer(self, customer_id: str | None) -> CustomerFacts | None:
         """The profile rows of `customer_id` show, following merges to the survivor."""
@@ -169,3 +251,8 @@ class ExportsStore:
     async def insert_many_rows(self, docs: list[Document]) -> None:
         """Bulk load (benchmark, back-fill); the caller builds the documents from rows."""
         await self.rows.insert_many(docs, ordered=False)
+
+
+def _service_keys(call_sid: str | None, conversation_id: str | None) -> list[str]:
+    keys = [f"call:{call_sid}"] if call_sid else []
+    return keys + ([f"conversation:{conversation_id}"] if conversation_id else [])
