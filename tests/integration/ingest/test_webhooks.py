@@ -264,15 +264,46 @@ async def test_ivr_call_flow_answers_twiml_and_publishes_each_step_once(
     await probe.settle()
     steps = {m["event_id"]: m for m in probe.with_prefix(f"tw:{sid}:")}
     assert sorted(steps) == sorted(
-        [f"tw:{sid}:incoming", f"tw:{sid}:gather:main", f"tw:{sid}:status:2"]
+        [f"tw:{sid}:incoming", f"tw:{sid}:gather:main:d1", f"tw:{sid}:status:2"]
     )
-    gather = steps[f"tw:{sid}:gather:main"]
+    gather = steps[f"tw:{sid}:gather:main:d1"]
     assert (gather["motive"], gather["city"], gather["_routing_key"]) == (
         "soporte técnico",
         "Cordoba",
         "inbound.ivr.call",
     )
     assert len(probe.with_prefix(f"tw:{sid}:")) == 3
+
+
+async def test_a_mistyped_menu_choice_then_the_right_one_reaches_the_calls_table(
+    platform: Platform, probe: Probe
+) -> None:
+    """`7` (no such option: the menu again) then `1` on the same call: the retry is its own
+    event, so the call row gets its motive."""
+    sid = f"CA{uid()}"
+    await post_ivr(platform, twilio_call(sid))
+    wrong = await post_ivr(
+        platform, twilio_call(sid, Digits="7", CallStatus="in-progress"), "step=gather&menu=main"
+    )
+    assert "No entendimos" in wrong.text
+    right = await post_ivr(
+        platform, twilio_call(sid, Digits="1", CallStatus="in-progress"), "step=gather&menu=main"
+    )
+    assert "soporte técnico" in right.text
+    await probe.settle()
+    gathers = probe.with_prefix(f"tw:{sid}:gather:")
+    assert [g["motive"] for g in gathers] == [None, "soporte técnico"]
+
+    async def motive() -> str | None:
+        response = await platform.http.get(
+            "/api/tables/llamadas",
+            params={"estado": "todos", "page_size": 500},
+            headers=platform.auth(),
+        )
+        rows = [r for r in response.json()["rows"] if r["id"] == sid]
+        return rows[0]["motivo"] if rows and rows[0]["motivo"] else None
+
+    assert await eventually(motive) == "soporte técnico"
 
 
 async def test_ivr_with_forged_signature_is_401_and_publishes_nothing(
