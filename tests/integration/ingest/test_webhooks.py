@@ -123,6 +123,40 @@ async def test_batch_with_messages_and_statuses_publishes_each_once(
     assert status["_routing_key"] == "inbound.whatsapp.status"
 
 
+async def test_a_batch_with_one_unencodable_message_publishes_the_others(
+    platform: Platform, probe: Probe
+) -> None:
+    """A lone surrogate in one message of a signed batch: that item is skipped, the others
+    are published once, and the answer is 200 (not a 503 that Meta would retry forever)."""
+    token = uid()
+    messages = [
+        {"from": "5491155550000", "id": f"wamid.{token}-{n}", "timestamp": "1749854575",
+         "type": "text", "text": {"body": body}}
+        for n, body in ((1, "antes"), (2, "\ud800x"), (3, "después"))
+    ]  # fmt: skip
+    response = await post_whatsapp(platform, wa_envelope("106540352242922", {"messages": messages}))
+    assert response.status_code == 200, response.text
+    assert response.json()["received"] == 2
+    for n in (1, 3):
+        await arrives(probe, f"wa:106540352242922:wamid.{token}-{n}")
+    fb_items = [
+        {"sender": {"id": f"psid{token}"}, "recipient": {"id": "625987814267888"},
+         "timestamp": 1458692752478, "message": {"mid": f"m_{token}-{n}", "text": text}}
+        for n, text in ((1, "\ud800"), (2, "hola"))
+    ]  # fmt: skip
+    raw = meta_body(fb_envelope(*fb_items))
+    response = await platform.http.post(
+        "/webhooks/messenger",
+        content=raw,
+        headers=meta_headers(platform.settings.messenger_app_secret, raw),
+    )
+    assert response.status_code == 200, response.text
+    await arrives(probe, f"fb:625987814267888:m_{token}-2")
+    await probe.settle()
+    assert probe.with_id(f"wa:106540352242922:wamid.{token}-2") == []
+    assert probe.with_id(f"fb:625987814267888:m_{token}-1") == []
+
+
 async def test_status_only_and_other_field_webhooks_answer_200(platform: Platform) -> None:
     response = await post_whatsapp(
         platform, wa_envelope("1", {"event": "x"}, field="account_update")
