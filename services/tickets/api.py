@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, StringConstraints, model_validator
 
@@ -55,6 +55,8 @@ class CreateServiceRequest(BaseModel):
     customer_id: Id | None = None
     customer_name: Text | None = None
     document_number: DocumentNumber | None = None
+    # A conversation has one open service; a second one only when the request says so.
+    allow_another_open: bool = False
 
     @model_validator(mode="after")
     def _origin(self) -> CreateServiceRequest:
@@ -179,9 +181,27 @@ def create_router(tickets: Tickets) -> APIRouter:
         status_code=status.HTTP_201_CREATED,
         summary="Create a technical service from a conversation or an IVR call",
     )
-    async def create_service(body: CreateServiceRequest, user: ServiceCreator) -> ServiceSnapshot:
+    async def create_service(
+        body: CreateServiceRequest,
+        user: ServiceCreator,
+        response: Response,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                min_length=1,
+                max_length=200,
+                pattern=r"^[\x21-\x7e]+$",
+                description="A retry with the same key returns the first service (200)",
+            ),
+        ] = None,
+    ) -> ServiceSnapshot:
         with refusals():
-            return await tickets.create_service(actor=user.actor, **body.model_dump())
+            service, created = await tickets.create_service_once(
+                user.actor, idempotency_key, **body.model_dump()
+            )
+        if not created:
+            response.status_code = status.HTTP_200_OK
+        return service
 
     @router.get("/api/services", summary="List technical services (default: pendiente)")
     async def list_services(filters: Filters, user: AnyStaff) -> ServicePage:
