@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # Domain
     welcome_message: str = "Bienvenido a ToWebs, ¿en qué podemos ayudarte?"
     tz: str = Field(default="America/Argentina/Buenos_Aires")
+    # Phones written the local way (`(011) 4555-1234`) are read in this country's plan.
+    default_country: str = "AR"
     hold_reminder_seconds: float = 120.0
     secrets_key: str = "dev-secrets-key-change-me"
     lara_engine: str = "rules"

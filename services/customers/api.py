@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from services.customers import domain, metrics
 from services.customers.handlers import CustomerHandlers
-from shared.auth import AdminUser, AnyStaff, StaffUser
+from shared.auth import AdminUser, AnyStaff, StaffUser, settings_dependency
 
 T = TypeVar("T")
 
@@ -112,7 +112,7 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
     @router.get("/api/customers", summary="Search customers by name, document, phone or email")
     async def search(
         user: AnyStaff,
-        q: str = "",
+        q: Annotated[str, Query(max_length=200)] = "",
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> dict[str, Any]:
@@ -124,8 +124,13 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
 
     @router.patch("/api/customers/{customer_id}", summary="Edit a customer's profile")
     async def patch_customer(
-        customer_id: str, user: StaffUser, body: Annotated[dict[str, Any], Body()]
+        customer_id: str,
+        user: StaffUser,
+        body: Annotated[dict[str, Any], Body()],
+        request: Request,
     ) -> dict[str, Any]:
+        # Phones typed the local way become E.164 in the deployment's default country.
+        body = domain.localize_phones(body, settings_dependency(request).default_country)
         return await guard(handlers.update_profile(customer_id, body, user))
 
     @router.get(
