@@ -9,7 +9,7 @@ import io
 from pypdf import PdfReader
 
 from tests.integration.exports.helpers import rows_when, table
-from tests.support import Platform
+from tests.support import Platform, eventually
 from tests.unit.exports.factories import (
     call_event,
     chat_event,
@@ -161,3 +161,36 @@ async def test_unmerge_gives_a_call_row_its_own_name_and_document_back(
     )  # fmt: skip
     [row] = await rows_when(platform, "llamadas", 1, q=f"absorbido {token}")
     assert (row["cliente"], row["documento"]) == (f"Absorbido {token}", "27.000.002")
+
+
+async def test_anonymization_leaves_nothing_personal_in_the_stored_rows(
+    platform: Platform,
+) -> None:
+    """Not only the shown cells: the name and document kept to undo a merge go too, and a
+    later snapshot that still carries the name stores none of it."""
+    token, customer = f"Zq{uid()}", f"cust-{uid()}"
+    sid = f"CA{uid()}"
+    await platform.ctx.bus.publish(
+        call_event(call_sid=sid, customer_id=customer, name=f"Elena {token}", document="27.999.111")
+    )
+    await rows_when(platform, "llamadas", 1, q=token)
+    await platform.ctx.bus.publish(
+        customer_event("anonymized", customer, anonymized=True, version=9)
+    )
+    rows = platform.db("exports")["rows"]
+
+    async def erased() -> bool:
+        doc = await rows.find_one({"_id": f"llamadas:{sid}"})
+        return doc is not None and token not in str(doc) and "27.999.111" not in str(doc)
+
+    await eventually(erased)
+    late = call_event(call_sid=sid, customer_id=customer, name=f"Elena {token}",
+                      document="27.999.111", version=5)  # fmt: skip
+    await platform.ctx.bus.publish(late)
+
+    async def rewritten() -> dict | None:  # type: ignore[type-arg]
+        doc = await rows.find_one({"_id": f"llamadas:{sid}", "version": 5})
+        return doc
+
+    doc = await eventually(rewritten)
+    assert token not in str(doc) and "27.999.111" not in str(doc)
