@@ -11,6 +11,7 @@ from tests.integration.customers.conftest import EventProbe, new_customer
 from tests.integration.customers.conftest import customer_events as customer_events
 from tests.integration.routing.helpers import new_identity, open_conversation
 from tests.support import Platform
+from tests.unit.ingest.payloads import webchat
 
 BAD = "\ud800x"
 
@@ -24,6 +25,7 @@ async def test_a_lone_surrogate_in_any_write_body_is_422(
 ) -> None:
     staff, admin = platform.auth("ana", "staff"), platform.auth("root", "admin")
     portal = {"Authorization": f"Bearer {platform.settings.portal_token}"}
+    webchat_auth = {"Authorization": f"Bearer {platform.settings.webchat_token}"}
     customer_id, _ = await new_customer(platform, customer_events)
     conversation_id = await open_conversation(platform, new_identity())
     service = await platform.http.post(
@@ -64,6 +66,7 @@ async def test_a_lone_surrogate_in_any_write_body_is_422(
         ("POST", f"{conv}/assign", {"to": "staff:luis", "note": BAD}, staff),
         ("POST", f"{conv}/messages", {"text": BAD}, staff),
         ("POST", f"{conv}/close", {"note": BAD}, staff),
+        ("POST", "/webhooks/webchat", webchat(BAD), webchat_auth),
     ]  # fmt: skip
     failures = []
     for method, path, body, headers in writes:
