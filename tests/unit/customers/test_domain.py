@@ -251,3 +251,8 @@ def test_what_is_not_a_local_number_is_left_for_validation(written):
 
     assert local_to_e164(written, "AR") is None
     assert local_to_e164("(011) 4555-1234", "ZZ") is None
+
+
+@pytest.mark.parametrize("typed", ["30-123-456", "30.123.456", "30 123 456", "30123456"])
+def test_a_document_is_searched_by_its_digits_however_it_is_typed(typed):
+    assert domain.search_terms(typed).terms == ("30123456",)
