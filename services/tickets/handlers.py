@@ -223,12 +223,16 @@ class Tickets:
             if claim is None:
                 continue  # released meanwhile
             holder = await self.store.get_service(claim["service_id"])
-            if holder is None:
-                if now - claim["at"].replace(tzinfo=now.tzinfo) < ABANDONED_AFTER:
+            fresh = now - claim["at"].replace(tzinfo=now.tzinfo) < ABANDONED_AFTER
+            if holder is None and fresh:
+                # Another request is creating it right now: answer with its number.
+                created = await self._wait_for_service(claim["service_id"])
+                holder = created.model_dump() if created is not None else None
+                if holder is None:
                     raise domain.ServiceAlreadyOpen(
                         "a service for this conversation is being created right now"
                     )
-            elif domain.is_open_service(holder["status"]):
+            if holder is not None and domain.is_open_service(holder["status"]):
                 raise domain.ServiceAlreadyOpen(
                     f"this conversation already has the open service {holder['number']} "
                     f"({holder['status']}); send allow_another_open=true to create another"

@@ -43,8 +43,8 @@ async def test_twenty_concurrent_creations_on_one_conversation_create_one_servic
     codes = sorted(r.status_code for r in responses)
     assert codes == [201] + [409] * 19, [r.text for r in responses if r.status_code >= 500]
     [created] = [r.json() for r in responses if r.status_code == 201]
-    refused = next(r for r in responses if r.status_code == 409)
-    assert created["number"] in refused.json()["detail"]
+    for refused in (r for r in responses if r.status_code == 409):
+        assert created["number"] in refused.json()["detail"]
     assert await _created_events(platform, conversation_id) == 1  # one message to the customer
 
 
