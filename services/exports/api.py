@@ -74,8 +74,13 @@ class TablePage(BaseModel):
     page_size: int
 
 
-def build_router(store: ExportsStore, settings: Settings, slots: PrintSlots) -> APIRouter:
+def build_router(
+    store: ExportsStore, settings: Settings, slots: PrintSlots | None = None
+) -> APIRouter:
+    """The tables' routes. `slots` bounds and runs the Prints (one from the settings when
+    not given; the service passes its own to close the worker processes on shutdown)."""
     router = APIRouter(prefix="/api/tables", tags=["exports"])
+    slots = slots or PrintSlots.from_settings(settings)
     tz = ZoneInfo(settings.tz)
 
     def selection(

@@ -12,11 +12,7 @@ from shared.service import Service, ServiceContext
 def create_service(ctx: ServiceContext) -> Service:
     store = ExportsStore(ctx.mongo.get_database(ctx.settings.db_name("exports")))
     register_subscribers(ctx.bus, store)
-    slots = PrintSlots(
-        per_user=ctx.settings.print_max_per_user,
-        overall=ctx.settings.print_max_concurrent,
-        workers=ctx.settings.print_workers,
-    )
+    slots = PrintSlots.from_settings(ctx.settings)
     return Service(
         name="exports",
         router=build_router(store, ctx.settings, slots),

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from services.exports.metrics import PRINTS_REFUSED, PRINTS_RUNNING
+from shared.config import Settings
 
 T = TypeVar("T")
 
@@ -34,6 +35,14 @@ class PrintSlots:
         self.workers = max(workers, 1)
         self._running: Tally[str] = Tally()
         self._pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PrintSlots:
+        return cls(
+            per_user=settings.print_max_per_user,
+            overall=settings.print_max_concurrent,
+            workers=settings.print_workers,
+        )
 
     @property
     def running(self) -> int:
