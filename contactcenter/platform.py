@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from contactcenter import ops_metrics
 from shared.bus import Bus, make_broker
 from shared.config import Settings
-from shared.http_errors import install_error_handlers
+from shared.http_errors import install_unicode_error_handlers
 from shared.logging import configure_logging, get_logger
 from shared.mongo import make_client, ping
 from shared.service import Service, ServiceContext
@@ -91,7 +91,7 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
         description="Staff HTTP API and channel webhooks of the omnichannel contact center.",
         lifespan=lifespan,
     )
-    install_error_handlers(app)
+    install_unicode_error_handlers(app)
     app.state.settings = settings
     app.state.ctx = ctx
     app.state.services = {s.name: s for s in services}

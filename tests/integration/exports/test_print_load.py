@@ -63,12 +63,12 @@ async def test_prints_over_the_bounds_are_refused_with_429(platform: Platform) -
     await eventually(lambda: asyncio.sleep(0, result=_running() >= 1), timeout=60)
     again = await _print(platform, token, f"u1-{token}")
     assert again.status_code == 429, again.text
-    assert "per user" in again.json()["detail"]
+    assert "per user" in again.text
     second = asyncio.create_task(_print(platform, token, f"u2-{token}"))
     await eventually(lambda: asyncio.sleep(0, result=_running() >= 2), timeout=60)
     third = await _print(platform, token, f"u3-{token}")
     assert third.status_code == 429, third.text
-    assert "at once" in third.json()["detail"]
+    assert "at once" in third.text
     assert third.headers["retry-after"]
     assert (await first).status_code == 200
     assert (await second).status_code == 200
