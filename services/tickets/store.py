@@ -210,7 +210,9 @@ class TicketsStore:
             await self.consultations.update_many(
                 {"customer_id": customer_id},
                 {"$set": {"name": "", "document_number": None, "email": None, "phone": None,
-                          "subject": ANONYMIZED, "text": ANONYMIZED, "search_keys": []}},
+                          "subject": ANONYMIZED, "text": ANONYMIZED, "search_keys": []},
+                 # The sealed originals of what the customer typed go as well.
+                 "$unset": {"sealed_subject": "", "sealed_text": ""}},
             )  # fmt: skip
             await self.conversations.update_many({"customer_id": customer_id}, {"$set": who})
         if conversation_id:
