@@ -7,6 +7,7 @@ from services.exports.metrics import CUSTOMER_UPDATES, ROWS_PROJECTED
 from services.exports.store import ExportsStore
 from services.exports.tables import (
     GENERO_SERVICIO,
+    CustomerFacts,
     Row,
     apply_customer,
     customer_facts,
@@ -21,47 +22,74 @@ log = get_logger("exports")
 
 
 async def project_rows(store: ExportsStore, rows: list[Row]) -> None:
-    """Store each row as its customer's current profile shows it.
+    """Store each row as its customer's current profile shows it, in a few bulk commands
+    (a batch of chat traffic costs the same handful of round trips as one event).
 
-    The profile is read again after the write: a customer event handled concurrently either
-    stored its profile before that second read (and we apply it here) or updates the rows
-    after our write (and reaches this row itself), so no rename is lost to the race.
+    - The row keeps naming the customer its source named (`origin_customer_id`), with the
+      name and document the source carried, to give it back exactly on unmerge; when a
+      newer snapshot names the survivor of a merge that customer went into, the row still
+      came from the absorbed one.
+    - A call row from which a technical service came shows GENERÓ SERVICIO TÉCNICO.
+    - The profile (and the services) are read again after the write: a customer or ticket
+      event handled concurrently either stored its part before that second read (and we
+      apply it here) or updates the rows after our write (and reaches this row itself).
     """
+    if not rows:
+        return
+    stored_origins = await store.row_origins([row.row_id for row in rows])
+    ids = {r.customer_id for r in rows if r.customer_id} | {o for o in stored_origins.values() if o}
+    facts = await store.customers_of(ids)
+    origins: dict[str, str | None] = {}
+    sources: dict[str, tuple[str | None, str | None]] = {}
     for row in rows:
         origin = row.customer_id
         source: tuple[str | None, str | None] | None = (row.customer_name, row.document_number)
-        stored_origin = await store.row_origin(row.row_id)
-        if (
-            origin
-            and stored_origin
-            and stored_origin != origin
-            and await store.resolve_id(stored_origin) == await store.resolve_id(origin)
-        ):
-            # The source now names the survivor of a merge the row's customer went into:
-            # the row still came from the absorbed customer, so an unmerge gives it back.
-            origin, source = stored_origin, None
-        facts = await store.customer(origin)
-        if facts is not None:
-            apply_customer(row, facts)
-            if facts.anonymized and source is not None:
+        before = stored_origins.get(row.row_id)
+        if origin and before and before != origin and _same_customer(facts, before, origin):
+            origin, source = before, None
+        origins[row.row_id] = origin
+        profile = facts.get(origin) if origin else None
+        if profile is not None:
+            apply_customer(row, profile)
+            if profile.anonymized and source is not None:
                 source = ("", "")  # nothing personal is kept, not even to undo a merge
-        is_call = row.table == "llamadas"
-        served = is_call and await store.call_led_to_service(row)
-        if served:
+        if source is not None:
+            sources[row.row_id] = source
+    calls = [row for row in rows if row.table == "llamadas"]
+    served = await store.calls_with_service(calls)
+    for row in calls:
+        if row.row_id in served:
             row.status = GENERO_SERVICIO
-        outcome = await store.upsert_row(row, origin, source)
-        ROWS_PROJECTED.labels(row.table, outcome).inc()
-        if outcome == "written" and origin:
-            latest = await store.customer(origin)
-            if latest is not None and latest != facts:
-                await store.set_row_customer(row.row_id, latest)
-        # Same race as the profile's: a service noted meanwhile is applied here.
-        if outcome == "written" and is_call and not served and await store.call_led_to_service(row):
-            await store.set_row_status(row.row_id, GENERO_SERVICIO)
+    written = await store.upsert_rows([(row, origins[row.row_id]) for row in rows], sources)
+    for row in rows:
+        ROWS_PROJECTED.labels(row.table, "written" if row.row_id in written else "stale").inc()
+    latest = await store.customers_of(ids) if ids else {}
+    for row in rows:
+        origin = origins[row.row_id]
+        if origin and origin in latest and latest[origin] != facts.get(origin):
+            await store.set_row_customer(row.row_id, latest[origin])
+    pending = [row for row in calls if row.row_id not in served]
+    for row_id in await store.calls_with_service(pending):
+        await store.set_row_status(row_id, GENERO_SERVICIO)
+
+
+def _same_customer(facts: dict[str, CustomerFacts], one: str, other: str) -> bool:
+    """Both ids stand for the same customer now (one was merged into the other)."""
+    return one in facts and other in facts and facts[one].customer_id == facts[other].customer_id
 
 
 async def on_conversation(store: ExportsStore, event: ConversationEvent) -> None:
-    await project_rows(store, rows_from_conversation(event))
+    await on_conversations(store, [event])
+
+
+async def on_conversations(store: ExportsStore, events: list[ConversationEvent]) -> None:
+    """A batch of conversation events: the newest snapshot of each row, projected at once."""
+    newest: dict[str, Row] = {}
+    for event in events:
+        for row in rows_from_conversation(event):
+            if row.row_id not in newest or row.version > newest[row.row_id].version:
+                newest[row.row_id] = row
+    await project_rows(store, list(newest.values()))
 
 
 async def on_ticket(store: ExportsStore, event: TicketEvent) -> None:

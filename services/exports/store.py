@@ -14,11 +14,10 @@ Collections of the `exports` database:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Literal
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.exports.tables import (
     CELL_FIELDS,
@@ -30,7 +29,6 @@ from services.exports.tables import (
 )
 from shared.mongo import Document
 
-UpsertOutcome = Literal["written", "stale"]
 MAX_MERGE_HOPS = 8
 
 
@@ -57,31 +55,71 @@ class ExportsStore:
 
     # ----------------------------------------------------------------- writes
 
-    async def upsert_row(
+    async def upsert_rows(
         self,
-        row: Row,
-        origin_customer_id: str | None,
-        source: tuple[str | None, str | None] | None = None,
-    ) -> UpsertOutcome:
-        """Write the row unless the stored one is as new or newer (redelivery, late event).
-
-        `source` is the name and document the source event carried for the origin customer
-        (kept to give them back exactly on unmerge); None keeps the stored ones.
-        The filter only matches an older version; when a same-or-newer row exists the upsert
-        tries to insert a duplicate `_id`, which is exactly the "ignore it" case.
-        """
-        fields = row.fields() | {"origin_customer_id": origin_customer_id}
-        if source is not None:
-            fields |= {"origin_name": source[0] or "", "origin_document": source[1] or ""}
-        try:
-            await self.rows.update_one(
-                {"_id": row.row_id, "version": {"$lt": row.version}},
-                {"$set": fields},
-                upsert=True,
+        rows: list[tuple[Row, str | None]],
+        sources: dict[str, tuple[str | None, str | None]] | None = None,
+    ) -> set[str]:
+        """`upsert_row` for a batch in one command: each row (with its origin customer and,
+        when in `sources`, the name and document its source carried) written unless the
+        stored one is as new or newer. Returns the ids of the rows written."""
+        if not rows:
+            return set()
+        sources = sources or {}
+        ops = []
+        for row, origin in rows:
+            fields = row.fields() | {"origin_customer_id": origin}
+            if row.row_id in sources:
+                name, document = sources[row.row_id]
+                fields |= {"origin_name": name or "", "origin_document": document or ""}
+            ops.append(
+                UpdateOne(
+                    {"_id": row.row_id, "version": {"$lt": row.version}},
+                    {"$set": fields},
+                    upsert=True,
+                )
             )
-        except DuplicateKeyError:
-            return "stale"
-        return "written"
+        written = {row.row_id for row, _ in rows}
+        try:
+            await self.rows.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            # A duplicate _id is the "stored one is as new or newer" case.
+            failures = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in failures):
+                raise
+            written -= {rows[e["index"]][0].row_id for e in failures}
+        return written
+
+    async def customers_of(self, customer_ids: set[str]) -> dict[str, CustomerFacts]:
+        """`customer()` for many at once: one query, plus one per merge hop still open."""
+        found: dict[str, CustomerFacts] = {}
+        docs: dict[str, Document] = {}
+        frontier = set(customer_ids)
+        for _ in range(MAX_MERGE_HOPS):
+            if not frontier:
+                break
+            async for doc in self.customers.find({"_id": {"$in": sorted(frontier)}}):
+                docs[doc["_id"]] = doc
+            frontier = {d["merged_into"] for d in docs.values() if d.get("merged_into")}
+            frontier -= set(docs)
+        for customer_id in customer_ids:
+            current, seen = customer_id, set()
+            while current in docs and current not in seen:
+                seen.add(current)
+                doc = docs[current]
+                if doc.get("merged_into"):
+                    current = doc["merged_into"]
+                    continue
+                if "version" in doc:
+                    found[customer_id] = CustomerFacts(
+                        customer_id=current,
+                        name=doc.get("name"),
+                        document_number=doc.get("document_number"),
+                        anonymized=bool(doc.get("anonymized")),
+                        version=int(doc.get("version", 0)),
+                    )
+                break
+        return found
 
     async def set_row_customer(self, row_id: str, facts: CustomerFacts) -> None:
         await self.rows.update_one({"_id": row_id}, {"$set": customer_fields(facts)})
@@ -170,30 +208,26 @@ class ExportsStore:
         )
         return result.modified_count
 
-    async def call_led_to_service(self, row: Row) -> bool:
-        keys = _service_keys(row.key, row.conversation_id)
-        return await self.call_services.find_one({"_id": {"$in": keys}}) is not None
+    async def calls_with_service(self, rows: list[Row]) -> set[str]:
+        """The ids of those call rows from which a technical service came."""
+        if not rows:
+            return set()
+        by_key = {
+            key: row.row_id for row in rows for key in _service_keys(row.key, row.conversation_id)
+        }
+        cursor = self.call_services.find({"_id": {"$in": sorted(by_key)}}, {"_id": 1})
+        return {by_key[doc["_id"]] async for doc in cursor}
 
     async def set_row_status(self, row_id: str, status: str) -> None:
         await self.rows.update_one({"_id": row_id}, {"$set": {"status": status}})
 
     # ----------------------------------------------------------------- reads
 
-    async def row_origin(self, row_id: str) -> str | None:
-        doc = await self.rows.find_one({"_id": row_id}, {"origin_customer_id": 1})
-        return doc.get("origin_customer_id") if doc else None
-
-    async def resolve_id(self, customer_id: str) -> str:
-        """The customer that `customer_id` stands for now, following merges."""
-        seen: set[str] = set()
-        current = customer_id
-        while current not in seen and len(seen) < MAX_MERGE_HOPS:
-            seen.add(current)
-            doc = await self.customers.find_one({"_id": current}, {"merged_into": 1})
-            if not doc or not doc.get("merged_into"):
-                return current
-            current = doc["merged_into"]
-        return current
+    async def row_origins(self, row_ids: list[str]) -> dict[str, str | None]:
+        """The customer each stored row's source named, by row id (rows not stored yet are
+        absent)."""
+        cursor = self.rows.find({"_id": {"$in": row_ids}}, {"origin_customer_id": 1})
+        return {doc["_id"]: doc.get("origin_customer_id") async for doc in cursor}
 
     async def customer(self, customer_id: str | None) -> CustomerFacts | None:
         """The profile rows of `customer_id` show, following merges to the survivor."""
