@@ -89,7 +89,7 @@ async def test_a_big_print_does_not_hold_the_event_loop(platform: Platform) -> N
             response = await platform.http.get("/healthz")
             assert response.status_code == 200
             pauses.append(time.perf_counter() - started)
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.1)  # a light probe: its own CPU stays small
 
     prober = asyncio.create_task(probe_health())
     cpu_before, wall_before = time.process_time(), time.perf_counter()
