@@ -3,7 +3,9 @@ model knows of each customer (to follow renames, merges and anonymization).
 
 Collections of the `exports` database:
 - `rows`: `_id` = `<table>:<key>`, the fields of `tables.Row.fields()`, `origin_customer_id`
-  (the customer the source event named, to undo a merge).
+  (the customer the source event named, to undo a merge) and `origin_name` /
+  `origin_document` (what that source carried, shown again if the unmerged customer's own
+  profile lacks them; blanked on anonymization).
 - `customers`: `_id` = customer id, the last profile seen (`name`, `document_number`,
   `anonymized`, `version`) and `merged_into` once absorbed by another customer.
 - `call_services`: `_id` = `call:<sid>` or `conversation:<id>`, one per call or conversation
