@@ -23,6 +23,7 @@ from shared.auth import User, may
 from shared.bus import Bus, make_broker
 from shared.config import Settings, ensure_deployable
 from shared.errors import install_error_handlers
+from shared.http_errors import install_unicode_error_handlers
 from shared.logging import attach_message_context, broker_logger, configure_logging, get_logger
 from shared.mongo import make_client, ping
 from shared.revocations import Revocations
@@ -203,6 +204,7 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_unicode_error_handlers(app)
     install_docs(app, settings)
     app.state.settings = settings
     app.state.ctx = ctx

@@ -92,6 +92,8 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
             )
         ),
     ),
+    # Anonymization of a customer whose services came from a consultation, not a chat.
+    Subscription("tickets", "customer", ("customer.anonymized",)),
     Subscription("exports", "conversation", ("conversation.*",)),
     Subscription("exports", "ticket", ("ticket.*",)),
     Subscription("exports", "consultation", ("consultation.*",)),

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     # Domain
     welcome_message: str = "Bienvenido a ToWebs, ¿en qué podemos ayudarte?"
     tz: str = Field(default="America/Argentina/Buenos_Aires")
+    # Phones written the local way (`(011) 4555-1234`) are read in this country's plan.
+    default_country: str = "AR"
     hold_reminder_seconds: float = 120.0
     secrets_key: str = "dev-secrets-key-change-me"
     lara_engine: str = "rules"
@@ -100,6 +102,11 @@ class Settings(BaseSettings):
     # When people answer the chats Lara hands over, in `tz`: "lun-vie 08:00-22:00; sab-dom
     # 09:00-18:00" (a day left out is closed). Outside them Lara tells the customer when.
     office_hours: str = "lun-vie 08:00-22:00; sab-dom 09:00-18:00"
+
+    # Exports: Prints render in worker processes; more than these at once answer 429.
+    print_max_per_user: int = 1
+    print_max_concurrent: int = 2
+    print_workers: int = 2
 
     def db_name(self, service: str) -> str:
         return f"{self.mongo_db_prefix}{service}"

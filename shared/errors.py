@@ -118,6 +118,14 @@ class PayloadTooLarge(ApiError):
     status, code, message = 413, "payload_too_large", "El contenido enviado es demasiado grande."
 
 
+class TooManyRequests(ApiError):
+    status, code, message = (
+        429,
+        "too_many_requests",
+        "Demasiadas solicitudes: reintente en unos segundos.",
+    )
+
+
 class Invalid(ApiError):
     status, code, message = 422, "invalid_request", "Hay datos inválidos: revise los campos."
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from services.customers import domain, metrics
 from services.customers.handlers import CustomerHandlers
 from shared import errors
-from shared.auth import User, may
+from shared.auth import User, may, settings_dependency
 
 Reader = Annotated[User, may("customers.read")]
 Updater = Annotated[User, may("customers.update")]
@@ -156,7 +156,7 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
     @router.get("/api/customers", summary="Search customers by name, document, phone or email")
     async def search(
         user: Reader,
-        q: str = "",
+        q: Annotated[str, Query(max_length=200)] = "",
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> dict[str, Any]:
@@ -168,8 +168,13 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
 
     @router.patch("/api/customers/{customer_id}", summary="Edit a customer's profile")
     async def patch_customer(
-        customer_id: str, user: Updater, body: Annotated[dict[str, Any], Body()]
+        customer_id: str,
+        user: Updater,
+        body: Annotated[dict[str, Any], Body()],
+        request: Request,
     ) -> dict[str, Any]:
+        # Phones typed the local way become E.164 in the deployment's default country.
+        body = domain.localize_phones(body, settings_dependency(request).default_country)
         return await guard(handlers.update_profile(customer_id, body, user))
 
     @router.get(

@@ -144,8 +144,8 @@ def normalize_e164(field: str, raw: str) -> str:
     if not compact.startswith("+"):
         raise InvalidField(
             field,
-            "phone numbers must be in international E.164 form with the country code, "
-            "e.g. +5491155550000",
+            "not a phone number of the default country nor an international one: write it "
+            "as (011) 4555-1234 or in E.164 form with the country code, e.g. +5491155550000",
         )
     if not _E164.match(compact):
         raise InvalidField(
@@ -153,6 +153,62 @@ def normalize_e164(field: str, raw: str) -> str:
             "not a valid E.164 phone number: '+' then 8 to 15 digits, e.g. +5491155550000",
         )
     return compact
+
+
+# Calling code and national trunk prefix of the countries a deployment may default to.
+COUNTRY_PHONE_PLANS: dict[str, tuple[str, str]] = {
+    "AR": ("54", "0"),
+    "UY": ("598", "0"),
+    "PY": ("595", "0"),
+    "BR": ("55", "0"),
+    "PE": ("51", "0"),
+    "CL": ("56", ""),
+    "MX": ("52", ""),
+    "CO": ("57", ""),
+    "ES": ("34", ""),
+    "US": ("1", "1"),
+}
+
+
+def _argentine_national(national: str) -> str | None:
+    """An Argentine number without the trunk `0`: 10 digits (area code + subscriber), a
+    mobile written with `15` after the area code (12 digits) or already with the `9`."""
+    if len(national) == 10:
+        return national
+    if len(national) == 11 and national.startswith("9"):
+        return national
+    if len(national) == 12:
+        for area in (2, 3, 4):
+            if national[area : area + 2] == "15":
+                return "9" + national[:area] + national[area + 2 :]
+    return None
+
+
+def local_to_e164(raw: str, country: str) -> str | None:
+    """A phone written the local way (`(011) 4555-1234`, `011 15 5555-0000`) as E.164
+    (`+541145551234`, `+5491155550000`) in `country`'s numbering plan; None when it is not
+    a local number of that country (international numbers are left to `normalize_e164`)."""
+    plan = COUNTRY_PHONE_PLANS.get(country.upper())
+    compact = _PHONE_PUNCTUATION.sub("", raw.strip())
+    if plan is None or not compact.isdigit() or compact.startswith("00"):
+        return None
+    code, trunk = plan
+    national = compact[len(trunk) :] if trunk and compact.startswith(trunk) else compact
+    if country.upper() == "AR":
+        national = _argentine_national(national) or ""
+    candidate = f"+{code}{national}"
+    return candidate if national and _E164.match(candidate) else None
+
+
+def localize_phones(changes: Mapping[str, Any], country: str) -> dict[str, Any]:
+    """The edit with each phone written the local way rewritten as E.164, so a staff member
+    types numbers as people say them; anything else is left for validation to judge."""
+    localized = dict(changes)
+    for field in ("mobile_phone", "home_phone"):
+        value = localized.get(field)
+        if isinstance(value, str) and (e164 := local_to_e164(value, country)):
+            localized[field] = e164
+    return localized
 
 
 def normalize_email(raw: str) -> str:

@@ -6,7 +6,6 @@ printed is exactly what the screen lists. Unknown table: 404; bad filter: 422.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -19,6 +18,7 @@ from pydantic import BaseModel
 
 from services.exports.copy import tsv_line
 from services.exports.metrics import EXPORT_ROWS, EXPORT_SECONDS
+from services.exports.print_slots import PrintBusy, PrintSlots
 from services.exports.printing import render_pdf
 from services.exports.store import ExportsStore
 from services.exports.tables import (
@@ -27,6 +27,7 @@ from services.exports.tables import (
     Table,
     TableFilter,
     UnknownTable,
+    display_cells,
     make_filter,
     mongo_filter,
     row_cells,
@@ -52,7 +53,11 @@ HASTA = Annotated[str | None, Query(description="Last day (inclusive), YYYY-MM-D
 # Documented as an enum; an unknown name still answers 404 `unknown_table`, not a 422.
 TableName = Annotated[str, Path(description="The table", json_schema_extra={"enum": list(TABLES)})]
 ESTADO = Annotated[
-    str | None, Query(description="Omitted: open rows; `todos`: all; else one exact status")
+    str | None,
+    Query(
+        description="Omitted: open rows; `todos`: all; else a status of the table in any "
+        "case, with or without accents (`cerrada`, `CERRADA`, `GENERÓ SERVICIO TÉCNICO`)"
+    ),
 ]
 
 
@@ -76,10 +81,15 @@ class TablePage(BaseModel):
     page_size: int
 
 
-def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
+def build_router(
+    store: ExportsStore, settings: Settings, slots: PrintSlots | None = None
+) -> APIRouter:
+    """The tables' routes. `slots` bounds and runs the Prints (one from the settings when
+    not given; the service passes its own to close the worker processes on shutdown)."""
     router = APIRouter(
         prefix="/api/tables", tags=["exports"], responses=errors.responses(401, 403, 404, 422)
     )
+    slots = slots or PrintSlots.from_settings(settings)
     tz = ZoneInfo(settings.tz)
 
     def selection(
@@ -99,6 +109,7 @@ def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
             ) from exc
         try:
             flt = make_filter(q, desde, hasta, estado)
+            return Selection(tbl, flt, mongo_filter(tbl, flt, tz))
         except BadFilter as exc:
             raise errors.Invalid(
                 "Un filtro no es válido.",
@@ -173,9 +184,18 @@ def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
         "/{table}/print",
         summary="The filtered rows as a landscape A4 PDF (Print)",
         response_class=Response,
-        responses={200: {"content": {"application/pdf": {}}}, **errors.responses(413)},
+        responses={200: {"content": {"application/pdf": {}}}, **errors.responses(413, 429)},
     )
     async def print_rows(user: CurrentUser, selected: Selection = Depends(permitted)) -> Response:
+        try:
+            with slots.claim(user.id):
+                return await _print(user.id, selected)
+        except PrintBusy as exc:
+            raise errors.TooManyRequests(
+                str(exc), code="print_busy", headers={"Retry-After": "5"}
+            ) from exc
+
+    async def _print(user_id: str, selected: Selection) -> Response:
         started = time.perf_counter()
         tbl, flt, query = selected
         total = await store.count(query)
@@ -187,25 +207,18 @@ def build_router(store: ExportsStore, settings: Settings) -> APIRouter:
             )
         rows: list[list[str]] = []
         async for doc in store.stream(query):
-            cells = row_cells(tbl, doc, tz)
+            cells = display_cells(tbl, row_cells(tbl, doc, tz))
             rows.append([cells[k] for k in tbl.keys])
         generated = datetime.now(tz).strftime("%Y-%m-%d %H:%M")
         subtitle = [
             flt.describe(),
             f"Generado el {generated} ({settings.tz}) · {len(rows)} filas",
         ]
-        # Layout is CPU-bound: off the event loop, so consumers and other requests go on.
-        pdf, pages = await asyncio.to_thread(
-            render_pdf,
-            tbl.title,
-            subtitle,
-            tbl.labels,
-            [c.width for c in tbl.columns],
-            rows,
-        )
+        # Layout is CPU-bound: in a worker process, so webhooks and consumers go on.
+        pdf, pages = await slots.run(render_pdf, tbl.title, subtitle, tbl.labels, rows)
         EXPORT_ROWS.labels(tbl.name, "print").inc(len(rows))
         EXPORT_SECONDS.labels(tbl.name, "print").observe(time.perf_counter() - started)
-        log.info("table printed", table=tbl.name, rows=len(rows), pages=pages, user=user.id)
+        log.info("table printed", table=tbl.name, rows=len(rows), pages=pages, user=user_id)
         return Response(
             pdf,
             media_type="application/pdf",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.exports.api import build_router
+from services.exports.print_slots import PrintSlots
 from services.exports.store import ExportsStore
 from services.exports.subscribers import register_subscribers
 from shared.service import Service, ServiceContext
@@ -11,6 +12,7 @@ from shared.service import Service, ServiceContext
 def create_service(ctx: ServiceContext) -> Service:
     store = ExportsStore(ctx.mongo.get_database(ctx.settings.db_name("exports")))
     consumers = register_subscribers(ctx.bus, store)
+    slots = PrintSlots.from_settings(ctx.settings)
 
     async def start() -> None:
         await store.ensure_indexes()
@@ -21,10 +23,11 @@ def create_service(ctx: ServiceContext) -> Service:
     async def stop() -> None:
         for consumer in consumers:
             await consumer.stop()
+        await slots.close()
 
     return Service(
         name="exports",
-        router=build_router(store, ctx.settings),
+        router=build_router(store, ctx.settings, slots),
         startup=[start],
         shutdown=[stop],
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from services.exports.metrics import CUSTOMER_UPDATES, ROWS_PROJECTED
 from services.exports.store import ExportsStore
 from services.exports.tables import (
+    GENERO_SERVICIO,
+    CustomerFacts,
     Row,
     apply_customer,
     customer_facts,
@@ -20,57 +22,81 @@ log = get_logger("exports")
 
 
 async def project_rows(store: ExportsStore, rows: list[Row]) -> None:
-    """Store each row as its customer's current profile shows it.
+    """Store each row as its customer's current profile shows it, in a few bulk commands
+    (a batch of chat traffic costs the same handful of round trips as one event).
 
-    The profile is read again after the write: a customer event handled concurrently either
-    stored its profile before that second read (and we apply it here) or updates the rows
-    after our write (and reaches this row itself), so no rename is lost to the race.
+    - The row keeps naming the customer its source named (`origin_customer_id`), with the
+      name and document the source carried, to give it back exactly on unmerge; when a
+      newer snapshot names the survivor of a merge that customer went into, the row still
+      came from the absorbed one.
+    - A call row from which a technical service came shows GENERÓ SERVICIO TÉCNICO.
+    - The profile (and the services) are read again after the write: a customer or ticket
+      event handled concurrently either stored its part before that second read (and we
+      apply it here) or updates the rows after our write (and reaches this row itself).
     """
+    if not rows:
+        return
+    stored_origins = await store.row_origins([row.row_id for row in rows])
+    ids = {r.customer_id for r in rows if r.customer_id} | {o for o in stored_origins.values() if o}
+    facts = await store.customers_of(ids)
+    origins: dict[str, str | None] = {}
+    sources: dict[str, tuple[str | None, str | None]] = {}
     for row in rows:
         origin = row.customer_id
-        facts = await store.customer(origin)
-        if facts is not None:
-            apply_customer(row, facts)
-        outcome = await store.upsert_row(row, origin)
-        ROWS_PROJECTED.labels(row.table, outcome).inc()
-        if outcome == "written" and origin:
-            latest = await store.customer(origin)
-            if latest is not None and latest != facts:
-                await store.set_row_customer(row.row_id, latest)
-
-
-async def on_conversation(store: ExportsStore, event: ConversationEvent) -> None:
-    await project_rows(store, rows_from_conversation(event))
-
-
-async def on_conversations(store: ExportsStore, events: list[ConversationEvent]) -> None:
-    """`project_rows` for a batch of conversation events: the newest snapshot of each row,
-    the customers' profiles in one read, the rows in one bulk write, then the same second
-    read as `project_rows` (a customer event handled meanwhile is not lost to the race)."""
-    newest: dict[str, Row] = {}
-    for event in events:
-        for row in rows_from_conversation(event):
-            if row.row_id not in newest or row.version > newest[row.row_id].version:
-                newest[row.row_id] = row
-    rows = list(newest.values())
-    origins = {r.row_id: r.customer_id for r in rows}
-    ids = {r.customer_id for r in rows if r.customer_id}
-    facts = await store.customers_of(ids)
+        source: tuple[str | None, str | None] | None = (row.customer_name, row.document_number)
+        before = stored_origins.get(row.row_id)
+        if origin and before and before != origin and _same_customer(facts, before, origin):
+            origin, source = before, None
+        origins[row.row_id] = origin
+        profile = facts.get(origin) if origin else None
+        if profile is not None:
+            apply_customer(row, profile)
+            if profile.anonymized and source is not None:
+                source = ("", "")  # nothing personal is kept, not even to undo a merge
+        if source is not None:
+            sources[row.row_id] = source
+    calls = [row for row in rows if row.table == "llamadas"]
+    served = await store.calls_with_service(calls)
+    for row in calls:
+        if row.row_id in served:
+            row.status = GENERO_SERVICIO
+    written = await store.upsert_rows([(row, origins[row.row_id]) for row in rows], sources)
     for row in rows:
-        if row.customer_id in facts:
-            apply_customer(row, facts[row.customer_id])
-    written = await store.upsert_rows([(r, origins[r.row_id]) for r in rows])
-    table = rows[0].table if rows else "chats"
-    ROWS_PROJECTED.labels(table, "written").inc(written)
-    ROWS_PROJECTED.labels(table, "stale").inc(len(rows) - written)
+        ROWS_PROJECTED.labels(row.table, "written" if row.row_id in written else "stale").inc()
     latest = await store.customers_of(ids) if ids else {}
     for row in rows:
         origin = origins[row.row_id]
         if origin and origin in latest and latest[origin] != facts.get(origin):
             await store.set_row_customer(row.row_id, latest[origin])
+    pending = [row for row in calls if row.row_id not in served]
+    for row_id in await store.calls_with_service(pending):
+        await store.set_row_status(row_id, GENERO_SERVICIO)
+
+
+def _same_customer(facts: dict[str, CustomerFacts], one: str, other: str) -> bool:
+    """Both ids stand for the same customer now (one was merged into the other)."""
+    return one in facts and other in facts and facts[one].customer_id == facts[other].customer_id
+
+
+async def on_conversation(store: ExportsStore, event: ConversationEvent) -> None:
+    await on_conversations(store, [event])
+
+
+async def on_conversations(store: ExportsStore, events: list[ConversationEvent]) -> None:
+    """A batch of conversation events: the newest snapshot of each row, projected at once."""
+    newest: dict[str, Row] = {}
+    for event in events:
+        for row in rows_from_conversation(event):
+            if row.row_id not in newest or row.version > newest[row.row_id].version:
+                newest[row.row_id] = row
+    await project_rows(store, list(newest.values()))
 
 
 async def on_ticket(store: ExportsStore, event: TicketEvent) -> None:
+    """A service's row; and the call it came from now shows GENERÓ SERVICIO TÉCNICO."""
+    service = event.service
+    if service is not None and (service.call_sid or service.conversation_id):
+        await store.note_call_service(service.call_sid, service.conversation_id)
     await project_rows(store, rows_from_ticket(event))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 ROWS_PROJECTED = Counter(
     "cc_exports_rows_projected_total",
@@ -24,4 +24,13 @@ EXPORT_ROWS = Counter(
     "cc_exports_export_rows_total",
     "Rows returned by listings, Copies and Prints, by table and format",
     ["table", "format"],
+)
+PRINTS_RUNNING = Gauge(
+    "cc_exports_prints_running",
+    "Prints being rendered right now (bounded by PRINT_MAX_CONCURRENT)",
+)
+PRINTS_REFUSED = Counter(
+    "cc_exports_prints_refused_total",
+    "Prints refused with 429 because too many were running, by scope (user, overall)",
+    ["scope"],
 )

@@ -3,24 +3,34 @@ model knows of each customer (to follow renames, merges and anonymization).
 
 Collections of the `exports` database:
 - `rows`: `_id` = `<table>:<key>`, the fields of `tables.Row.fields()`, `origin_customer_id`
-  (the customer the source event named, to undo a merge).
+  (the customer the source event named, to undo a merge) and `origin_name` /
+  `origin_document` (what that source carried, shown again if the unmerged customer's own
+  profile lacks them; blanked on anonymization).
 - `customers`: `_id` = customer id, the last profile seen (`name`, `document_number`,
   `anonymized`, `version`) and `merged_into` once absorbed by another customer.
+- `call_services`: `_id` = `call:<sid>` or `conversation:<id>`, one per call or conversation
+  a technical service came from (a call row then shows GENERÓ SERVICIO TÉCNICO, whichever
+  of the call's and the service's events arrives first).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Literal
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.exports.tables import CELL_FIELDS, SORT, CustomerFacts, Row, customer_fields
+from services.exports.tables import (
+    CELL_FIELDS,
+    GENERO_SERVICIO,
+    SORT,
+    CustomerFacts,
+    Row,
+    customer_fields,
+)
 from shared.mongo import Document
 
-UpsertOutcome = Literal["written", "stale"]
 MAX_MERGE_HOPS = 8
 
 
@@ -29,6 +39,7 @@ class ExportsStore:
         self.db = db
         self.rows = db["rows"]
         self.customers = db["customers"]
+        self.call_services = db["call_services"]
 
     async def ensure_indexes(self) -> None:
         """Every listing filters by table and sorts by date; the default filter adds status.
@@ -42,48 +53,44 @@ class ExportsStore:
         )
         await self.rows.create_index([("customer_id", ASCENDING)], name="customer")
         await self.rows.create_index([("origin_customer_id", ASCENDING)], name="origin_customer")
+        await self.rows.create_index([("conversation_id", ASCENDING)], name="conversation")
 
     # ----------------------------------------------------------------- writes
 
-    async def upsert_row(self, row: Row, origin_customer_id: str | None) -> UpsertOutcome:
-        """Write the row unless the stored one is as new or newer (redelivery, late event).
-
-        The filter only matches an older version; when a same-or-newer row exists the upsert
-        tries to insert a duplicate `_id`, which is exactly the "ignore it" case.
-        """
-        fields = row.fields() | {"origin_customer_id": origin_customer_id}
-        try:
-            await self.rows.update_one(
-                {"_id": row.row_id, "version": {"$lt": row.version}},
-                {"$set": fields},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return "stale"
-        return "written"
-
-    async def upsert_rows(self, rows: list[tuple[Row, str | None]]) -> int:
-        """`upsert_row` for a batch in one command: each row written unless the stored one
-        is as new or newer. Returns how many were written."""
+    async def upsert_rows(
+        self,
+        rows: list[tuple[Row, str | None]],
+        sources: dict[str, tuple[str | None, str | None]] | None = None,
+    ) -> set[str]:
+        """`upsert_row` for a batch in one command: each row (with its origin customer and,
+        when in `sources`, the name and document its source carried) written unless the
+        stored one is as new or newer. Returns the ids of the rows written."""
         if not rows:
-            return 0
-        ops = [
-            UpdateOne(
-                {"_id": row.row_id, "version": {"$lt": row.version}},
-                {"$set": row.fields() | {"origin_customer_id": origin}},
-                upsert=True,
+            return set()
+        sources = sources or {}
+        ops = []
+        for row, origin in rows:
+            fields = row.fields() | {"origin_customer_id": origin}
+            if row.row_id in sources:
+                name, document = sources[row.row_id]
+                fields |= {"origin_name": name or "", "origin_document": document or ""}
+            ops.append(
+                UpdateOne(
+                    {"_id": row.row_id, "version": {"$lt": row.version}},
+                    {"$set": fields},
+                    upsert=True,
+                )
             )
-            for row, origin in rows
-        ]
+        written = {row.row_id for row, _ in rows}
         try:
             await self.rows.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
             # A duplicate _id is the "stored one is as new or newer" case.
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != 11000 for e in errors):
+            failures = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in failures):
                 raise
-            return len(rows) - len(errors)
-        return len(rows)
+            written -= {rows[e["index"]][0].row_id for e in failures}
+        return written
 
     async def customers_of(self, customer_ids: set[str]) -> dict[str, CustomerFacts]:
         """`customer()` for many at once: one query, plus one per merge hop still open."""
@@ -158,14 +165,71 @@ class ExportsStore:
         return result.modified_count
 
     async def restore_origin_rows(self, absorbed_id: str, facts: CustomerFacts | None) -> int:
-        """Undo a merge: rows whose source named `absorbed_id` go back to it."""
-        fields: dict[str, Any] = {"customer_id": absorbed_id}
-        if facts is not None:
-            fields |= customer_fields(facts)
-        result = await self.rows.update_many({"origin_customer_id": absorbed_id}, {"$set": fields})
+        """Undo a merge: rows whose source named `absorbed_id` go back to it, with its own
+        name and document: its profile's, or else what the row's source event carried
+        (never the survivor's)."""
+        restored = 0
+        cursor = self.rows.find(
+            {"origin_customer_id": absorbed_id}, {"origin_name": 1, "origin_document": 1}
+        )
+        async for doc in cursor:
+            own = CustomerFacts(
+                customer_id=absorbed_id,
+                name=(facts.name if facts else None) or doc.get("origin_name") or None,
+                document_number=(facts.document_number if facts else None)
+                or doc.get("origin_document")
+                or None,
+                anonymized=bool(facts and facts.anonymized),
+                version=facts.version if facts else 0,
+            )
+            fields = customer_fields(own)
+            if not own.anonymized:
+                # Exactly the absorbed customer's: a value it lacks is blank, not the survivor's.
+                fields.setdefault("customer_name", own.name or "")
+                fields.setdefault("search_name", "")
+                fields.setdefault("document_number", own.document_number or "")
+                fields.setdefault("search_document", "")
+            await self.rows.update_one({"_id": doc["_id"]}, {"$set": fields})
+            restored += 1
+        return restored
+
+    async def note_call_service(self, call_sid: str | None, conversation_id: str | None) -> int:
+        """Remember that a service came from this call/conversation and mark its call rows."""
+        keys = _service_keys(call_sid, conversation_id)
+        if not keys:
+            return 0
+        for key in keys:
+            await self.call_services.update_one({"_id": key}, {"$set": {"at": key}}, upsert=True)
+        links: list[Document] = []
+        if call_sid:
+            links.append({"_id": f"llamadas:{call_sid}"})
+        if conversation_id:
+            links.append({"conversation_id": conversation_id})
+        result = await self.rows.update_many(
+            {"table": "llamadas", "$or": links}, {"$set": {"status": GENERO_SERVICIO}}
+        )
         return result.modified_count
 
+    async def calls_with_service(self, rows: list[Row]) -> set[str]:
+        """The ids of those call rows from which a technical service came."""
+        if not rows:
+            return set()
+        by_key = {
+            key: row.row_id for row in rows for key in _service_keys(row.key, row.conversation_id)
+        }
+        cursor = self.call_services.find({"_id": {"$in": sorted(by_key)}}, {"_id": 1})
+        return {by_key[doc["_id"]] async for doc in cursor}
+
+    async def set_row_status(self, row_id: str, status: str) -> None:
+        await self.rows.update_one({"_id": row_id}, {"$set": {"status": status}})
+
     # ----------------------------------------------------------------- reads
+
+    async def row_origins(self, row_ids: list[str]) -> dict[str, str | None]:
+        """The customer each stored row's source named, by row id (rows not stored yet are
+        absent)."""
+        cursor = self.rows.find({"_id": {"$in": row_ids}}, {"origin_customer_id": 1})
+        return {doc["_id"]: doc.get("origin_customer_id") async for doc in cursor}
 
     async def customer(self, customer_id: str | None) -> CustomerFacts | None:
         """The profile rows of `customer_id` show, following merges to the survivor."""
@@ -223,3 +287,8 @@ class ExportsStore:
     async def insert_many_rows(self, docs: list[Document]) -> None:
         """Bulk load (benchmark, back-fill); the caller builds the documents from rows."""
         await self.rows.insert_many(docs, ordered=False)
+
+
+def _service_keys(call_sid: str | None, conversation_id: str | None) -> list[str]:
+    keys = [f"call:{call_sid}"] if call_sid else []
+    return keys + ([f"conversation:{conversation_id}"] if conversation_id else [])

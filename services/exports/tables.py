@@ -41,7 +41,9 @@ class Table:
     title: str
     columns: tuple[Column, ...]
     open_statuses: frozenset[str]
-    name_column: str  # the column showing the customer's name (follows renames)
+    name_column: str
+    # Every status a row of this table can have, in the order people list them.
+    statuses: tuple[str, ...] = ()  # the column showing the customer's name (follows renames)
     document_column: str = "documento"
     # Columns holding personal data besides name and document: blanked on anonymization.
     personal_columns: tuple[str, ...] = ()
@@ -62,6 +64,35 @@ class Table:
 OPEN_CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", "sin estado"})
 NO_CALL_STATUS = "sin estado"
 
+ABIERTA = "abierta"
+CERRADA = "cerrada"
+GENERO_SERVICIO = "genero_servicio_tecnico"
+CONVERSATION_STATUSES = (ABIERTA, CERRADA, GENERO_SERVICIO)
+
+# What a person reads for each stored status (Print, and the filters accept these forms).
+STATUS_LABELS: dict[str, str] = {
+    ABIERTA: "ABIERTA",
+    CERRADA: "CERRADA",
+    GENERO_SERVICIO: "GENERÓ SERVICIO TÉCNICO",
+    "respondida": "RESPONDIDA",
+    "pendiente": "PENDIENTE",
+    "confirmado": "CONFIRMADO",
+    "cancelado": "CANCELADO",
+}
+# Twilio's call statuses in Spanish.
+CALL_STATUS_LABELS: dict[str, str] = {
+    "queued": "en cola",
+    "initiated": "iniciada",
+    "ringing": "sonando",
+    "in-progress": "en curso",
+    "completed": "completada",
+    "busy": "ocupado",
+    "failed": "fallida",
+    "no-answer": "sin respuesta",
+    "canceled": "cancelada",
+    NO_CALL_STATUS: NO_CALL_STATUS,
+}
+
 CHAT_CHANNELS = {"whatsapp": "WhatsApp", "messenger": "Facebook", "webchat": "Web"}
 
 TABLES: dict[str, Table] = {
@@ -80,8 +111,9 @@ TABLES: dict[str, Table] = {
                 Column("responsable", "Responsable", 1.1),
                 Column("ultimo_mensaje", "Último mensaje", 2.6),
             ),
-            open_statuses=frozenset({"abierta"}),
+            open_statuses=frozenset({ABIERTA}),
             name_column="cliente",
+            statuses=CONVERSATION_STATUSES,
             personal_columns=("ultimo_mensaje",),
             typed_columns=("ultimo_mensaje",),
         ),
@@ -94,11 +126,15 @@ TABLES: dict[str, Table] = {
                 Column("motivo", "Motivo", 1.6),
                 Column("ciudad", "Ciudad", 1.2),
                 Column("estado", "Estado", 1.0),
+                Column("estado_llamada", "Llamada", 1.0),
                 Column("cliente", "Cliente", 1.6),
                 Column("documento", "Documento", 1.0),
             ),
-            open_statuses=OPEN_CALL_STATUSES,
+            # A call is a conversation: open until attended, closed when attended, and
+            # "generated a service" once a technical service came out of it.
+            open_statuses=frozenset({ABIERTA}),
             name_column="cliente",
+            statuses=CONVERSATION_STATUSES,
         ),
         Table(
             name="llamadas_ventas",
@@ -112,9 +148,12 @@ TABLES: dict[str, Table] = {
                 Column("ciudad", "Ciudad", 1.1),
                 Column("motivo", "Motivo", 1.3),
                 Column("estado", "Estado", 1.0),
+                Column("estado_llamada", "Llamada", 1.0),
             ),
-            open_statuses=OPEN_CALL_STATUSES,
+            # Open while Twilio says the call goes on; Twilio's status is its own column.
+            open_statuses=frozenset({ABIERTA}),
             name_column="cliente",
+            statuses=(ABIERTA, CERRADA),
             personal_columns=("telefono",),
         ),
         Table(
@@ -130,6 +169,7 @@ TABLES: dict[str, Table] = {
             ),
             open_statuses=frozenset({"pendiente", "confirmado"}),
             name_column="cliente",
+            statuses=("pendiente", "confirmado", "cancelado"),
         ),
         Table(
             name="consultas",
@@ -142,8 +182,9 @@ TABLES: dict[str, Table] = {
                 Column("asunto", "Asunto", 2.4),
                 Column("estado", "Estado", 1.0),
             ),
-            open_statuses=frozenset({"abierta"}),
+            open_statuses=frozenset({ABIERTA}),
             name_column="nombre",
+            statuses=(ABIERTA, "respondida", CERRADA, GENERO_SERVICIO),
             personal_columns=("contacto",),
             typed_columns=("asunto",),
         ),
@@ -215,6 +256,8 @@ class Row:
     document_number: str | None
     customer_id: str | None = None
     values: dict[str, str] = field(default_factory=dict)
+    # The conversation the row came from (calls): a service generated from it marks the row.
+    conversation_id: str | None = None
 
     @property
     def row_id(self) -> str:
@@ -234,6 +277,7 @@ class Row:
             "search_name": name_key(self.customer_name),
             "search_document": document_key(self.document_number),
             "values": self.values,
+            "conversation_id": self.conversation_id,
         }
 
 
@@ -254,14 +298,14 @@ def rows_from_conversation(event: ConversationEvent) -> list[Row]:
     conv = event.conversation
     if conv.channel == "ivr":
         call = conv.call
-        status = (call.call_status if call else None) or NO_CALL_STATUS
         return [
             Row(
                 table="llamadas",
                 key=call.call_sid if call else conv.conversation_id,
                 version=conv.version,
                 date=conv.opened_at,
-                status=status,
+                # The call's state is its conversation's (DESIGN.md); Twilio's is a column.
+                status=conv.status,
                 customer_name=conv.customer_name,
                 document_number=conv.document_number,
                 customer_id=conv.customer_id,
@@ -269,7 +313,9 @@ def rows_from_conversation(event: ConversationEvent) -> list[Row]:
                     "id": call.call_sid if call else conv.conversation_id,
                     "motivo": _text(call.motive if call else None),
                     "ciudad": _text(call.city if call else None),
+                    "estado_llamada": (call.call_status if call else None) or NO_CALL_STATUS,
                 },
+                conversation_id=conv.conversation_id,
             )
         ]
     return [
@@ -297,13 +343,14 @@ def rows_from_ticket(event: TicketEvent) -> list[Row]:
     """A technical-service row (created/confirmed/cancelled) or a sales-call row."""
     if event.action == "sales_call" and event.sales_call is not None:
         call = event.sales_call
+        call_status = call.call_status or NO_CALL_STATUS
         return [
             Row(
                 table="llamadas_ventas",
                 key=call.call_sid,
                 version=call.revision,
                 date=call.received_at,
-                status=call.call_status or NO_CALL_STATUS,
+                status=ABIERTA if call_status in OPEN_CALL_STATUSES else CERRADA,
                 customer_name=call.customer_name,
                 document_number=call.document_number,
                 customer_id=call.customer_id,
@@ -312,7 +359,9 @@ def rows_from_ticket(event: TicketEvent) -> list[Row]:
                     "telefono": _text(call.caller_number),
                     "ciudad": _text(call.city),
                     "motivo": _text(call.motive),
+                    "estado_llamada": call_status,
                 },
+                conversation_id=call.conversation_id,
             )
         ]
     if event.service is None:
@@ -386,6 +435,7 @@ def customer_fields(facts: CustomerFacts) -> dict[str, Any]:
     fields: dict[str, Any] = {"customer_id": facts.customer_id}
     if facts.anonymized:
         fields.update(customer_name="", document_number="", search_name="", search_document="")
+        fields.update(origin_name="", origin_document="")
         fields.update({f"values.{col}": "" for col in PERSONAL_COLUMNS})
         return fields
     if facts.name:
@@ -443,6 +493,35 @@ def row_cells(table: Table, doc: Mapping[str, Any], tz: ZoneInfo) -> dict[str, s
     for col in table.typed_columns:
         cells[col] = mask_secrets(cells[col]) or ""
     return cells
+
+
+def person_label(actor: str) -> str:
+    """An actor id as a person reads it: `staff:ana` -> `Ana`, `agent:luis` -> `Luis (agente)`,
+    `lara` -> `Lara`; anything else unchanged."""
+    kind, sep, user = actor.partition(":")
+    if not sep or not user:
+        return actor[:1].upper() + actor[1:] if actor == "lara" else actor
+    name = " ".join(part[:1].upper() + part[1:] for part in re.split(r"[._\s]+", user) if part)
+    if kind == "agent":
+        return f"{name} (agente)"
+    if kind == "central":
+        return f"{name} (central)"
+    return name
+
+
+def display_cells(table: Table, cells: Mapping[str, str]) -> dict[str, str]:
+    """The cells as a person reads them on paper: statuses in words (ABIERTA, GENERÓ
+    SERVICIO TÉCNICO), Twilio's call status in Spanish, people by name instead of ids."""
+    shown = dict(cells)
+    if "estado" in shown:
+        shown["estado"] = STATUS_LABELS.get(shown["estado"], shown["estado"])
+    if "estado_llamada" in shown:
+        shown["estado_llamada"] = CALL_STATUS_LABELS.get(
+            shown["estado_llamada"], shown["estado_llamada"]
+        )
+    if "responsable" in shown:
+        shown["responsable"] = person_label(shown["responsable"])
+    return shown
 
 
 # --------------------------------------------------------------------------- filters
@@ -512,13 +591,66 @@ def day_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
+def _word_root(word: str) -> str:
+    """A word without its gender and number ending: `abierto`, `abiertas` -> `abiert`."""
+    return re.sub(r"(?:os|as|o|a)$", "", word) or word
+
+
+def status_key(text: str) -> str:
+    """How a typed status is compared: case, accents, `_`/`-`, gender and plural ignored,
+    so `CERRADA`, `Cerrada`, `cerrado`, `GENERÓ SERVICIO TÉCNICO` and the slug all match."""
+    words = normalize(re.sub(r"[_\-]+", " ", text)).split()
+    return " ".join(_word_root(word) for word in words)
+
+
+ALL_STATUS_KEYS = frozenset({status_key(ALL_STATUSES), status_key("todo")})
+OPEN_KEY = status_key("abiertos")
+CLOSED_KEY = status_key("cerrados")
+
+
+def resolve_status(table: Table, estado: str | None) -> list[str] | None:
+    """The stored statuses `estado` selects in `table`; None means every status.
+
+    Omitted: the table's open statuses. A status of the table in any written form selects
+    it; `abierto(s)` / `cerrado(s)` select the open / the other statuses where the table has
+    no status of that name (services); anything else is a BadFilter naming the choices.
+    """
+    if estado is None:
+        return sorted(table.open_statuses)
+    key = status_key(estado)
+    if key in ALL_STATUS_KEYS:
+        return None
+    for status in table.statuses:
+        if key in (status_key(status), status_key(STATUS_LABELS.get(status, status))):
+            return [status]
+    if key == OPEN_KEY:
+        return sorted(table.open_statuses)
+    if key == CLOSED_KEY:
+        return sorted(set(table.statuses) - table.open_statuses)
+    choices = ", ".join(STATUS_LABELS.get(s, s) for s in table.statuses)
+    raise BadFilter(f"unknown estado {estado!r} for {table.name}; expected one of {choices}, todos")
+
+
+DIGIT_GROUPS = re.compile(r"\d+(?:[\s.\-/]+\d+)+")
+
+
+def search_terms(q: str | None) -> list[str]:
+    """What `q` is matched with, word by word. Digit groups joined by dashes, dots,
+    slashes or spaces are one term of their digits, so `30-123-456`, `30.123.456` and
+    `30 123 456` all find the document `30.123.456` (stored with and without dots)."""
+    text = DIGIT_GROUPS.sub(lambda m: re.sub(r"\D", "", m.group()), normalize(q))
+    return text.split()
+
+
 def mongo_filter(table: Table, flt: TableFilter, tz: ZoneInfo) -> dict[str, Any]:
-    """The MongoDB filter selecting the table's rows; dates are whole days in `tz`."""
+    """The MongoDB filter selecting the table's rows; dates are whole days in `tz`.
+
+    Raises BadFilter for an `estado` the table does not know.
+    """
     query: dict[str, Any] = {"table": table.name}
-    if flt.estado is None:
-        query["status"] = {"$in": sorted(table.open_statuses)}
-    elif flt.estado != ALL_STATUSES:
-        query["status"] = flt.estado
+    statuses = resolve_status(table, flt.estado)
+    if statuses is not None:
+        query["status"] = statuses[0] if len(statuses) == 1 else {"$in": statuses}
     span: dict[str, datetime] = {}
     if flt.desde:
         span["$gte"] = day_start(flt.desde, tz)
@@ -526,7 +658,7 @@ def mongo_filter(table: Table, flt: TableFilter, tz: ZoneInfo) -> dict[str, Any]
         span["$lt"] = day_start(flt.hasta + timedelta(days=1), tz)
     if span:
         query["date"] = span
-    terms = normalize(flt.q).split()
+    terms = search_terms(flt.q)
     if terms:
         # Every word must appear, in the name or the document, in any order:
         # "martinez juan" finds "Juan Martínez".

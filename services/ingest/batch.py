@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic_core import PydanticSerializationError
+
 from shared.contracts.inbound import InboundEvent
 
 
@@ -15,3 +17,18 @@ class Batch:
     skipped: list[str] = field(default_factory=list)
     # Items that are deliberately not events (echoes, other webhook fields, ...).
     ignored: int = 0
+
+    def add(self, event: InboundEvent, item: str) -> None:
+        """Keep the event if it can be published; else skip it, naming the item.
+
+        An event that cannot be encoded (a lone surrogate such as `"\\ud800"` is valid JSON
+        but not UTF-8) would fail at publish time, and the webhook would answer 503 and be
+        retried forever with the valid items after it never published. Checked here, it is
+        skipped like any malformed item and the rest of the batch goes through.
+        """
+        try:
+            event.model_dump_json()
+        except (PydanticSerializationError, UnicodeError, ValueError) as exc:
+            self.skipped.append(f"{item}: not encodable ({type(exc).__name__})")
+            return
+        self.events.append(event)

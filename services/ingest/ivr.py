@@ -8,6 +8,8 @@ inferred from the parameters.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import unicodedata
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -52,6 +54,23 @@ VOICE_LANGUAGE = "es-MX"
 
 def call_key(call_sid: str, step: str, detail: str | None = None) -> str:
     return f"tw:{call_sid}:{step}" + (f":{detail}" if detail else "")
+
+
+def choice_key(digits: str | None, speech: str | None) -> str:
+    """What the caller answered, as part of the gather's event id.
+
+    Each answer is its own event: a mistyped `7` then `1` on the same call are two events
+    (the retry is not a duplicate of the mistake, so its motive reaches the conversation),
+    while Twilio retrying the same request gives the same id (deduplicated).
+    """
+    if digits:
+        keys = re.sub(r"[^0-9*#]", "", digits)[:16]
+        if keys == digits:
+            return f"d{keys}"
+        return "x" + hashlib.sha256(digits.encode("utf-8", "replace")).hexdigest()[:12]
+    if speech:
+        return "s" + hashlib.sha256(speech.encode("utf-8", "replace")).hexdigest()[:12]
+    return "none"
 
 
 def _plain(text: str) -> str:
@@ -129,7 +148,7 @@ def normalize(
     status = text_or_none(params.get("CallStatus"))
     occurred = received_at
     if step == "gather":
-        detail: str | None = (menu or "main")[:32]
+        detail: str | None = f"{(menu or 'main')[:32]}:{choice_key(digits, speech)}"
     elif step == "status":
         detail = text_or_none(params.get("SequenceNumber")) or status or "unknown"
         occurred = _rfc2822(params.get("Timestamp")) or received_at

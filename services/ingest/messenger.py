@@ -91,7 +91,7 @@ def normalize_item(item: Any, page_id: str, received_at: datetime, batch: Batch)
     if event is None:
         batch.skipped.append(f"{key} without id")
     else:
-        batch.events.append(event)
+        batch.add(event, key)
 
 
 def _identity(psid: str) -> Identity:

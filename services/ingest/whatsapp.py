@@ -72,7 +72,7 @@ def _normalize_value(
         if event is None:
             batch.skipped.append("message without id or sender")
         else:
-            batch.events.append(event)
+            batch.add(event, "message")
     for status in as_list(value.get("statuses")):
         try:
             status_event = _status(status, received_at)
@@ -82,7 +82,7 @@ def _normalize_value(
         if status_event is None:
             batch.skipped.append("status without id, recipient or known state")
         else:
-            batch.events.append(status_event)
+            batch.add(status_event, "status")
     batch.ignored += len(as_list(value.get("message_echoes")))
 
 

@@ -8,6 +8,7 @@ one place, `REFUSALS`.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -197,6 +198,33 @@ def _message(doc: Document) -> MessageOut:
     )
 
 
+_STATUS_FORMS = {
+    "abierta": "abierta", "abierto": "abierta", "abiertas": "abierta", "abiertos": "abierta",
+    "cerrada": "cerrada", "cerrado": "cerrada", "cerradas": "cerrada", "cerrados": "cerrada",
+    "genero servicio tecnico": "genero_servicio_tecnico",
+    "genero_servicio_tecnico": "genero_servicio_tecnico",
+}  # fmt: skip
+
+
+def _status(value: str | None) -> str | None:
+    """The stored status a `status` filter names, in any case and with or without accents
+    (`CERRADA`, `abierto`, `GENERÓ SERVICIO TÉCNICO`); None for omitted or `todos`; 422 for
+    anything else, naming the choices."""
+    if value is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", value)
+    key = " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
+    if key in ("", "todos", "todas"):
+        return None
+    if key in _STATUS_FORMS:
+        return _STATUS_FORMS[key]
+    raise errors.Invalid(
+        "Estado desconocido: use abierta, cerrada, genero_servicio_tecnico o todos.",
+        code="unknown_status",
+        details=[{"field": "query.status", "message": value[:64], "type": "value"}],
+    )
+
+
 def _filters(
     channel: str | None,
     status_: str | None,
@@ -207,8 +235,8 @@ def _filters(
     query: dict[str, Any] = {}
     if channel:
         query["channel"] = channel
-    if status_:
-        query["status"] = status_
+    if status := _status(status_):
+        query["status"] = status
     if holder:
         if holder in ("lara", "agent", "staff", "queue"):
             query["holder_kind"] = holder
@@ -223,7 +251,12 @@ def _filters(
 
 ChannelQ = Annotated[str | None, Query(description="whatsapp, messenger, webchat, ivr")]
 StatusQ = Annotated[
-    str | None, Query(alias="status", description="abierta, cerrada, genero_servicio_tecnico")
+    str | None,
+    Query(
+        alias="status",
+        max_length=64,
+        description="abierta, cerrada, genero_servicio_tecnico (any case/accents) or todos",
+    ),
 ]
 PageQ = Annotated[int, Query(ge=1, le=100_000)]
 SizeQ = Annotated[int, Query(ge=1, le=200)]

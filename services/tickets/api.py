@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, StringConstraints, model_validator
 
@@ -60,6 +60,8 @@ class CreateServiceRequest(BaseModel):
     customer_id: Id | None = None
     customer_name: Text | None = None
     document_number: DocumentNumber | None = None
+    # A conversation has one open service; a second one only when the request says so.
+    allow_another_open: bool = False
 
     @model_validator(mode="after")
     def _origin(self) -> CreateServiceRequest:
@@ -209,9 +211,27 @@ def create_router(tickets: Tickets) -> APIRouter:
         summary="Create a technical service from a conversation or an IVR call",
         responses=ONE,
     )
-    async def create_service(body: CreateServiceRequest, user: ServiceCreator) -> ServiceSnapshot:
+    async def create_service(
+        body: CreateServiceRequest,
+        user: ServiceCreator,
+        response: Response,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                min_length=1,
+                max_length=200,
+                pattern=r"^[\x21-\x7e]+$",
+                description="A retry with the same key returns the first service (200)",
+            ),
+        ] = None,
+    ) -> ServiceSnapshot:
         with refusals():
-            return await tickets.create_service(actor=user.actor, **body.model_dump())
+            service, created = await tickets.create_service_once(
+                user.actor, idempotency_key, **body.model_dump()
+            )
+        if not created:
+            response.status_code = status.HTTP_200_OK
+        return service
 
     @router.get("/api/services", summary="List technical services (default: pendiente)")
     async def list_services(filters: Filters, user: ServiceReader) -> ServicePage:

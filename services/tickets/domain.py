@@ -29,6 +29,8 @@ GENERO_SERVICIO_TECNICO = "genero_servicio_tecnico"
 CONSULTATION_STATUSES = (ABIERTA, RESPONDIDA, CERRADA, GENERO_SERVICIO_TECNICO)
 
 ALL_STATUSES = "todos"
+# What replaces a customer's own words once they are anonymized (as routing and customers do).
+ANONYMIZED = "[anonimizado]"
 
 
 # --- refusals -------------------------------------------------------------------------------
@@ -66,6 +68,15 @@ class ConcurrentUpdate(Conflict):
     pass
 
 
+class ServiceAlreadyOpen(Conflict):
+    """The conversation (or call) already has an open service; a second one is created
+    only when the request says so (`allow_another_open`)."""
+
+
+class IdempotencyKeyReused(Invalid):
+    """The same Idempotency-Key came with a different request."""
+
+
 class ContactMissing(Invalid):
     pass
 
@@ -100,6 +111,20 @@ def cancel_service(status: str, reason: str) -> str:
     if not reason.strip():
         raise Invalid("cancelling a service requires a reason")
     return CANCELADO
+
+
+def service_origin_key(conversation_id: str | None, call_sid: str | None) -> str | None:
+    """What "one open service per conversation" is counted by: the conversation, or the
+    call when the service names only a call tickets has not seen as a conversation."""
+    if conversation_id:
+        return f"conversation:{conversation_id}"
+    if call_sid:
+        return f"call:{call_sid}"
+    return None
+
+
+def is_open_service(status: str) -> bool:
+    return status in (PENDIENTE, CONFIRMADO)
 
 
 # --- consultations --------------------------------------------------------------------------
@@ -214,8 +239,18 @@ class Period:
     end: datetime | None  # exclusive, UTC
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+
+
 def period(desde: date | None, hasta: date | None, tz: str) -> Period:
-    """`desde`/`hasta` are calendar days in the office's time zone, both inclusive."""
+    """`desde`/`hasta` are calendar days in the office's time zone, both inclusive.
+
+    Years outside 1900-9998 are refused (the far ends overflow once shifted to UTC or to
+    the next day), as the exports tables do.
+    """
+    for name, day in (("desde", desde), ("hasta", hasta)):
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise Invalid(f"'{name}' must be between {FIRST_YEAR} and {LAST_YEAR}, got {day}")
     if desde and hasta and desde > hasta:
         raise Invalid("'desde' must not be after 'hasta'")
     zone = ZoneInfo(tz)
@@ -229,14 +264,46 @@ def period(desde: date | None, hasta: date | None, tz: str) -> Period:
     )
 
 
-def status_filter(estado: str | None, allowed: tuple[str, ...], default: str) -> str | None:
-    """The status to list: the default (open) when unset, None for `todos`."""
-    value = (estado or default).strip().lower()
-    if value == ALL_STATUSES:
+STATUS_LABELS = {
+    PENDIENTE: "PENDIENTE",
+    CONFIRMADO: "CONFIRMADO",
+    CANCELADO: "CANCELADO",
+    ABIERTA: "ABIERTA",
+    RESPONDIDA: "RESPONDIDA",
+    CERRADA: "CERRADA",
+    GENERO_SERVICIO_TECNICO: "GENERÓ SERVICIO TÉCNICO",
+}
+OPEN_SERVICE_STATUSES = (PENDIENTE, CONFIRMADO)
+
+
+def _status_key(text: str) -> str:
+    """Case, accents, `_`/`-`, and the gender/plural ending ignored: `CERRADA`, `cerrado`,
+    `Cerradas` and `GENERÓ SERVICIO TÉCNICO` compare equal to the stored slugs."""
+    words = search_key(re.sub(r"[_\-]+", " ", text)).split()
+    return " ".join(re.sub(r"(?:os|as|o|a)$", "", word) or word for word in words)
+
+
+def status_filter(estado: str | None, allowed: tuple[str, ...], default: str) -> list[str] | None:
+    """The statuses to list: the default when unset, None for `todos`.
+
+    A status is accepted in any case, with or without accents, as slug or as shown
+    (`genero_servicio_tecnico`, `GENERÓ SERVICIO TÉCNICO`); for services, which have no
+    status of those names, `abiertos` means pending or confirmed and `cerrados` cancelled.
+    Anything else is refused, naming the choices.
+    """
+    if estado is None or not estado.strip():
+        return [default]
+    key = _status_key(estado)
+    if key == _status_key(ALL_STATUSES):
         return None
-    if value not in allowed:
-        raise Invalid(f"unknown estado {value!r}; expected one of {', '.join(allowed)} or todos")
-    return value
+    for status in allowed:
+        if key in (_status_key(status), _status_key(STATUS_LABELS.get(status, status))):
+            return [status]
+    if allowed == SERVICE_STATUSES and key == _status_key("abiertos"):
+        return list(OPEN_SERVICE_STATUSES)
+    if allowed == SERVICE_STATUSES and key == _status_key("cerrados"):
+        return [CANCELADO]
+    raise Invalid(f"unknown estado {estado!r}; expected one of {', '.join(allowed)} or todos")
 
 
 # Conversation actions that change nothing tickets reads (customer, channel, call): the

@@ -6,9 +6,12 @@ delays them and never loses them.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from services.tickets import domain
@@ -17,6 +20,7 @@ from services.tickets.store import TicketsStore
 from shared.config import Settings
 from shared.contracts.base import Event, new_id, utcnow
 from shared.contracts.conversation import ConversationEvent
+from shared.contracts.customer import CustomerEvent
 from shared.contracts.ticket import (
     ConsultationAction,
     ConsultationEvent,
@@ -34,6 +38,11 @@ from shared.secrets import SecretBox, mask_secrets
 log = get_logger("tickets")
 
 CAS_ATTEMPTS = 5
+# A claim or an idempotency key whose service never appeared after this long belongs to a
+# request that died half-way: it may be taken over.
+ABANDONED_AFTER = timedelta(seconds=30)
+# How long a retry with the same Idempotency-Key waits for the first request to finish.
+IDEMPOTENT_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -171,10 +180,16 @@ class Tickets:
         document_number: str | None = None,
         consultation_id: str | None = None,
         service_id: str | None = None,
+        allow_another_open: bool = False,
     ) -> ServiceSnapshot:
         """Create a pending service with the next number. Customer data not given defaults
         to what the conversation projection knows; an unknown conversation or call with no
-        customer data at all is refused (404), since nobody could follow that service."""
+        customer data at all is refused (404), since nobody could follow that service.
+
+        One open (pending or confirmed) service per conversation: a second one is refused
+        (409, naming the open one) unless `allow_another_open`. The conversation is claimed
+        before the number is allocated, so of concurrent requests exactly one creates (and
+        the customer is told once)."""
         conversation: Document | None = None
         if conversation_id:
             conversation = await self.store.get_conversation(conversation_id)
@@ -197,11 +212,117 @@ class Tickets:
             call_sid = call_sid or call.get("call_sid")
         elif call_sid:
             channel = "ivr"
+        service_id = service_id or new_id()
+        origin = domain.service_origin_key(conversation_id, call_sid)
+        claimed = origin is not None and not allow_another_open
+        if claimed:
+            await self._claim_origin(origin, service_id)  # type: ignore[arg-type]
+        try:
+            return await self._insert_service(
+                actor, reason, service_id, conversation_id, call_sid, channel, description,
+                customer_id, customer_name, document_number, consultation_id,
+            )  # fmt: skip
+        except BaseException:
+            # Given back only if the service was not written: a written one holds it.
+            if claimed and await self.store.get_service(service_id) is None:
+                await self.store.release_origin(origin, service_id)  # type: ignore[arg-type]
+            raise
+
+    async def _claim_origin(self, origin: str, service_id: str) -> None:
+        """Hold the conversation for `service_id`, or ServiceAlreadyOpen."""
+        for _ in range(CAS_ATTEMPTS):
+            now = stamp()
+            if await self.store.claim_origin(origin, service_id, now):
+                return
+            claim = await self.store.origin_claim(origin)
+            if claim is None:
+                continue  # released meanwhile
+            holder = await self.store.get_service(claim["service_id"])
+            fresh = now - claim["at"].replace(tzinfo=now.tzinfo) < ABANDONED_AFTER
+            if holder is None and fresh:
+                # Another request is creating it right now: answer with its number.
+                created = await self._wait_for_service(claim["service_id"])
+                holder = created.model_dump() if created is not None else None
+                if holder is None:
+                    raise domain.ServiceAlreadyOpen(
+                        "a service for this conversation is being created right now"
+                    )
+            if holder is not None and domain.is_open_service(holder["status"]):
+                raise domain.ServiceAlreadyOpen(
+                    f"this conversation already has the open service {holder['number']} "
+                    f"({holder['status']}); send allow_another_open=true to create another"
+                )
+            if await self.store.take_over_origin(origin, claim["service_id"], service_id, now):
+                return
+        raise domain.ConcurrentUpdate("the conversation's services changed concurrently")
+
+    async def create_service_once(
+        self, actor: str, idempotency_key: str | None, **request: Any
+    ) -> tuple[ServiceSnapshot, bool]:
+        """`create_service`, where a retry with the same Idempotency-Key (per user) returns
+        the service the first request created instead of creating another. The bool says
+        whether this call created it. The same key with a different request is refused."""
+        if not idempotency_key:
+            return await self.create_service(actor=actor, **request), True
+        key = f"{actor}:{idempotency_key}"
+        canonical = json.dumps(request, sort_keys=True, default=str, ensure_ascii=True)
+        fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
+        service_id = new_id()
+        for _ in range(CAS_ATTEMPTS):
+            first = await self.store.reserve_idempotency_key(key, fingerprint, service_id, stamp())
+            if first is None:
+                break
+            if first["fingerprint"] != fingerprint:
+                raise domain.IdempotencyKeyReused(
+                    "this Idempotency-Key was already used for a different request"
+                )
+            existing = await self._wait_for_service(first["service_id"])
+            if existing is not None:
+                return existing, False
+            if stamp() - first["at"].replace(tzinfo=UTC) < ABANDONED_AFTER:
+                raise domain.ConcurrentUpdate(
+                    "the first request with this Idempotency-Key is still being processed"
+                )
+            await self.store.release_idempotency_key(key, first["service_id"])
+        else:
+            raise domain.ConcurrentUpdate("this Idempotency-Key is in use concurrently")
+        try:
+            return await self.create_service(actor=actor, service_id=service_id, **request), True
+        except BaseException:
+            if await self.store.get_service(service_id) is None:
+                await self.store.release_idempotency_key(key, service_id)
+            raise
+
+    async def _wait_for_service(self, service_id: str) -> ServiceSnapshot | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + IDEMPOTENT_WAIT_SECONDS
+        while True:
+            doc = await self.store.get_service(service_id)
+            if doc is not None:
+                return ServiceSnapshot.model_validate(doc)
+            if loop.time() > deadline:
+                return None
+            await asyncio.sleep(0.05)
+
+    async def _insert_service(
+        self,
+        actor: str,
+        reason: str,
+        service_id: str,
+        conversation_id: str | None,
+        call_sid: str | None,
+        channel: str | None,
+        description: str | None,
+        customer_id: str | None,
+        customer_name: str | None,
+        document_number: str | None,
+        consultation_id: str | None,
+    ) -> ServiceSnapshot:
         # Allocated right before the insert, which cannot fail on a fresh id: no gaps.
         seq = await self.store.next_seq()
         now = stamp()
         snapshot = ServiceSnapshot(
-            service_id=service_id or new_id(),
+            service_id=service_id,
             number=domain.service_number(seq),
             status="pendiente",
             customer_id=customer_id,
@@ -455,6 +576,8 @@ class Tickets:
     async def on_conversation_event(self, event: ConversationEvent) -> None:
         """Keep the projection of the conversation; record IVR sales calls (idempotent)."""
         snap = event.conversation
+        if event.change == "customer_anonymized":
+            await self.anonymize(snap.customer_id, snap.conversation_id)
         if not domain.worth_projecting(event.action, snap.call is not None):
             return
         with bind_context(event_id=event.event_id, conversation_id=snap.conversation_id):
@@ -474,6 +597,17 @@ class Tickets:
                     "call_status": call.call_status,
                 }
                 await self._record_sales_call(call.call_sid, snap.version, snap.opened_at, incoming)
+
+    async def on_customer_event(self, event: CustomerEvent) -> None:
+        """An anonymized customer disappears from every service, sales call, consultation
+        and conversation tickets keeps (redeliveries change nothing more)."""
+        if event.action == "anonymized" or event.customer.anonymized:
+            await self.anonymize(event.customer.customer_id, None)
+
+    async def anonymize(self, customer_id: str | None, conversation_id: str | None) -> None:
+        with bind_context(conversation_id=conversation_id):
+            changed = await self.store.anonymize(customer_id, conversation_id)
+            log.info("customer_anonymized_in_tickets", services=changed)
 
     async def _record_sales_call(
         self, call_sid: str, version: int, received_at: Any, incoming: dict[str, Any]

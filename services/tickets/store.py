@@ -16,8 +16,9 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.tickets.domain import Period
+from services.tickets.domain import ANONYMIZED, Period
 from shared.mongo import Document
+from shared.outbox import Outbox
 
 SERVICE_COUNTER = "service_number"
 
@@ -30,6 +31,10 @@ class TicketsStore:
         self.counters = db["counters"]
         self.conversations = db["conversations"]
         self.sales_calls = db["sales_calls"]
+        # `_id` = origin key (`conversation:<id>` / `call:<sid>`) → the service holding it.
+        self.open_services = db["open_services"]
+        # `_id` = `<actor>:<Idempotency-Key>` → the service the first request created.
+        self.idempotency = db["idempotency_keys"]
 
     async def ensure_indexes(self) -> None:
         await self.services.create_index("number", unique=True)
@@ -96,7 +101,7 @@ class TicketsStore:
     @staticmethod
     async def _page(
         collection: Any,
-        status: str | None,
+        status: list[str] | None,
         terms: list[str],
         when: Period,
         page: int,
@@ -104,7 +109,7 @@ class TicketsStore:
     ) -> tuple[list[Document], int]:
         query: Document = {}
         if status:
-            query["status"] = status
+            query["status"] = status[0] if len(status) == 1 else {"$in": status}
         created: Document = {}
         if when.start:
             created["$gte"] = when.start
@@ -143,9 +148,84 @@ class TicketsStore:
         return await self._compare_and_set(self.services, service_id, version, changes)
 
     async def list_services(
-        self, status: str | None, terms: list[str], when: Period, page: int, page_size: int
+        self, status: list[str] | None, terms: list[str], when: Period, page: int, page_size: int
     ) -> tuple[list[Document], int]:
         return await self._page(self.services, status, terms, when, page, page_size)
+
+    async def claim_origin(self, origin: str, service_id: str, at: datetime) -> bool:
+        """Take the origin for a new service; False when another service holds it."""
+        try:
+            await self.open_services.insert_one({"_id": origin, "service_id": service_id, "at": at})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def origin_claim(self, origin: str) -> Document | None:
+        return await self._get(self.open_services, origin)
+
+    async def take_over_origin(self, origin: str, old: str, service_id: str, at: datetime) -> bool:
+        """Move the origin from a service no longer open to a new one (compare-and-set)."""
+        result = await self.open_services.update_one(
+            {"_id": origin, "service_id": old}, {"$set": {"service_id": service_id, "at": at}}
+        )
+        return result.modified_count == 1
+
+    async def release_origin(self, origin: str, service_id: str) -> None:
+        await self.open_services.delete_one({"_id": origin, "service_id": service_id})
+
+    async def reserve_idempotency_key(
+        self, key: str, fingerprint: str, service_id: str, at: datetime
+    ) -> Document | None:
+        """Reserve the key for `service_id`; the earlier reservation when there is one."""
+        try:
+            await self.idempotency.insert_one(
+                {"_id": key, "fingerprint": fingerprint, "service_id": service_id, "at": at}
+            )
+        except DuplicateKeyError:
+            return await self._get(self.idempotency, key)
+        return None
+
+    async def release_idempotency_key(self, key: str, service_id: str) -> None:
+        await self.idempotency.delete_one({"_id": key, "service_id": service_id})
+
+    # --- anonymization -------------------------------------------------------------------------
+
+    async def anonymize(self, customer_id: str | None, conversation_id: str | None) -> int:
+        """Erase who the customer is from everything tickets keeps about them: services,
+        sales calls, consultations and the conversation projection. Counts, statuses,
+        numbers and dates stay (metrics are kept). Idempotent."""
+        ors: list[Document] = []
+        if customer_id:
+            ors.append({"customer_id": customer_id})
+        if conversation_id:
+            ors.append({"conversation_id": conversation_id})
+        if not ors:
+            return 0
+        who = {"customer_name": None, "document_number": None}
+        changed = await self.services.update_many(
+            {"$or": ors}, {"$set": {**who, "search_keys": []}}
+        )
+        await self.sales_calls.update_many({"$or": ors}, {"$set": {**who, "caller_number": None}})
+        if customer_id:
+            await self.consultations.update_many(
+                {"customer_id": customer_id},
+                {"$set": {"name": "", "document_number": None, "email": None, "phone": None,
+                          "subject": ANONYMIZED, "text": ANONYMIZED, "search_keys": []},
+                 # The sealed originals of what the customer typed go as well.
+                 "$unset": {"sealed_subject": "", "sealed_text": ""}},
+            )  # fmt: skip
+            await self.conversations.update_many({"customer_id": customer_id}, {"$set": who})
+        if conversation_id:
+            await self.conversations.update_one({"_id": conversation_id}, {"$set": who})
+        # The stored copies of the events already published (the outbox) say no more.
+        outbox = self.db[Outbox.COLLECTION]
+        for prefix in ("body.service", "body.sales_call"):
+            copies = [{f"{prefix}.{field}": value} for field, value in _only(ors)]
+            await outbox.update_many(
+                {"$or": copies},
+                {"$set": {f"{prefix}.customer_name": None, f"{prefix}.document_number": None}},
+            )
+        return changed.modified_count
 
     # --- consultations -----------------------------------------------------------------------
 
@@ -178,7 +258,7 @@ class TicketsStore:
         return await self._compare_and_set(self.consultations, consultation_id, version, changes)
 
     async def list_consultations(
-        self, status: str | None, terms: list[str], when: Period, page: int, page_size: int
+        self, status: list[str] | None, terms: list[str], when: Period, page: int, page_size: int
     ) -> tuple[list[Document], int]:
         return await self._page(self.consultations, status, terms, when, page, page_size)
 
@@ -242,3 +322,7 @@ class TicketsStore:
             return_document=ReturnDocument.AFTER,
         )
         return doc
+
+
+def _only(ors: list[Document]) -> list[tuple[str, Any]]:
+    return [next(iter(condition.items())) for condition in ors]

@@ -7,8 +7,9 @@ from pydantic import ValidationError
 
 from services.tickets.handlers import Tickets
 from shared.batching import BatchConsumer, Delivery, Undecodable
-from shared.bus import Bus
+from shared.bus import SUBSCRIPTIONS, Bus, subscriber
 from shared.contracts.conversation import ConversationEvent
+from shared.contracts.customer import CustomerEvent
 
 
 def register(bus: Bus, tickets: Tickets) -> list[BatchConsumer]:
@@ -22,6 +23,14 @@ def register(bus: Bus, tickets: Tickets) -> list[BatchConsumer]:
             except ValidationError as exc:
                 raise Undecodable(str(exc)) from exc
         await tickets.on_conversation_events(events)
+
+    # Anonymization also arrives per conversation (routing's `customer_anonymized`); the
+    # customer's own event reaches services with no conversation (from a consultation).
+    if any(s.service == "tickets" and s.topic == "customer" for s in SUBSCRIPTIONS):
+
+        @subscriber(bus, "tickets", "customer")
+        async def on_customer(event: CustomerEvent) -> None:
+            await tickets.on_customer_event(event)
 
     return [
         BatchConsumer(

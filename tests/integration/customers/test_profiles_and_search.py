@@ -91,7 +91,7 @@ async def test_invalid_profile_values_get_a_clear_422(
     url = f"/api/customers/{customer_id}"
     cases = {
         "email": "no-es-un-email",
-        "mobile_phone": "11 5555 0000",
+        "mobile_phone": "555 0000",
         "home_phone": "+12",
         "favourite_colour": "azul",
     }
@@ -103,9 +103,44 @@ async def test_invalid_profile_values_get_a_clear_422(
         detail = error["details"][0]
         assert detail["field"] == f"body.{field}" and detail["message"]
     phone = await platform.http.patch(
-        url, json={"mobile_phone": "11 5555 0000"}, headers=platform.auth()
+        url, json={"mobile_phone": "555 0000"}, headers=platform.auth()
     )
     assert "E.164" in phone.json()["error"]["details"][0]["message"]
+
+
+async def test_local_phone_formats_are_read_in_the_default_country(
+    platform: Platform, customer_events: EventProbe
+):
+    """Issue 14: `(011) 4555-1234` is accepted and stored as E.164 (default country AR),
+    and the rest of the edit goes through with it."""
+    customer_id, _ = await new_customer(platform, customer_events)
+    local = random.randint(1000, 9999)
+    r = await platform.http.patch(
+        f"/api/customers/{customer_id}",
+        json={
+            "home_phone": f"(011) 4555-{local}",
+            "mobile_phone": f"011 15 5555-{local}",
+            "company": "Ferretería Núñez",
+        },
+        headers=platform.auth(),
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["home_phone"] == f"+54114555{local}"
+    assert body["mobile_phone"] == f"+549115555{local}"
+    assert body["company"] == "Ferretería Núñez"
+    assert customer_id in await _search(platform, f"4555-{local}")
+
+
+async def test_an_overlong_search_is_refused_not_a_server_error(platform: Platform):
+    """Issue 16 #9: a search of 1,000+ characters is a 422 with a clear message."""
+    for q in ("a" * 1000, "30.123.456 " * 200, "\u00e1" * 5000):
+        r = await platform.http.get("/api/customers", params={"q": q}, headers=platform.auth())
+        assert r.status_code == 422, r.text[:200]
+        body = r.json()  # FastAPI's `detail` list or the platform's one error shape
+        fields = [d.get("loc") for d in body.get("detail", [])]
+        fields += [d.get("field") for d in body.get("error", {}).get("details", [])]
+        assert ["query", "q"] in fields or "query.q" in fields, body
 
 
 async def test_agents_read_and_edit_central_only_reads_and_anonymous_callers_are_refused(

@@ -36,9 +36,10 @@ async def test_ivr_conversations_are_calls_not_chats(platform: Platform) -> None
     [row] = await rows_when(platform, "llamadas", 1, q=token)
     assert event.conversation.call is not None
     assert row["id"] == event.conversation.call.call_sid
-    assert (row["motivo"], row["ciudad"], row["estado"]) == (
+    assert (row["motivo"], row["ciudad"], row["estado"], row["estado_llamada"]) == (
         "soporte técnico",
         "Córdoba",
+        "abierta",
         "in-progress",
     )
     assert (await table(platform, "chats", q=token, estado="todos"))["total"] == 0
@@ -50,7 +51,8 @@ async def test_sales_calls_fill_llamadas_ventas(platform: Platform) -> None:
     await platform.ctx.bus.publish(event)
     [row] = await rows_when(platform, "llamadas_ventas", 1, q=token, estado="todos")
     assert row["telefono"] == "+5491155554444"
-    assert (row["ciudad"], row["motivo"], row["estado"]) == ("Rosario", "ventas", "in-progress")
+    assert (row["ciudad"], row["motivo"]) == ("Rosario", "ventas")
+    assert (row["estado"], row["estado_llamada"]) == ("abierta", "in-progress")
 
 
 async def test_servicios_follow_the_ticket_lifecycle(platform: Platform) -> None:
@@ -265,9 +267,11 @@ async def test_a_newer_sales_call_revision_updates_the_row(platform: Platform) -
     await platform.ctx.bus.publish(
         sales_call_event(call_sid=sid, name=name, call_status="ringing", revision=1)
     )
-    await rows_when(platform, "llamadas_ventas", 1, q=token, estado="ringing")
+    [row] = await rows_when(platform, "llamadas_ventas", 1, q=token, estado="abierta")
+    assert row["estado_llamada"] == "ringing"
     await platform.ctx.bus.publish(
         sales_call_event(call_sid=sid, name=name, call_status="completed", revision=2)
     )
-    await rows_when(platform, "llamadas_ventas", 1, q=token, estado="completed")
+    [row] = await rows_when(platform, "llamadas_ventas", 1, q=token, estado="cerrada")
+    assert row["estado_llamada"] == "completed"
     assert (await table(platform, "llamadas_ventas", q=token, estado="todos"))["total"] == 1

@@ -126,6 +126,40 @@ async def test_batch_with_messages_and_statuses_publishes_each_once(
     assert status["_routing_key"] == "inbound.whatsapp.status"
 
 
+async def test_a_batch_with_one_unencodable_message_publishes_the_others(
+    platform: Platform, probe: Probe
+) -> None:
+    """A lone surrogate in one message of a signed batch: that item is skipped, the others
+    are published once, and the answer is 200 (not a 503 that Meta would retry forever)."""
+    token = uid()
+    messages = [
+        {"from": "5491155550000", "id": f"wamid.{token}-{n}", "timestamp": "1749854575",
+         "type": "text", "text": {"body": body}}
+        for n, body in ((1, "antes"), (2, "\ud800x"), (3, "después"))
+    ]  # fmt: skip
+    response = await post_whatsapp(platform, wa_envelope("106540352242922", {"messages": messages}))
+    assert response.status_code == 200, response.text
+    assert response.json()["received"] == 2
+    for n in (1, 3):
+        await arrives(probe, f"wa:106540352242922:wamid.{token}-{n}")
+    fb_items = [
+        {"sender": {"id": f"psid{token}"}, "recipient": {"id": "625987814267888"},
+         "timestamp": 1458692752478, "message": {"mid": f"m_{token}-{n}", "text": text}}
+        for n, text in ((1, "\ud800"), (2, "hola"))
+    ]  # fmt: skip
+    raw = meta_body(fb_envelope(*fb_items))
+    response = await platform.http.post(
+        "/webhooks/messenger",
+        content=raw,
+        headers=meta_headers(platform.settings.messenger_app_secret, raw),
+    )
+    assert response.status_code == 200, response.text
+    await arrives(probe, f"fb:625987814267888:m_{token}-2")
+    await probe.settle()
+    assert probe.with_id(f"wa:106540352242922:wamid.{token}-2") == []
+    assert probe.with_id(f"fb:625987814267888:m_{token}-1") == []
+
+
 async def test_status_only_and_other_field_webhooks_answer_200(platform: Platform) -> None:
     response = await post_whatsapp(
         platform, wa_envelope("1", {"event": "x"}, field="account_update")
@@ -264,15 +298,46 @@ async def test_ivr_call_flow_answers_twiml_and_publishes_each_step_once(
     await probe.settle()
     steps = {m["event_id"]: m for m in probe.with_prefix(f"tw:{sid}:")}
     assert sorted(steps) == sorted(
-        [f"tw:{sid}:incoming", f"tw:{sid}:gather:main", f"tw:{sid}:status:2"]
+        [f"tw:{sid}:incoming", f"tw:{sid}:gather:main:d1", f"tw:{sid}:status:2"]
     )
-    gather = steps[f"tw:{sid}:gather:main"]
+    gather = steps[f"tw:{sid}:gather:main:d1"]
     assert (gather["motive"], gather["city"], gather["_routing_key"]) == (
         "soporte técnico",
         "Cordoba",
         "inbound.ivr.call",
     )
     assert len(probe.with_prefix(f"tw:{sid}:")) == 3
+
+
+async def test_a_mistyped_menu_choice_then_the_right_one_reaches_the_calls_table(
+    platform: Platform, probe: Probe
+) -> None:
+    """`7` (no such option: the menu again) then `1` on the same call: the retry is its own
+    event, so the call row gets its motive."""
+    sid = f"CA{uid()}"
+    await post_ivr(platform, twilio_call(sid))
+    wrong = await post_ivr(
+        platform, twilio_call(sid, Digits="7", CallStatus="in-progress"), "step=gather&menu=main"
+    )
+    assert "No entendimos" in wrong.text
+    right = await post_ivr(
+        platform, twilio_call(sid, Digits="1", CallStatus="in-progress"), "step=gather&menu=main"
+    )
+    assert "soporte técnico" in right.text
+    await probe.settle()
+    gathers = probe.with_prefix(f"tw:{sid}:gather:")
+    assert [g["motive"] for g in gathers] == [None, "soporte técnico"]
+
+    async def motive() -> str | None:
+        response = await platform.http.get(
+            "/api/tables/llamadas",
+            params={"estado": "todos", "page_size": 500},
+            headers=platform.auth(),
+        )
+        rows = [r for r in response.json()["rows"] if r["id"] == sid]
+        return rows[0]["motivo"] if rows and rows[0]["motivo"] else None
+
+    assert await eventually(motive) == "soporte técnico"
 
 
 async def test_ivr_with_forged_signature_is_401_and_publishes_nothing(

@@ -221,3 +221,38 @@ class TestMerge:
         domain.check_can_unmerge({"_id": "m2"}, survivor)
         with pytest.raises(domain.UnmergeRefused):
             domain.check_can_unmerge({"_id": "m2", "undone_at": "2024-01-01"}, survivor)
+
+
+@pytest.mark.parametrize(
+    ("written", "country", "e164"),
+    [
+        ("(011) 4555-1234", "AR", "+541145551234"),
+        ("011 15 5555-0000", "AR", "+5491155550000"),
+        ("0351 15 123-4567", "AR", "+5493511234567"),
+        ("(0351) 423-4567", "AR", "+543514234567"),
+        ("9 11 5555 0000", "AR", "+5491155550000"),
+        ("(02) 915 1234", "UY", "+59829151234"),
+        ("(555) 123-4567", "US", "+15551234567"),
+    ],
+)
+def test_local_phones_become_e164_in_the_default_country(written, country, e164):
+    from services.customers.domain import local_to_e164, localize_phones
+
+    assert local_to_e164(written, country) == e164
+    assert localize_phones({"home_phone": written, "company": "X"}, country) == {
+        "home_phone": e164,
+        "company": "X",
+    }
+
+
+@pytest.mark.parametrize("written", ["+54 11 4555 1234", "555 0000", "hola", "0054 11 4555 1234"])
+def test_what_is_not_a_local_number_is_left_for_validation(written):
+    from services.customers.domain import local_to_e164
+
+    assert local_to_e164(written, "AR") is None
+    assert local_to_e164("(011) 4555-1234", "ZZ") is None
+
+
+@pytest.mark.parametrize("typed", ["30-123-456", "30.123.456", "30 123 456", "30123456"])
+def test_a_document_is_searched_by_its_digits_however_it_is_typed(typed):
+    assert domain.search_terms(typed).terms == ("30123456",)

@@ -15,6 +15,7 @@ from services.exports.tables import (
     apply_customer,
     customer_facts,
     customer_fields,
+    display_cells,
     document_key,
     make_filter,
     mongo_filter,
@@ -23,6 +24,7 @@ from services.exports.tables import (
     rows_from_consultation,
     rows_from_conversation,
     rows_from_ticket,
+    search_terms,
     table_named,
 )
 from tests.unit.exports.factories import (
@@ -69,9 +71,27 @@ def test_chat_row_masks_a_password_even_if_routing_did_not() -> None:
 
 def test_ivr_conversation_becomes_a_call_row_keyed_by_call_sid() -> None:
     [row] = rows_from_conversation(call_event(call_sid="CA123", call_status="completed"))
-    assert (row.table, row.key, row.status) == ("llamadas", "CA123", "completed")
+    assert (row.table, row.key) == ("llamadas", "CA123")
     assert row.values["motivo"] == "soporte técnico"
     assert row.values["ciudad"] == "Córdoba"
+
+
+@pytest.mark.parametrize("status", ["abierta", "cerrada", "genero_servicio_tecnico"])
+def test_a_calls_state_is_its_conversations_and_twilios_status_its_own_column(
+    status: str,
+) -> None:
+    event = call_event(call_sid="CA7", call_status="completed")
+    event.conversation.status = status  # type: ignore[assignment]
+    [row] = rows_from_conversation(event)
+    assert row.status == status
+    assert row.values["estado_llamada"] == "completed"
+    assert row.conversation_id == event.conversation.conversation_id
+
+
+@pytest.mark.parametrize(("twilio", "status"), [("ringing", "abierta"), ("completed", "cerrada")])
+def test_a_sales_call_is_open_while_twilio_says_it_goes_on(twilio: str, status: str) -> None:
+    [row] = rows_from_ticket(sales_call_event(call_status=twilio))
+    assert (row.status, row.values["estado_llamada"]) == (status, twilio)
 
 
 def test_sales_call_and_service_events_go_to_their_tables() -> None:
@@ -122,6 +142,67 @@ def test_cells_mask_secrets_on_the_way_out() -> None:
 def test_default_filter_shows_the_open_statuses_only() -> None:
     query = mongo_filter(TABLES["servicios"], make_filter(None, None, None, None), TZ)
     assert query["status"] == {"$in": ["confirmado", "pendiente"]}
+
+
+@pytest.mark.parametrize(
+    ("table", "typed", "selected"),
+    [
+        ("chats", "CERRADA", "cerrada"),
+        ("chats", "Cerrada", "cerrada"),
+        ("chats", "cerrado", "cerrada"),
+        ("chats", "abierto", "abierta"),
+        ("llamadas", "ABIERTA", "abierta"),
+        ("llamadas", "GENERÓ SERVICIO TÉCNICO", "genero_servicio_tecnico"),
+        ("llamadas", "genero servicio tecnico", "genero_servicio_tecnico"),
+        ("llamadas", "genero_servicio_tecnico", "genero_servicio_tecnico"),
+        ("llamadas_ventas", "Cerradas", "cerrada"),
+        ("servicios", "Confirmada", "confirmado"),
+        ("consultas", "RESPONDIDA", "respondida"),
+    ],
+)
+def test_a_status_is_accepted_in_the_forms_people_type(
+    table: str, typed: str, selected: str
+) -> None:
+    query = mongo_filter(TABLES[table], make_filter(None, None, None, typed), TZ)
+    assert query["status"] == selected
+
+
+def test_abierto_and_cerrado_group_the_statuses_of_a_table_without_such_a_status() -> None:
+    servicios = TABLES["servicios"]
+    opened = mongo_filter(servicios, make_filter(None, None, None, "abiertos"), TZ)
+    assert opened["status"] == {"$in": ["confirmado", "pendiente"]}
+    closed = mongo_filter(servicios, make_filter(None, None, None, "CERRADO"), TZ)
+    assert closed["status"] == "cancelado"
+    assert "status" not in mongo_filter(servicios, make_filter(None, None, None, "TODAS"), TZ)
+
+
+@pytest.mark.parametrize(
+    ("table", "typed"),
+    [("chats", "completed"), ("llamadas", "in-progress"), ("servicios", "abiert0"),
+     ("consultas", "pendiente"), ("chats", "xyz")],
+)  # fmt: skip
+def test_an_unknown_status_is_refused_naming_the_choices(table: str, typed: str) -> None:
+    with pytest.raises(BadFilter, match="expected one of"):
+        mongo_filter(TABLES[table], make_filter(None, None, None, typed), TZ)
+
+
+@pytest.mark.parametrize("typed", ["30-123-456", "30.123.456", "30 123 456", "30/123/456"])
+def test_a_document_typed_with_any_punctuation_is_searched_by_its_digits(typed: str) -> None:
+    assert search_terms(typed) == ["30123456"]
+    assert search_terms(f"Peña {typed}") == ["pena", "30123456"]
+
+
+def test_print_cells_read_as_words_and_names() -> None:
+    shown = display_cells(
+        TABLES["chats"],
+        {"estado": "genero_servicio_tecnico", "responsable": "staff:ana", "cliente": "X"},
+    )
+    assert shown == {"estado": "GENERÓ SERVICIO TÉCNICO", "responsable": "Ana", "cliente": "X"}
+    assert display_cells(TABLES["chats"], {"responsable": "agent:luis.perez"})["responsable"] == (
+        "Luis Perez (agente)"
+    )
+    call = display_cells(TABLES["llamadas"], {"estado": "abierta", "estado_llamada": "no-answer"})
+    assert call == {"estado": "ABIERTA", "estado_llamada": "sin respuesta"}
 
 
 def test_todos_shows_every_status_and_an_exact_status_matches_exactly() -> None:

@@ -79,7 +79,7 @@ def test_ivr_form_is_verified_over_the_url_and_params() -> None:
         "Content-Type": "application/x-www-form-urlencoded",
     }
     [event] = decode(SETTINGS, "ivr", raw, headers, url).events
-    assert event.event_id == "tw:CA9:gather:main"
+    assert event.event_id == "tw:CA9:gather:main:d2"
     with pytest.raises(SignatureInvalid):
         decode(SETTINGS, "ivr", raw, headers, url.replace("menu=main", "menu=other"))
     with pytest.raises(InvalidPayload):

@@ -52,7 +52,7 @@ def test_empty_city_is_none() -> None:
 def test_menu_digits_give_the_motive(digits: str, motive: str | None) -> None:
     event = call(twilio_call("CA2", Digits=digits, CallStatus="in-progress"))
     assert event.step == "gather"
-    assert event.event_id == "tw:CA2:gather:main"
+    assert event.event_id == f"tw:CA2:gather:main:d{digits}"
     assert event.motive == motive
 
 
@@ -73,8 +73,24 @@ def test_spoken_answers_give_the_motive(speech: str, motive: str | None) -> None
 
 def test_step_from_query_parameter_wins_and_menu_names_the_gather_key() -> None:
     event = call(twilio_call("CA3", Digits=""), step_hint="gather", menu="main")
-    assert event.event_id == "tw:CA3:gather:main"
+    assert event.event_id == "tw:CA3:gather:main:none"
     assert event.motive is None  # timeout: empty Digits
+
+
+def test_each_answer_of_a_caller_is_its_own_event_and_a_resend_is_the_same() -> None:
+    """A mistyped `7` and the `1` after it are two events (the retry is not a duplicate);
+    Twilio resending the same request gives the same id."""
+    mistyped = call(twilio_call("CA4", Digits="7"), step_hint="gather", menu="main")
+    retried = call(twilio_call("CA4", Digits="1"), step_hint="gather", menu="main")
+    resent = call(twilio_call("CA4", Digits="1"), step_hint="gather", menu="main")
+    assert mistyped.event_id != retried.event_id
+    assert retried.event_id == resent.event_id
+    assert (mistyped.motive, retried.motive) == (None, "soporte técnico")
+    said = call(twilio_call("CA4", SpeechResult="soporte"), step_hint="gather")
+    said_again = call(twilio_call("CA4", SpeechResult="soporte"), step_hint="gather")
+    other = call(twilio_call("CA4", SpeechResult="ventas"), step_hint="gather")
+    assert said.event_id == said_again.event_id != other.event_id
+    assert len(call(twilio_call("CA4", Digits="1" * 500)).event_id) < 80
 
 
 def test_status_callback_is_keyed_by_sequence_number_and_keeps_duration() -> None:

@@ -32,6 +32,17 @@ def events(*items: dict[str, Any]) -> list[Any]:
     return batch.events
 
 
+def test_an_unencodable_item_is_skipped_and_the_rest_kept() -> None:
+    items = [
+        {"sender": {"id": "p1"}, "recipient": {"id": "pg"}, "timestamp": 1458692752478,
+         "message": {"mid": mid, "text": text}}
+        for mid, text in (("m1", "hola"), ("m2", "\ud800x"), ("m3", "chau"))
+    ]  # fmt: skip
+    batch = messenger.normalize(fb_envelope(*items, page="pg"), datetime.now(UTC))
+    assert [e.event_id for e in batch.events] == ["fb:pg:m1", "fb:pg:m3"]
+    assert batch.skipped == ["message: not encodable (PydanticSerializationError)"]
+
+
 def test_text_message_is_keyed_by_page_and_mid_with_psid_identity() -> None:
     [event] = events(item(message={"mid": "m_1", "text": "hola"}))
     assert isinstance(event, InboundMessage)

@@ -360,6 +360,23 @@ def test_one_bad_item_does_not_fail_the_batch() -> None:
     assert len(batch.skipped) == 2
 
 
+def test_an_unencodable_message_is_skipped_and_the_rest_kept() -> None:
+    """A lone surrogate is valid JSON but cannot be published: that item is skipped."""
+    body = wa_envelope(
+        "1",
+        {
+            "messages": [
+                {"id": "a", "from": PHONE, "type": "text", "text": {"body": "antes"}},
+                {"id": "bad", "from": PHONE, "type": "text", "text": {"body": "\ud800x"}},
+                {"id": "c", "from": PHONE, "type": "text", "text": {"body": "después"}},
+            ]
+        },
+    )
+    batch = whatsapp.normalize(json.loads(json.dumps(body)), NOW)
+    assert [e.event_id for e in batch.events] == ["wa:1:a", "wa:1:c"]
+    assert batch.skipped == ["message: not encodable (PydanticSerializationError)"]
+
+
 def test_other_fields_are_ignored_without_events() -> None:
     batch = whatsapp.normalize(wa_envelope("1", {"statuses": []}, field="account_update"), NOW)
     assert batch.events == [] and batch.ignored == 1

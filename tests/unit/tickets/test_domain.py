@@ -131,11 +131,39 @@ def test_period_with_desde_after_hasta_is_invalid():
 
 
 def test_status_filter_defaults_to_open_and_todos_means_all():
-    assert domain.status_filter(None, domain.SERVICE_STATUSES, "pendiente") == "pendiente"
+    assert domain.status_filter(None, domain.SERVICE_STATUSES, "pendiente") == ["pendiente"]
     assert domain.status_filter("TODOS", domain.SERVICE_STATUSES, "pendiente") is None
-    assert domain.status_filter("cancelado", domain.SERVICE_STATUSES, "pendiente") == "cancelado"
+    assert domain.status_filter("cancelado", domain.SERVICE_STATUSES, "pendiente") == ["cancelado"]
     with pytest.raises(domain.Invalid):
         domain.status_filter("perdido", domain.SERVICE_STATUSES, "pendiente")
+
+
+@pytest.mark.parametrize(
+    ("typed", "allowed", "selected"),
+    [
+        ("CERRADA", domain.CONSULTATION_STATUSES, ["cerrada"]),
+        ("Cerrada", domain.CONSULTATION_STATUSES, ["cerrada"]),
+        ("abierto", domain.CONSULTATION_STATUSES, ["abierta"]),
+        ("GENERÓ SERVICIO TÉCNICO", domain.CONSULTATION_STATUSES, ["genero_servicio_tecnico"]),
+        ("Confirmada", domain.SERVICE_STATUSES, ["confirmado"]),
+        ("abiertos", domain.SERVICE_STATUSES, ["pendiente", "confirmado"]),
+        ("CERRADO", domain.SERVICE_STATUSES, ["cancelado"]),
+    ],
+)
+def test_status_filter_takes_the_forms_people_type(typed, allowed, selected):
+    assert domain.status_filter(typed, allowed, allowed[0]) == selected
+
+
+@pytest.mark.parametrize("typed", ["pendiente", "xyz", "abierta2"])
+def test_status_filter_refuses_what_the_list_does_not_have(typed):
+    with pytest.raises(domain.Invalid, match="expected one of"):
+        domain.status_filter(typed, domain.CONSULTATION_STATUSES, "abierta")
+
+
+@pytest.mark.parametrize(("desde", "hasta"), [(None, date(9999, 12, 31)), (date(1, 1, 1), None)])
+def test_period_refuses_the_far_ends_of_the_calendar(desde, hasta):
+    with pytest.raises(domain.Invalid, match="between 1900 and 9998"):
+        domain.period(desde, hasta, "America/Argentina/Buenos_Aires")
 
 
 def test_chat_traffic_is_not_projected_but_lifecycle_and_calls_are():
