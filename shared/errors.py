@@ -296,6 +296,7 @@ _EXAMPLES: dict[int, tuple[str, str]] = {
     405: ("method_not_allowed", MethodNotAllowed.message),
     409: ("conflict", Conflict.message),
     413: ("payload_too_large", PayloadTooLarge.message),
+    429: ("too_many_requests", TooManyRequests.message),
     422: ("invalid_request", Invalid.message),
     503: ("unavailable", Unavailable.message),
 }
@@ -308,6 +309,7 @@ _DESCRIPTIONS: dict[int, str] = {
     405: "Method not allowed on this resource",
     409: "Contradicts the current state",
     413: "Too large",
+    429: "Too many requests at once; retry after `Retry-After` seconds",
     422: "Invalid input; `details` names each field",
     503: "Temporarily unavailable; retry (see Retry-After)",
 }

@@ -557,7 +557,7 @@ class Tickets:
 
     async def on_conversation_events(self, events: list[ConversationEvent]) -> None:
         """A batch: the newest snapshot of each conversation in one bulk write; sales calls
-        (IVR, a few per call) one by one as `on_conversation_event` records them."""
+        (IVR, a few per call) and anonymizations one by one, as `on_conversation_event`."""
         newest: dict[str, Document] = {}
         for event in events:
             snap = event.conversation
@@ -570,7 +570,7 @@ class Tickets:
                 newest[snap.conversation_id] = doc
         await self.store.project_conversations(newest)
         for event in events:
-            if event.conversation.call is not None:
+            if event.conversation.call is not None or event.change == "customer_anonymized":
                 await self.on_conversation_event(event)
 
     async def on_conversation_event(self, event: ConversationEvent) -> None:

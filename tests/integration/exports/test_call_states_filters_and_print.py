@@ -154,7 +154,13 @@ async def test_unmerge_gives_a_call_row_its_own_name_and_document_back(
     relinked = call_event(call_sid=sid, customer_id=survivor, name=f"Sobreviviente {token}",
                           document="20.000.001", version=2)  # fmt: skip
     await platform.ctx.bus.publish(relinked)
-    await rows_when(platform, "llamadas", 1, q=f"sobreviviente {token}", estado="todos")
+    stored = platform.db("exports")["rows"]
+
+    async def relinked_stored() -> bool:
+        # The row showed the survivor already (the merge): wait for the snapshot itself.
+        return bool(await stored.find_one({"_id": f"llamadas:{sid}", "version": 2}))
+
+    await eventually(relinked_stored)
     await platform.ctx.bus.publish(
         customer_event("unmerged", survivor, first_name="Sobreviviente", last_name=token,
                        document="20.000.001", merged_customer_id=absorbed, version=3)

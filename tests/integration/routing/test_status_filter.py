@@ -36,4 +36,4 @@ async def test_status_todos_lists_every_status_and_display_forms_are_understood(
             path, params={"status": "perdida"}, headers=platform.auth()
         )
         assert response.status_code == 422
-        assert "expected abierta" in response.text
+        assert "use abierta" in response.text
