@@ -30,7 +30,7 @@ def load_service(name: str, ctx: ServiceContext) -> Service:
     return service
 
 
-def operations_router(ctx: ServiceContext) -> APIRouter:
+def operations_router(ctx: ServiceContext, services: Sequence[Service] = ()) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", summary="The process is alive")
@@ -41,7 +41,10 @@ def operations_router(ctx: ServiceContext) -> APIRouter:
     async def readyz() -> JSONResponse:
         broker_ok = bool(await ctx.broker.ping(timeout=2.0))
         mongo_ok = await ping(ctx.mongo)
-        body = {"broker": broker_ok, "database": mongo_ok}
+        body: dict[str, object] = {"broker": broker_ok, "database": mongo_ok}
+        for service in services:
+            for facts in service.readiness:
+                body.update(await facts())
         return JSONResponse(body, status_code=200 if broker_ok and mongo_ok else 503)
 
     @router.get("/metrics", summary="Prometheus metrics of this process")
@@ -93,7 +96,7 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
     app.state.settings = settings
     app.state.ctx = ctx
     app.state.services = {s.name: s for s in services}
-    app.include_router(operations_router(ctx))
+    app.include_router(operations_router(ctx, services))
     for service in services:
         if service.router is not None:
             app.include_router(service.router)

@@ -76,6 +76,7 @@ async def _delete_namespace(settings: Settings) -> None:
     import aio_pika
 
     from shared.bus import EXCHANGE, SERVICES_WITH_DLQ, SUBSCRIPTIONS
+    from shared.delivery_topology import queue_names
 
     prefix = f"{settings.bus_namespace}."
     connection = await aio_pika.connect(settings.amqp_url)
@@ -83,6 +84,7 @@ async def _delete_namespace(settings: Settings) -> None:
         channel = await connection.channel()
         names = [f"{prefix}{s.service}.{s.topic}" for s in SUBSCRIPTIONS]
         names += [f"{prefix}{svc}.dlq" for svc in SERVICES_WITH_DLQ]
+        names += queue_names(prefix)
         for name in names:
             try:
                 await channel.queue_delete(name)

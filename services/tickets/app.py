@@ -8,8 +8,11 @@ from services.tickets.api import create_router
 from services.tickets.handlers import Tickets
 from services.tickets.store import TicketsStore
 from services.tickets.subscribers import register
+from shared import delivery_topology
 from shared.background import cancel, repeat
 from shared.contracts.base import Event
+from shared.contracts.conversation import OutboundMessage
+from shared.contracts.delivery import ConsultationEmail
 from shared.contracts.ticket import ConsultationEvent, TicketEvent
 from shared.outbox import Outbox
 from shared.service import Service, ServiceContext
@@ -19,6 +22,9 @@ REPUBLISH_SECONDS = 5.0
 EVENT_TYPES: dict[str, type[Event]] = {
     "TicketEvent": TicketEvent,
     "ConsultationEvent": ConsultationEvent,
+    # Consultation answers to send (email, or WhatsApp when the customer gave a phone).
+    "ConsultationEmail": ConsultationEmail,
+    "OutboundMessage": OutboundMessage,
 }
 
 
@@ -32,6 +38,7 @@ def create_service(ctx: ServiceContext) -> Service:
     background: list[asyncio.Task[None]] = []
 
     async def startup() -> None:
+        await delivery_topology.declare(ctx.bus)
         await store.ensure_indexes()
         await outbox.ensure_indexes()
         outbox.start()
