@@ -124,9 +124,11 @@ class DeliveryStore:
             },
         )
 
-    async def attempted(self, message_id: str, now: datetime) -> None:
+    async def attempted(self, message_id: str, now: datetime, lease: timedelta) -> None:
+        """Count a failed attempt and renew the lease: in-process retries keep it."""
         await self.deliveries.update_one(
-            {"_id": message_id}, {"$inc": {"attempts": 1}, "$set": {"updated_at": now}}
+            {"_id": message_id},
+            {"$inc": {"attempts": 1}, "$set": {"updated_at": now, "lease_until": now + lease}},
         )
 
     async def sent(self, message_id: str, now: datetime) -> Document | None:

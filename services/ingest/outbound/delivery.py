@@ -192,7 +192,7 @@ class Delivery:
                 return
             done = len((await self.store.get(message.event_id) or {}).get("parts") or [])
             metrics.OUTBOUND_RETRIES.labels(channel, outcome.reason).inc()
-            await self.store.attempted(message.event_id, utcnow())
+            await self.store.attempted(message.event_id, utcnow(), self.lease)
             attempt += 1
             wait = backoff_seconds(
                 attempt - 1,
