@@ -135,6 +135,13 @@ def test_alert_rules_cover_queues_dead_letters_consumers_and_first_response() ->
     } <= names
 
 
+def test_alert_rules_cover_outbound_delivery_failures_and_paused_channels() -> None:
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    by_name = {rule["alert"]: rule for group in rules["groups"] for rule in group["rules"]}
+    assert "cc_outbound_failed_total" in by_name["OutboundDeliveryFailing"]["expr"]
+    assert "cc_outbound_channel_paused" in by_name["OutboundChannelPaused"]["expr"]
+
+
 @needs_promtool
 def test_prometheus_config_passes_promtool() -> None:
     result = _promtool("check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
