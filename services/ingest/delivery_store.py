@@ -199,11 +199,20 @@ class DeliveryStore:
     # --- rate -------------------------------------------------------------------------
 
     async def count_send(self, sender_key: str, second: int, at: datetime) -> int:
-        """Count one send in this sender's current one-second window; the new total."""
-        doc: Any = await self.send_rate.find_one_and_update(
-            {"_id": f"{sender_key}:{second}"},
-            {"$inc": {"n": 1}, "$setOnInsert": {"at": at}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        return int(doc["n"])
+        """Count one send in this sender's current one-second window; the new total.
+
+        Two replicas upserting the same new window can collide (MongoDB answers one of them
+        with a duplicate-key error): the loser simply counts again on the existing window."""
+        for _ in range(5):
+            try:
+                doc: Any = await self.send_rate.find_one_and_update(
+                    {"_id": f"{sender_key}:{second}"},
+                    {"$inc": {"n": 1}, "$setOnInsert": {"at": at}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue
+            if doc is not None:
+                return int(doc["n"])
+        raise RuntimeError(f"could not count a send for {sender_key}")

@@ -62,3 +62,33 @@ async def test_a_send_the_provider_accepted_before_the_crash_is_not_sent_again(
     await sending.ctx.bus.publish(later)
     await outcomes.wait_for(later.event_id)
     assert graph.attempts(message.identity.external_id.lstrip("+")) == []
+
+
+async def test_parked_deliveries_are_counted_per_channel_for_the_pending_gauge(
+    sending: Platform,
+) -> None:
+    from services.ingest.delivery_store import DeliveryStore
+
+    store = DeliveryStore(sending.db("ingest"))
+    message = reply("aparcada", channel="messenger")
+    later = utcnow() + timedelta(hours=1)
+    await sending.db("ingest")["deliveries"].insert_one(
+        {
+            "_id": message.event_id,
+            "kind": "message",
+            "channel": "messenger",
+            "message": message.model_dump(mode="json"),
+            "state": "retrying",
+            "next_attempt_at": later,
+            "attempts": 3,
+            "parts": [],
+            "external_ids": [],
+            "created_at": utcnow(),
+            "updated_at": utcnow(),
+            "result_published": False,
+        }
+    )
+    try:
+        assert (await store.pending_by_channel()).get("messenger", 0) >= 1
+    finally:
+        await sending.db("ingest")["deliveries"].delete_one({"_id": message.event_id})
