@@ -265,7 +265,7 @@ def status_filter(estado: str | None, allowed: tuple[str, ...], default: str) ->
 # Conversation actions that change nothing tickets reads (customer, channel, call): the
 # chat's traffic. Skipping them spares a database write per message.
 CHATTER_ACTIONS = frozenset(
-    {"message_received", "message_sent", "seen", "note_added", "hold_reminder"}
+    {"message_received", "message_sent", "seen", "note_added", "hold_reminder", "delivery_failed"}
 )
 
 

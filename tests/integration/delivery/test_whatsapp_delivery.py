@@ -212,3 +212,47 @@ async def test_sending_waits_for_nothing_when_the_rate_is_not_reached_and_metric
         return bool([d async for d in docs])
 
     await eventually(counted)
+
+
+async def test_a_slow_answer_within_the_timeout_is_waited_for_and_sent_once(
+    sending: Platform, graph: GraphStandIn, outcomes: Outcomes
+) -> None:
+    message = reply("Respuesta con Meta lento")
+    to = message.identity.external_id.lstrip("+")
+    graph.script(to, Reply.slow(0.5))  # the test platform's timeout is 1 s
+    await sending.ctx.bus.publish(message)
+
+    status = await outcomes.wait_for(message.event_id)
+    [sent] = graph.attempts(to)
+    assert (status["status"], status["external_message_id"]) == ("sent", sent.message_id)
+
+
+async def test_an_answer_slower_than_the_timeout_is_retried_and_the_last_id_recorded(
+    sending: Platform, graph: GraphStandIn, outcomes: Outcomes
+) -> None:
+    """A timed-out request may still have been taken by Meta: the retry is the documented
+    risk of a duplicate, chosen over losing the reply."""
+    message = reply("Respuesta con Meta muy lento")
+    to = message.identity.external_id.lstrip("+")
+    graph.script(to, Reply.slow(2.0))
+    await sending.ctx.bus.publish(message)
+
+    status = await outcomes.wait_for(message.event_id)
+    assert status["status"] == "sent"
+    assert status["external_message_id"] in {a.message_id for a in graph.accepted(to)}
+    metrics = (await sending.http.get("/metrics")).text
+    assert 'cc_outbound_retries_total{channel="whatsapp",reason="timeout"}' in metrics
+
+
+async def test_an_invalid_token_answer_is_retried_not_failed(
+    sending: Platform, graph: GraphStandIn, outcomes: Outcomes
+) -> None:
+    """Meta's 190 means our token, not this reply: keep it until the token works."""
+    message = reply("Respuesta con token rechazado una vez")
+    to = message.identity.external_id.lstrip("+")
+    graph.script(to, Reply.error("190"))
+    await sending.ctx.bus.publish(message)
+
+    status = await outcomes.wait_for(message.event_id)
+    assert status["status"] == "sent"
+    assert [a.status for a in graph.attempts(to)] == [401, 200]
