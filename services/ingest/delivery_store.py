@@ -41,6 +41,9 @@ class DeliveryStore:
         )
         await self.deliveries.create_index([("external_ids", ASCENDING)], name="external_ids")
         await self.deliveries.create_index(
+            [("recipient", ASCENDING), ("state", ASCENDING)], name="recipient_state"
+        )
+        await self.deliveries.create_index(
             "finished_at", expireAfterSeconds=DELIVERY_TTL_SECONDS, name="deliveries_ttl"
         )
         await self.send_rate.create_index(
@@ -54,6 +57,7 @@ class DeliveryStore:
         message_id: str,
         kind: str,
         channel: str,
+        recipient: str,
         message: Document,
         now: datetime,
         lease: timedelta,
@@ -64,6 +68,7 @@ class DeliveryStore:
             "_id": message_id,
             "kind": kind,
             "channel": channel,
+            "recipient": recipient,
             "message": message,
             "state": "sending",
             "lease_until": now + lease,
@@ -98,19 +103,42 @@ class DeliveryStore:
             return_document=ReturnDocument.AFTER,
         )
 
-    async def due(self, now: datetime, channels: list[str], limit: int = 100) -> list[Document]:
+    async def parked_before(self, recipient: str, created_at: datetime) -> Document | None:
+        """An earlier reply to the same recipient still parked: a later one must wait
+        behind it, or the customer would read them out of order."""
+        return await self.deliveries.find_one(
+            {"recipient": recipient, "state": "retrying", "created_at": {"$lt": created_at}},
+            sort=[("created_at", ASCENDING)],
+        )
+
+    async def due(
+        self,
+        now: datetime,
+        channels: list[str],
+        outcome_grace: timedelta = timedelta(seconds=10),
+        limit: int = 100,
+    ) -> list[Document]:
         """Parked deliveries whose time has come, sends abandoned by a dead replica, and
-        outcomes whose event was never published."""
-        cursor = self.deliveries.find(
-            {
-                "channel": {"$in": channels},
-                "$or": [
-                    {"state": "retrying", "next_attempt_at": {"$lte": now}},
-                    {"state": "sending", "lease_until": {"$lt": now}},
-                    {"state": {"$in": ["sent", "failed"]}, "result_published": False},
-                ],
-            }
-        ).limit(limit)
+        outcomes still unpublished after `outcome_grace` (younger ones are being published
+        by the consumer that just finished them)."""
+        cursor = (
+            self.deliveries.find(
+                {
+                    "channel": {"$in": channels},
+                    "$or": [
+                        {"state": "retrying", "next_attempt_at": {"$lte": now}},
+                        {"state": "sending", "lease_until": {"$lt": now}},
+                        {
+                            "state": {"$in": ["sent", "failed"]},
+                            "result_published": False,
+                            "finished_at": {"$lte": now - outcome_grace},
+                        },
+                    ],
+                }
+            )
+            .sort("created_at", ASCENDING)
+            .limit(limit)
+        )
         return [doc async for doc in cursor]
 
     # --- progress and outcome ---------------------------------------------------------

@@ -23,9 +23,10 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.ingest import metrics
@@ -43,6 +44,37 @@ from shared.logging import bind_context, get_logger
 from shared.mongo import Document
 
 log = get_logger("ingest.delivery")
+
+
+class KeyedLocks:
+    """One FIFO asyncio lock per recipient, dropped when unused. The broker hands over up to
+    PREFETCH_COUNT replies at once, each in its own task; one customer's replies must still
+    leave one after the other, in the order routing published them."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                del self._locks[key]
+
+
+def recipient_of(message: Event) -> str:
+    """Whom a reply goes to, as one key: "whatsapp:+54911…", "email:ana@example.com"."""
+    if isinstance(message, ConsultationEmail):
+        return f"email:{message.to_email.lower()}"
+    assert isinstance(message, OutboundMessage)
+    return message.identity.key
 
 
 def decode(kind: str, body: Mapping[str, Any]) -> Event:
@@ -105,19 +137,27 @@ class Delivery:
         self.senders = dict(senders)  # channel -> sender, only the channels that may send
         self.rate = SendRate(store)
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
+        self.per_recipient = KeyedLocks()
 
     # --- entry points -----------------------------------------------------------------
 
     async def deliver(self, kind: str, message: Event) -> None:
         """A message from `connector.<channel>`: claim, send, record, publish the outcome.
-        Raises only when the outcome could not be published (the redelivery re-publishes)
-        or the database is unreachable (the redelivery retries)."""
+        Raises only when the database is unreachable (the redelivery retries); an outcome
+        the broker does not take is left for the sweeper."""
         channel = "email" if kind == "email" else message.channel  # type: ignore[attr-defined]
+        recipient = recipient_of(message)
+        # Taken before any other await: the tasks reach it in delivery order.
+        async with self.per_recipient.hold(recipient):
+            await self._deliver(kind, channel, recipient, message)
+
+    async def _deliver(self, kind: str, channel: str, recipient: str, message: Event) -> None:
         with bind_context(event_id=message.event_id):
             claim, record = await self.store.claim(
                 message.event_id,
                 kind,
                 channel,
+                recipient,
                 message.model_dump(mode="json"),
                 utcnow(),
                 self.lease,
@@ -130,6 +170,17 @@ class Delivery:
             if claim == "busy":
                 metrics.OUTBOUND_DUPLICATES.labels(channel).inc()
                 return
+            earlier = await self.store.parked_before(recipient, record["created_at"])
+            if earlier is not None:
+                # Queue behind the earlier reply: the sweeper sends both, oldest first.
+                await self.store.park(
+                    message.event_id,
+                    "behind_earlier_reply",
+                    "an earlier reply to this customer is waiting for a retry",
+                    earlier["next_attempt_at"],
+                    utcnow(),
+                )
+                return
             await self._run(message, record, self.settings.delivery_retry_attempts)
 
     async def sweep_once(self) -> int:
@@ -140,24 +191,38 @@ class Delivery:
         for doc in await self.store.due(now, list(self.senders)):
             message = decode(doc["kind"], doc["message"])
             with bind_context(event_id=doc["_id"]):
-                if doc["state"] in ("sent", "failed"):
-                    await self._publish_outcome(message, doc)
-                    handled += 1
-                    continue
-                taken = await self.store.take_over(doc, now, self.lease)
-                if taken is None:
-                    continue
-                handled += 1
-                give_up = timedelta(hours=self.settings.delivery_give_up_hours)
-                if doc["created_at"] < now - give_up:
-                    await self._fail(
-                        message,
-                        doc["channel"],
-                        Refused("expired", f"not delivered in {give_up}: {doc.get('detail')}"),
-                    )
-                    continue
-                await self._run(message, taken, attempts=1)
+                async with self.per_recipient.hold(recipient_of(message)):
+                    handled += await self._resume(message, doc, now)
         return handled
+
+    async def _resume(self, message: Event, doc: Document, now: datetime) -> int:
+        if doc["state"] in ("sent", "failed"):
+            await self._publish_outcome(message, doc)
+            return 1
+        if doc["state"] == "retrying":
+            earlier = await self.store.parked_before(recipient_of(message), doc["created_at"])
+            if earlier is not None:  # still behind an earlier reply to the same customer
+                await self.store.park(
+                    doc["_id"],
+                    doc.get("reason") or "behind_earlier_reply",
+                    doc.get("detail") or "",
+                    earlier["next_attempt_at"],
+                    now,
+                )
+                return 0
+        taken = await self.store.take_over(doc, now, self.lease)
+        if taken is None:
+            return 0
+        give_up = timedelta(hours=self.settings.delivery_give_up_hours)
+        if doc["created_at"] < now - give_up:
+            await self._fail(
+                message,
+                doc["channel"],
+                Refused("expired", f"not delivered in {give_up}: {doc.get('detail')}"),
+            )
+            return 1
+        await self._run(message, taken, attempts=1)
+        return 1
 
     async def refresh_pending(self) -> None:
         counts = await self.store.pending_by_channel()
