@@ -21,8 +21,18 @@ def new_phone() -> str:
     return "54911" + str(uuid.uuid4().int)[:8]
 
 
+def now_stamped(payload: dict[str, Any]) -> dict[str, Any]:
+    """The sample payloads carry a fixed 2025 timestamp; the 24-hour window counts from the
+    customer's message time, so an end-to-end chat needs a message written now."""
+    for entry in payload["entry"]:
+        for change in entry["changes"]:
+            for message in change["value"].get("messages", []):
+                message["timestamp"] = str(int(time.time()))
+    return payload
+
+
 async def signed_whatsapp(platform: Platform, payload: dict[str, Any]) -> None:
-    raw = meta_body(payload)
+    raw = meta_body(now_stamped(payload))
     response = await platform.http.post(
         "/webhooks/whatsapp",
         content=raw,
@@ -115,6 +125,11 @@ async def test_a_delivered_status_webhook_marks_the_staff_reply_delivered(
 ) -> None:
     phone = new_phone()
     cid, reply_id, wamid = await greeted_and_replied(sending, graph, phone)
+
+    async def shown_sent() -> bool:
+        return (await message_in(sending, cid, reply_id)).get("delivery") == "sent"
+
+    await eventually(shown_sent, timeout=15)  # staff sees "sent"; then Meta reports
     status = {
         "id": wamid,
         "status": "delivered",
@@ -141,7 +156,7 @@ async def test_a_reply_meta_refuses_shows_failed_to_staff(
     await signed_whatsapp(sending, wa_text("Hola", phone=phone))
     conversation = await conversation_of(sending, phone)
     cid = conversation["conversation_id"]
-    graph.script(phone, Reply.error("131026"))
+    graph.script_text("¿Nos confirma su dirección?", Reply.error("131026"))
     response = await sending.http.post(
         f"/api/conversations/{cid}/messages",
         json={"text": "¿Nos confirma su dirección?"},
