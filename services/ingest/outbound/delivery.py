@@ -113,7 +113,13 @@ def outcome_event(message: Event, record: Document) -> Event:
             reason=reason,
             error_code=code,
         )
-    errors = [{"code": code, "title": record.get("reason"), "message": reason}] if reason else []
+    # Shaped like Meta's webhook errors ({code, title, message}): routing already shows
+    # `title` to staff for failed receipts; `reason` is our short label (metrics).
+    errors = (
+        [{"code": code, "title": reason, "message": reason, "reason": record.get("reason")}]
+        if reason
+        else []
+    )
     return DeliveryStatus(
         event_id=event_id,
         channel=message.channel,

@@ -91,4 +91,5 @@ async def test_a_person_not_available_ends_failed_with_the_reason(
     status = await outcomes.wait_for(message.event_id)
     assert status["status"] == "failed"
     assert "isn't available right now" in status["reason"]
-    assert status["errors"][0]["title"] == "recipient_unavailable"
+    assert status["errors"][0]["reason"] == "recipient_unavailable"
+    assert "isn't available right now" in status["errors"][0]["title"]
