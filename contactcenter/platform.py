@@ -42,7 +42,7 @@ def load_service(name: str, ctx: ServiceContext) -> Service:
     return service
 
 
-def operations_router(ctx: ServiceContext) -> APIRouter:
+def operations_router(ctx: ServiceContext, services: Sequence[Service] = ()) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", summary="The process is alive")
@@ -54,7 +54,7 @@ def operations_router(ctx: ServiceContext) -> APIRouter:
         summary="Broker and database are reachable",
         responses=errors.responses(503),
     )
-    async def readyz() -> dict[str, bool]:
+    async def readyz() -> dict[str, object]:
         broker_ok = bool(await ctx.broker.ping(timeout=2.0))
         mongo_ok = await ping(ctx.mongo)
         if not (broker_ok and mongo_ok):
@@ -70,7 +70,11 @@ def operations_router(ctx: ServiceContext) -> APIRouter:
                     {"field": d, "message": "unreachable", "type": "dependency"} for d in down
                 ],
             )
-        return {"broker": True, "database": True}
+        body: dict[str, object] = {"broker": True, "database": True}
+        for service in services:
+            for facts in service.readiness:
+                body.update(await facts())
+        return body
 
     @router.get("/metrics", summary="Prometheus metrics of this process")
     async def metrics() -> Response:
@@ -211,7 +215,7 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
     app.state.services = {s.name: s for s in services}
     app.state.revocations = revocations = Revocations(settings, mongo)
     app.state.throttle = http_guard.install(app, settings, revocations)
-    app.include_router(operations_router(ctx))
+    app.include_router(operations_router(ctx, services))
     app.include_router(access_router(revocations))
     for service in services:
         if service.router is not None:

@@ -98,8 +98,11 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("exports", "ticket", ("ticket.*",)),
     Subscription("exports", "consultation", ("consultation.*",)),
     Subscription("exports", "customer", ("customer.*",)),
-    # The channel connectors' side: replies waiting to be delivered to customers.
+    # The channel gateway's side (ingest): replies waiting to be delivered to customers, and
+    # consultation answers waiting for SMTP; tickets hears what became of those answers.
     *(Subscription("connector", ch, (f"outbound.{ch}.message",)) for ch in CHANNELS),
+    Subscription("connector", "email", ("outbound.email.message",)),
+    Subscription("tickets", "delivery", ("consultation_reply.*",)),
 )
 
 SERVICES_WITH_DLQ = sorted({s.service for s in SUBSCRIPTIONS})

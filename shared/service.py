@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter
 from faststream.rabbit import RabbitBroker
@@ -20,6 +21,9 @@ from shared.config import Settings
 from shared.mongo import Document
 
 Hook = Callable[[], Awaitable[None]]
+# Extra facts for /readyz (e.g. a channel paused for lack of credentials). They inform;
+# they do not make the process unready.
+Readiness = Callable[[], Awaitable[dict[str, Any]]]
 
 
 @dataclass
@@ -36,3 +40,4 @@ class Service:
     router: APIRouter | None = None
     startup: list[Hook] = field(default_factory=list)
     shutdown: list[Hook] = field(default_factory=list)
+    readiness: list[Readiness] = field(default_factory=list)

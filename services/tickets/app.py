@@ -10,6 +10,8 @@ from services.tickets.store import TicketsStore
 from services.tickets.subscribers import register
 from shared.background import cancel, repeat
 from shared.contracts.base import Event
+from shared.contracts.conversation import OutboundMessage
+from shared.contracts.delivery import ConsultationEmail
 from shared.contracts.ticket import ConsultationEvent, TicketEvent
 from shared.outbox import Outbox
 from shared.service import Service, ServiceContext
@@ -19,6 +21,9 @@ REPUBLISH_SECONDS = 5.0
 EVENT_TYPES: dict[str, type[Event]] = {
     "TicketEvent": TicketEvent,
     "ConsultationEvent": ConsultationEvent,
+    # Consultation answers to send (email, or WhatsApp when the customer gave a phone).
+    "ConsultationEmail": ConsultationEmail,
+    "OutboundMessage": OutboundMessage,
 }
 
 

@@ -152,6 +152,29 @@ def answer_consultation(status: str, channel: str, email: str | None, phone: str
     return RESPONDIDA
 
 
+# How an answer reaches the customer: by email or WhatsApp the connector sends it (and
+# reports back); by phone staff already spoke to them, so nothing is sent.
+SENT_ANSWER_CHANNELS = frozenset({"email", "whatsapp"})
+
+
+def answer_delivery_for(channel: str) -> str:
+    """The delivery state an answer starts in: `pending` until the connector reports."""
+    return "pending" if channel in SENT_ANSWER_CHANNELS else "not_sent"
+
+
+def reply_status_applies(
+    current_message_id: str | None, current_delivery: str | None, message_id: str, status: str
+) -> bool:
+    """A connector's report changes the consultation only if it concerns the answer it
+    holds now (a later answer supersedes an earlier one) and says something new."""
+    return current_message_id == message_id and current_delivery != status
+
+
+def whatsapp_identity(phone: str) -> str:
+    """The phone the customer typed ("+54 9 11 1234-5678") as E.164, WhatsApp's key."""
+    return "+" + re.sub(r"\D", "", phone)
+
+
 def close_consultation(status: str) -> str:
     _still_open(status)
     return CERRADA
@@ -309,7 +332,7 @@ def status_filter(estado: str | None, allowed: tuple[str, ...], default: str) ->
 # Conversation actions that change nothing tickets reads (customer, channel, call): the
 # chat's traffic. Skipping them spares a database write per message.
 CHATTER_ACTIONS = frozenset(
-    {"message_received", "message_sent", "seen", "note_added", "hold_reminder"}
+    {"message_received", "message_sent", "seen", "note_added", "hold_reminder", "delivery_failed"}
 )
 
 

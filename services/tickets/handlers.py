@@ -18,9 +18,10 @@ from services.tickets import domain
 from services.tickets.metrics import CONSULTATIONS_TOTAL, SALES_CALLS_TOTAL, TICKETS_TOTAL
 from services.tickets.store import TicketsStore
 from shared.config import Settings
-from shared.contracts.base import Event, new_id, utcnow
-from shared.contracts.conversation import ConversationEvent
+from shared.contracts.base import Event, Identity, new_id, utcnow
+from shared.contracts.conversation import ConversationEvent, OutboundMessage
 from shared.contracts.customer import CustomerEvent
+from shared.contracts.delivery import ConsultationEmail, ConsultationReplyStatus
 from shared.contracts.ticket import (
     ConsultationAction,
     ConsultationEvent,
@@ -87,6 +88,10 @@ def sales_call_event_id(call_sid: str, revision: int) -> str:
     return f"sales_call:{call_sid}" if revision == 1 else f"sales_call:{call_sid}:{revision}"
 
 
+class _AlreadyReported(Exception):
+    """A concurrent delivery of the same report won the compare-and-set: nothing to do."""
+
+
 class Tickets:
     def __init__(self, store: TicketsStore, outbox: Outbox, settings: Settings) -> None:
         self.store = store
@@ -116,17 +121,89 @@ class Tickets:
     async def _publish_consultation(
         self, snapshot: ConsultationSnapshot, action: ConsultationAction, actor: str
     ) -> None:
+        """The consultation's event, and the answer to send while one is pending: staged
+        together, so a crash before staging is repaired by `republish_unstaged` for both."""
         await self._emit(
             ConsultationEvent(
                 event_id=f"consultation.{action}:{snapshot.consultation_id}:v{snapshot.version}",
                 action=action,
                 consultation=snapshot,
                 actor=actor,
-            )
+            ),
+            *self._answer_to_send(snapshot),
         )
         await self.store.mark_published(
             self.store.consultations, snapshot.consultation_id, snapshot.version
         )
+
+    def _answer_to_send(self, snapshot: ConsultationSnapshot) -> list[Event]:
+        """The outbound message of a pending answer (its id is the answer's message id, so
+        staging it again changes nothing and the connector sends it once)."""
+        if snapshot.answer_delivery != "pending" or not snapshot.answer_message_id:
+            return []
+        text = snapshot.answer_text or ""
+        author = snapshot.answered_by or "staff"
+        if snapshot.answer_channel == "email" and snapshot.email:
+            return [
+                ConsultationEmail(
+                    event_id=snapshot.answer_message_id,
+                    consultation_id=snapshot.consultation_id,
+                    to_email=snapshot.email,
+                    to_name=snapshot.name,
+                    subject=f"Re: {snapshot.subject}",
+                    text=text,
+                    author=author,
+                )
+            ]
+        if snapshot.answer_channel == "whatsapp" and snapshot.phone:
+            return [
+                OutboundMessage(
+                    event_id=snapshot.answer_message_id,
+                    consultation_id=snapshot.consultation_id,
+                    channel="whatsapp",
+                    identity=Identity(
+                        channel="whatsapp", external_id=domain.whatsapp_identity(snapshot.phone)
+                    ),
+                    author=author,
+                    text=text,
+                )
+            ]
+        return []
+
+    async def on_reply_status(self, report: ConsultationReplyStatus) -> bool:
+        """The connector sent (or could not send) an answer: the consultation shows it.
+        Idempotent: a report already applied, or about a superseded answer, changes nothing."""
+        current = await self.store.get_consultation(report.consultation_id)
+        if current is None or not domain.reply_status_applies(
+            current.get("answer_message_id"),
+            current.get("answer_delivery"),
+            report.message_id,
+            report.status,
+        ):
+            return False
+
+        def decide(doc: Document) -> Document:
+            if not domain.reply_status_applies(
+                doc.get("answer_message_id"),
+                doc.get("answer_delivery"),
+                report.message_id,
+                report.status,
+            ):
+                raise _AlreadyReported
+            return {
+                "answer_delivery": report.status,
+                "answer_delivery_error": report.reason if report.status == "failed" else None,
+                "answer_external_id": report.external_message_id,
+                "updated_at": stamp(),
+            }
+
+        try:
+            snapshot = await self._consultation_transition(report.consultation_id, decide)
+        except _AlreadyReported:
+            return False
+        CONSULTATIONS_TOTAL.labels(f"answer_{report.status}").inc()
+        await self._publish_consultation(snapshot, "answered", "system")
+        return True
 
     async def republish_unstaged(self, older_than: timedelta = timedelta(seconds=5)) -> int:
         """Publish the latest state of services and consultations whose change was written
@@ -472,6 +549,10 @@ class Tickets:
     async def answer_consultation(
         self, consultation_id: str, actor: str, text: str, channel: str
     ) -> ConsultationSnapshot:
+        """Record the answer; by email or WhatsApp it is also sent (through the channel
+        gateway), and the consultation shows `answer_delivery` pending → sent | failed."""
+        message_id = new_id()
+
         def decide(current: Document) -> Document:
             now = stamp()
             status = domain.answer_consultation(
@@ -484,6 +565,10 @@ class Tickets:
                 "answer_text": text,
                 "answered_at": now,
                 "updated_at": now,
+                "answer_message_id": message_id,
+                "answer_delivery": domain.answer_delivery_for(channel),
+                "answer_delivery_error": None,
+                "answer_external_id": None,
             }
 
         snapshot = await self._consultation_transition(consultation_id, decide)

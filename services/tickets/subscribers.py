@@ -10,6 +10,7 @@ from shared.batching import BatchConsumer, Delivery, Undecodable
 from shared.bus import SUBSCRIPTIONS, Bus, subscriber
 from shared.contracts.conversation import ConversationEvent
 from shared.contracts.customer import CustomerEvent
+from shared.contracts.delivery import ConsultationReplyStatus
 
 
 def register(bus: Bus, tickets: Tickets) -> list[BatchConsumer]:
@@ -31,6 +32,11 @@ def register(bus: Bus, tickets: Tickets) -> list[BatchConsumer]:
         @subscriber(bus, "tickets", "customer")
         async def on_customer(event: CustomerEvent) -> None:
             await tickets.on_customer_event(event)
+
+    @subscriber(bus, "tickets", "delivery")
+    async def on_reply_status(report: ConsultationReplyStatus) -> None:
+        """The channel gateway sent (or could not send) a consultation's answer."""
+        await tickets.on_reply_status(report)
 
     return [
         BatchConsumer(

@@ -6,8 +6,10 @@ from shared.contracts.conversation import (
     ConversationEvent,
     ConversationSnapshot,
     OutboundMessage,
+    TemplateRef,
 )
 from shared.contracts.customer import CustomerEvent, CustomerSnapshot
+from shared.contracts.delivery import ConsultationEmail, ConsultationReplyStatus
 from shared.contracts.inbound import (
     Attachment,
     CallEvent,
@@ -33,7 +35,9 @@ __all__ = [
     "CallEvent",
     "CallInfo",
     "Channel",
+    "ConsultationEmail",
     "ConsultationEvent",
+    "ConsultationReplyStatus",
     "ConsultationSnapshot",
     "ContactInfo",
     "ConversationEvent",
@@ -49,6 +53,7 @@ __all__ = [
     "OutboundMessage",
     "SalesCall",
     "ServiceSnapshot",
+    "TemplateRef",
     "TicketEvent",
     "TranscriptLine",
     "new_id",

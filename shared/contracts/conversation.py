@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from shared.contracts.base import Channel, Event, Identity
+from shared.contracts.inbound import Attachment
 
 ConversationStatus = Literal["abierta", "cerrada", "genero_servicio_tecnico"]
 
@@ -26,6 +27,7 @@ ConversationAction = Literal[
     "status_changed",
     "call_updated",
     "hold_reminder",
+    "delivery_failed",  # a reply could not be delivered: `note` carries the provider's reason
 ]
 
 
@@ -77,14 +79,35 @@ class ConversationEvent(Event):
         return f"conversation.{self.action}"
 
 
-class OutboundMessage(Event):
-    """A reply for the channel connector to deliver to the customer."""
+class TemplateRef(BaseModel):
+    """A WhatsApp message template approved by Meta: its name, language and the body
+    parameters in order ({{1}}, {{2}}, ...)."""
 
-    conversation_id: str
+    name: str = Field(min_length=1, max_length=512)
+    language: str = "es"
+    parameters: list[str] = Field(default_factory=list)
+
+
+class OutboundMessage(Event):
+    """A reply for the channel connector to deliver to the customer.
+
+    `event_id` is our message id: the connector sends it at most once per id and answers
+    with a `DeliveryStatus` carrying it as `message_id`. Either `conversation_id` (a chat
+    reply) or `consultation_id` (a portal consultation answered by WhatsApp) is set.
+    """
+
+    conversation_id: str | None = None
     channel: Channel
     identity: Identity
     author: str
     text: str
+    consultation_id: str | None = None
+    # The customer's last inbound message in this conversation: decides the 24-hour
+    # customer-service window. None = unknown: sent as a free reply, and WhatsApp's
+    # "window closed" answer (131047) falls back to the configured template.
+    customer_last_inbound_at: AwareDatetime | None = None
+    template: TemplateRef | None = None  # send exactly this template (WhatsApp)
+    media: list[Attachment] = Field(default_factory=list)  # sent by link (`url`)
 
     def routing_key(self) -> str:
         return f"outbound.{self.channel}.message"

@@ -151,7 +151,13 @@ DeliveryState = Literal["sent", "delivered", "read", "played", "failed"]
 
 
 class DeliveryStatus(Event):
-    """A receipt for a message we sent: it never opens a conversation."""
+    """A receipt for a message we sent: it never opens a conversation.
+
+    Two sources: the channel's status webhooks (matched on `external_message_id`), and our
+    own delivery consumer after it called the provider (`message_id` = our outbound
+    message's `event_id`; "sent" carries the provider's id in `external_message_id`,
+    "failed" carries the provider's `reason`).
+    """
 
     kind: Literal["status"] = "status"
     channel: Channel
@@ -160,6 +166,9 @@ class DeliveryStatus(Event):
     status: DeliveryState
     watermark: int | None = None  # Messenger: everything before this epoch-ms is delivered/read
     errors: list[dict[str, Any]] = Field(default_factory=list)
+    message_id: str | None = None  # our outbound message id, when we are the source
+    reason: str | None = None  # failed: the provider's reason, readable by staff
+    error_code: str | None = None  # failed: the provider's code (e.g. "131047"), or ours
 
     def routing_key(self) -> str:
         return f"inbound.{self.channel}.status"

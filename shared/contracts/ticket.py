@@ -90,6 +90,12 @@ class ConsultationSnapshot(BaseModel):
     closed_by: str | None = None
     closed_at: datetime | None = None
     service_id: str | None = None
+    # Additive, optional: whether the answer reached the customer's email or WhatsApp.
+    # "pending" until the connector reports; "not_sent" when answered by phone.
+    answer_message_id: str | None = None
+    answer_delivery: Literal["pending", "sent", "failed", "not_sent"] | None = None
+    answer_delivery_error: str | None = None
+    answer_external_id: str | None = None
 
 
 class ConsultationEvent(Event):

@@ -155,6 +155,13 @@ def test_credential_failure_alert_reads_the_metric_the_guard_counts() -> None:
     assert AUTH_FAILURES._labelnames == ("credential",)  # no ids in labels
 
 
+def test_alert_rules_cover_outbound_delivery_failures_and_paused_channels() -> None:
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    by_name = {rule["alert"]: rule for group in rules["groups"] for rule in group["rules"]}
+    assert "cc_outbound_failed_total" in by_name["OutboundDeliveryFailing"]["expr"]
+    assert "cc_outbound_channel_paused" in by_name["OutboundChannelPaused"]["expr"]
+
+
 def test_prometheus_config_passes_promtool() -> None:
     result = _promtool("check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,246 @@
+"""MongoDB: the delivery state of outbound messages (db `ingest`).
+
+`deliveries`, `_id` = our message id (the OutboundMessage / ConsultationEmail event id):
+    state      sending → sent | failed, or sending → retrying → sending ... (parked retries)
+    lease_until  while `sending`: the replica that claimed it owns it until then; after
+               that the sweeper may take it over (the owner died mid-send)
+    parts      provider ids of the parts already accepted, pushed one by one *before* the
+               next part is sent and before the AMQP ack, so a retry or a redelivery resumes
+               after them and never sends a part twice
+    result_published  whether routing/tickets got the outcome; the sweeper re-publishes
+`send_rate`, `_id` = "<channel>:<sender>:<epoch second>": a fixed-window counter shared by
+every replica (one `$inc` upsert per send), expired by a TTL index.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.mongo import Document
+
+Claim = Literal["claimed", "done", "busy"]
+
+# Outcomes are kept 30 days: longer than any redelivery or Meta's 7-day status retries.
+DELIVERY_TTL_SECONDS = 30 * 24 * 3600
+RATE_TTL_SECONDS = 120
+
+
+class DeliveryStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.deliveries = db["deliveries"]
+        self.send_rate = db["send_rate"]
+
+    async def ensure_indexes(self) -> None:
+        await self.deliveries.create_index(
+            [("state", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"
+        )
+        await self.deliveries.create_index([("external_ids", ASCENDING)], name="external_ids")
+        await self.deliveries.create_index(
+            [("recipient", ASCENDING), ("state", ASCENDING)], name="recipient_state"
+        )
+        await self.deliveries.create_index(
+            "finished_at", expireAfterSeconds=DELIVERY_TTL_SECONDS, name="deliveries_ttl"
+        )
+        await self.send_rate.create_index(
+            "at", expireAfterSeconds=RATE_TTL_SECONDS, name="send_rate_ttl"
+        )
+
+    # --- claiming ---------------------------------------------------------------------
+
+    async def claim(
+        self,
+        message_id: str,
+        kind: str,
+        channel: str,
+        recipient: str,
+        message: Document,
+        now: datetime,
+        lease: timedelta,
+    ) -> tuple[Claim, Document]:
+        """`claimed`: this caller sends now; `done`: sent or failed already (re-publish the
+        outcome); `busy`: another replica holds a live lease, or it is parked for later."""
+        doc: Document = {
+            "_id": message_id,
+            "kind": kind,
+            "channel": channel,
+            "recipient": recipient,
+            "message": message,
+            "state": "sending",
+            "lease_until": now + lease,
+            "attempts": 0,
+            "parts": [],
+            "external_ids": [],
+            "created_at": now,
+            "updated_at": now,
+            "result_published": False,
+        }
+        try:
+            await self.deliveries.insert_one(doc)
+            return "claimed", doc
+        except DuplicateKeyError:
+            pass
+        existing = await self.deliveries.find_one({"_id": message_id})
+        if existing is None:
+            return "busy", doc
+        if existing["state"] in ("sent", "failed"):
+            return "done", existing
+        if existing["state"] == "sending" and existing["lease_until"] < now:
+            taken = await self.take_over(existing, now, lease)
+            if taken is not None:
+                return "claimed", taken
+        return "busy", existing
+
+    async def take_over(self, doc: Document, now: datetime, lease: timedelta) -> Document | None:
+        """Compare-and-set: claim a parked or abandoned delivery; None if someone else did."""
+        return await self.deliveries.find_one_and_update(
+            {"_id": doc["_id"], "state": doc["state"], "updated_at": doc["updated_at"]},
+            {"$set": {"state": "sending", "lease_until": now + lease, "updated_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def parked_before(self, recipient: str, created_at: datetime) -> Document | None:
+        """An earlier reply to the same recipient still parked: a later one must wait
+        behind it, or the customer would read them out of order."""
+        return await self.deliveries.find_one(
+            {"recipient": recipient, "state": "retrying", "created_at": {"$lt": created_at}},
+            sort=[("created_at", ASCENDING)],
+        )
+
+    async def due(
+        self,
+        now: datetime,
+        channels: list[str],
+        outcome_grace: timedelta = timedelta(seconds=10),
+        limit: int = 100,
+    ) -> list[Document]:
+        """Parked deliveries whose time has come, sends abandoned by a dead replica, and
+        outcomes still unpublished after `outcome_grace` (younger ones are being published
+        by the consumer that just finished them)."""
+        cursor = (
+            self.deliveries.find(
+                {
+                    "channel": {"$in": channels},
+                    "$or": [
+                        {"state": "retrying", "next_attempt_at": {"$lte": now}},
+                        {"state": "sending", "lease_until": {"$lt": now}},
+                        {
+                            "state": {"$in": ["sent", "failed"]},
+                            "result_published": False,
+                            "finished_at": {"$lte": now - outcome_grace},
+                        },
+                    ],
+                }
+            )
+            .sort("created_at", ASCENDING)
+            .limit(limit)
+        )
+        return [doc async for doc in cursor]
+
+    # --- progress and outcome ---------------------------------------------------------
+
+    async def part_sent(self, message_id: str, external_id: str, now: datetime) -> None:
+        await self.deliveries.update_one(
+            {"_id": message_id},
+            {
+                "$push": {"parts": external_id, "external_ids": external_id},
+                "$set": {"updated_at": now},
+            },
+        )
+
+    async def attempted(self, message_id: str, now: datetime, lease: timedelta) -> None:
+        """Count a failed attempt and renew the lease: in-process retries keep it."""
+        await self.deliveries.update_one(
+            {"_id": message_id},
+            {"$inc": {"attempts": 1}, "$set": {"updated_at": now, "lease_until": now + lease}},
+        )
+
+    async def sent(self, message_id: str, now: datetime) -> Document | None:
+        return await self.deliveries.find_one_and_update(
+            {"_id": message_id},
+            {
+                "$set": {
+                    "state": "sent",
+                    "updated_at": now,
+                    "finished_at": now,
+                    "reason": None,
+                    "error_code": None,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def failed(
+        self, message_id: str, reason: str, detail: str, code: str | None, now: datetime
+    ) -> Document | None:
+        return await self.deliveries.find_one_and_update(
+            {"_id": message_id},
+            {
+                "$set": {
+                    "state": "failed",
+                    "reason": reason,
+                    "detail": detail,
+                    "error_code": code,
+                    "updated_at": now,
+                    "finished_at": now,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def park(
+        self, message_id: str, reason: str, detail: str, next_attempt_at: datetime, now: datetime
+    ) -> None:
+        await self.deliveries.update_one(
+            {"_id": message_id},
+            {
+                "$set": {
+                    "state": "retrying",
+                    "reason": reason,
+                    "detail": detail,
+                    "next_attempt_at": next_attempt_at,
+                    "updated_at": now,
+                }
+            },
+        )
+
+    async def result_published(self, message_id: str) -> None:
+        await self.deliveries.update_one({"_id": message_id}, {"$set": {"result_published": True}})
+
+    async def get(self, message_id: str) -> Document | None:
+        return await self.deliveries.find_one({"_id": message_id})
+
+    async def pending_by_channel(self) -> dict[str, int]:
+        """Deliveries not finished (sending or parked), per channel: the gauge's source."""
+        cursor = await self.deliveries.aggregate(
+            [
+                {"$match": {"state": {"$in": ["sending", "retrying"]}}},
+                {"$group": {"_id": "$channel", "n": {"$sum": 1}}},
+            ]
+        )
+        return {str(doc["_id"]): int(doc["n"]) async for doc in cursor}
+
+    # --- rate -------------------------------------------------------------------------
+
+    async def count_send(self, sender_key: str, second: int, at: datetime) -> int:
+        """Count one send in this sender's current one-second window; the new total.
+
+        Two replicas upserting the same new window can collide (MongoDB answers one of them
+        with a duplicate-key error): the loser simply counts again on the existing window."""
+        for _ in range(5):
+            try:
+                doc: Any = await self.send_rate.find_one_and_update(
+                    {"_id": f"{sender_key}:{second}"},
+                    {"$inc": {"n": 1}, "$setOnInsert": {"at": at}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue
+            if doc is not None:
+                return int(doc["n"])
+        raise RuntimeError(f"could not count a send for {sender_key}")

@@ -1,0 +1,53 @@
+"""Messenger Send API: `POST /me/messages` with the Page access token, one request per part.
+
+`messaging_type` RESPONSE inside the 24-hour window; outside it, a human's reply goes with
+`MESSAGE_TAG` + `tag: HUMAN_AGENT` (allowed up to 7 days). Answer: `{"recipient_id",
+"message_id"}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.contracts.conversation import OutboundMessage
+
+PATH = "me/messages"
+# Our attachment kinds → the Send API's attachment types.
+ATTACHMENT_TYPES = {
+    "image": "image",
+    "audio": "audio",
+    "video": "video",
+    "document": "file",
+    "file": "file",
+}
+
+
+def envelope(psid: str, human_agent: bool) -> dict[str, Any]:
+    if human_agent:
+        return {"recipient": {"id": psid}, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+    return {"recipient": {"id": psid}, "messaging_type": "RESPONSE"}
+
+
+def parts(message: OutboundMessage, human_agent: bool) -> list[dict[str, Any]]:
+    """Text first, then each attachment by URL (Messenger has no captions)."""
+    psid = message.identity.external_id
+    bodies: list[dict[str, Any]] = []
+    if message.text:
+        bodies.append({**envelope(psid, human_agent), "message": {"text": message.text}})
+    for attachment in message.media:
+        kind = ATTACHMENT_TYPES.get(attachment.kind)
+        if kind and attachment.url:
+            payload = {"url": attachment.url, "is_reusable": True}
+            bodies.append(
+                {
+                    **envelope(psid, human_agent),
+                    "message": {"attachment": {"type": kind, "payload": payload}},
+                }
+            )
+    return bodies
+
+
+def message_id_of(answer: Any) -> str | None:
+    if isinstance(answer, dict) and answer.get("message_id"):
+        return str(answer["message_id"])
+    return None
