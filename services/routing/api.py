@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from services.routing import domain, live
 from services.routing.domain import Actor
 from services.routing.handlers import Routing, snapshot
+from services.routing.window import TemplateRequired
 from shared import errors
 from shared.auth import User, may
 from shared.contracts import ConversationSnapshot
@@ -27,6 +28,11 @@ from shared.mongo import Document
 T = TypeVar("T")
 
 REFUSALS: dict[type[domain.DomainError], errors.Refusal] = {
+    TemplateRequired: errors.Refusal(
+        errors.Conflict,
+        "template_required",
+        "El cliente no escribió en la ventana permitida: solo se puede enviar una plantilla.",
+    ),
     domain.ConversationNotFound: errors.Refusal(
         errors.NotFound, "conversation_not_found", "La conversación no existe."
     ),

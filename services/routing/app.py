@@ -29,7 +29,14 @@ def create_service(ctx: ServiceContext) -> Service:
         office_hours=settings.office_hours,
         tz=settings.tz,
     )
-    routing = Routing(store, bot, holds, SecretBox(settings.secrets_key), settings.tz)
+    routing = Routing(
+        store,
+        bot,
+        holds,
+        SecretBox(settings.secrets_key),
+        settings.tz,
+        template_configured=bool(settings.whatsapp_template_name),
+    )
     consumers = register(ctx.bus, routing)
     tasks: list[asyncio.Task[None]] = []
 

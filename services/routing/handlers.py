@@ -26,10 +26,18 @@ __all__ = ["Routing", "derived_id", "snapshot"]
 
 
 class Routing:
-    def __init__(self, store: Store, bot: Bot, holds: HoldTimers, box: SecretBox, tz: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        holds: HoldTimers,
+        box: SecretBox,
+        tz: str,
+        template_configured: bool = False,
+    ) -> None:
         self.store = store
         self.inbound = Inbound(store, bot, box)
-        self.staff = StaffActions(store, holds, box, tz)
+        self.staff = StaffActions(store, holds, box, tz, template_configured)
         self.projections = Projections(store)
         self.reads = Reads(store)
         # The HTTP router calls these by name.

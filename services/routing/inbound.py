@@ -321,7 +321,16 @@ class Inbound:
     # --- receipts -----------------------------------------------------------------------
 
     async def _receipts(self, statuses: list[DeliveryStatus]) -> None:
-        """Move the delivery state of our outbound messages forward (one bulk write)."""
+        """Move the delivery state of our outbound messages forward (one bulk write). The
+        gateway's own reports (`message_id` set) also keep the provider's id, so later
+        status webhooks find the message; a failure is told to staff on the conversation."""
+        ours = [s for s in statuses if s.message_id]
+        failed = await self.store.record_send_outcomes(
+            [(s.message_id, s.status, s.external_message_id, s.reason, s.error_code) for s in ours]
+        )
+        for message, reason in failed:
+            await self._delivery_failed(message, reason)
+        statuses = [s for s in statuses if not s.message_id]
         changed = await self.store.set_deliveries(
             [
                 (
@@ -337,6 +346,24 @@ class Inbound:
             ]
         )
         metrics.INBOUND.labels("status", "applied" if changed else "ignored").inc(len(statuses))
+
+    async def _delivery_failed(self, message: Document, reason: str | None) -> None:
+        """Staff see that a reply did not reach the customer, with the provider's reason
+        (a deterministic id: a redelivered report records it once)."""
+        for _ in range(COMMIT_ROUNDS):
+            doc = await self.store.get(message["conversation_id"])
+            if doc is None:
+                return
+            draft = Draft.of(doc)
+            draft.record(
+                "delivery_failed",
+                "system",
+                event_id=derived_id(message["_id"], "delivery_failed"),
+                note=reason,
+                text=message.get("text"),
+            )
+            if not await self.store.commit([draft]):
+                return
 
 
 def _failure_reason(status: DeliveryStatus) -> str | None:

@@ -18,6 +18,7 @@ from services.routing.domain import Actor, Decision
 from services.routing.holds import HoldTimers
 from services.routing.store import Store
 from services.routing.timeline import Draft, derived_id
+from services.routing.window import check_reply_window
 from shared.contracts import utcnow
 from shared.logging import bind_context, get_logger
 from shared.mongo import Document
@@ -29,11 +30,20 @@ CAS_ATTEMPTS = 100
 
 
 class StaffActions:
-    def __init__(self, store: Store, holds: HoldTimers, box: SecretBox, tz: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        holds: HoldTimers,
+        box: SecretBox,
+        tz: str,
+        template_configured: bool = False,
+    ) -> None:
         self.store = store
         self.holds = holds
         self.box = box
         self.tz = tz
+        # WHATSAPP_TEMPLATE_NAME is set: a late WhatsApp reply can still go, as the template.
+        self.template_configured = template_configured
 
     async def _load(self, conversation_id: str) -> Document:
         doc = await self.store.get(conversation_id)
@@ -150,6 +160,13 @@ class StaffActions:
 
         def decide(draft: Draft) -> None:
             decision = domain.reply(draft.conversation, actor)
+            check_reply_window(
+                draft.doc["channel"],
+                draft.doc.get("last_inbound_at"),
+                utcnow(),
+                template_given=False,
+                template_configured=self.template_configured,
+            )
             draft.apply(decision)
             first[:] = [draft.doc.get("first_human_response_at") is None]
             if first[0]:

@@ -293,6 +293,63 @@ class Store:
         cursor = self.notes.find({"conversation_id": conversation_id}).sort("at", ASCENDING)
         return [d async for d in cursor]
 
+    async def record_send_outcomes(
+        self, outcomes: list[tuple[str | None, str, str | None, str | None, str | None]]
+    ) -> list[tuple[Document, str | None]]:
+        """The gateway's reports on messages we sent: (our message id, state, provider id,
+        reason, code). The provider's id is kept (status webhooks match on it) and the state
+        moves forward; returns the messages that became `failed` now, with the reason."""
+        now = utcnow()
+        ops: list[UpdateOne] = []
+        failures: list[tuple[str, str | None, str | None]] = []
+        for message_id, state, external_id, reason, code in outcomes:
+            if not message_id:
+                continue
+            if external_id:
+                ops.append(
+                    UpdateOne(
+                        {"_id": message_id, "direction": "outbound"},
+                        {"$set": {"external_message_id": external_id}},
+                    )
+                )
+            if state == "failed":
+                failures.append((message_id, reason, code))
+                continue
+            ops.append(
+                UpdateOne(
+                    {
+                        "_id": message_id,
+                        "direction": "outbound",
+                        "delivery": {"$in": [None, "pending"]},
+                    },
+                    {"$set": {"delivery": state, "delivery_at": now}},
+                )
+            )
+        if ops:
+            await self.messages.bulk_write(ops, ordered=True)
+        failed: list[tuple[Document, str | None]] = []
+        for message_id, reason, code in failures:  # rare: one by one, to know which applied
+            result = await self.messages.update_one(
+                {
+                    "_id": message_id,
+                    "direction": "outbound",
+                    "delivery": {"$in": [None, "pending", "sent"]},
+                },
+                {
+                    "$set": {
+                        "delivery": "failed",
+                        "delivery_at": now,
+                        "delivery_error": reason,
+                        "delivery_error_code": code,
+                    }
+                },
+            )
+            if result.modified_count:
+                doc = await self.messages.find_one({"_id": message_id})
+                if doc is not None:
+                    failed.append((doc, reason))
+        return failed
+
     async def set_deliveries(
         self,
         receipts: list[tuple[str | None, str, datetime | None, str, list[str | None], str | None]],

@@ -40,6 +40,7 @@ BOT_MEMORY = 20
 # keep the newest snapshot; every action stays in the audit trail).
 ACTION_PRIORITY = (
     "opened",
+    "delivery_failed",
     "closed",
     "escalated",
     "reassigned",
@@ -217,7 +218,8 @@ class Draft:
         self.doc["last_message_preview"] = preview(masked)
         self.doc["last_activity_at"] = now
         if direction == "inbound":
-            self.doc["last_inbound_at"] = now
+            # The customer-service window (24 h on WhatsApp) runs from the customer's message.
+            self.doc["last_inbound_at"] = at or now
         if masked:
             memory = list(self.doc.get("bot_memory") or [])
             memory.append({"author": domain.author_kind(author), "text": masked, "sealed": sealed})
@@ -289,6 +291,7 @@ class Draft:
                 identity=Identity(**self.doc["identity"]),
                 author=author,
                 text=text,
+                customer_last_inbound_at=self.doc.get("last_inbound_at"),
             )
         )
 

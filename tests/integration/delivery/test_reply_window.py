@@ -1,14 +1,12 @@
 """The 24-hour window seen from staff: routing refuses a WhatsApp reply the provider would
 refuse (409, "template"), and otherwise tells the connector when the customer last wrote
 so a late reply goes as the configured template. Both need routing to track the
-customer's last inbound time (docs/outbound-delivery-routing.patch): xfail until then."""
+customer's last inbound time (routing's reply refuses it with 409)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-
-import pytest
 
 from shared.contracts.base import utcnow
 from tests.fixtures.graph.standin import GraphStandIn
@@ -20,12 +18,6 @@ from tests.integration.delivery.test_end_to_end import (
 )
 from tests.support import Platform, eventually
 from tests.unit.ingest.payloads import wa_text
-
-PENDING = pytest.mark.xfail(
-    strict=True,
-    reason="routing must keep last_inbound_at, pass it as customer_last_inbound_at and "
-    "call services.routing.window.check_reply_window in reply()",
-)
 
 
 async def customer_wrote_two_days_ago(platform: Platform, phone: str) -> str:
@@ -54,7 +46,6 @@ async def staff_reply(platform: Platform, cid: str, text: str) -> Any:
     )
 
 
-@PENDING
 async def test_a_whatsapp_reply_after_24_hours_without_a_template_is_409(
     platform: Platform,
 ) -> None:
@@ -62,12 +53,11 @@ async def test_a_whatsapp_reply_after_24_hours_without_a_template_is_409(
     cid = await customer_wrote_two_days_ago(platform, new_phone())
     response = await staff_reply(platform, cid, "¿Sigue con el problema?")
     assert response.status_code == 409
-    body = response.json()["detail"]
-    assert body["error"] == "TemplateRequired"
-    assert "template" in body["message"]
+    error = response.json()["error"]
+    assert error["code"] == "template_required"
+    assert "plantilla" in error["message"]
 
 
-@PENDING
 async def test_a_whatsapp_reply_after_24_hours_goes_as_the_configured_template(
     sending: Platform, graph: GraphStandIn
 ) -> None:
