@@ -20,6 +20,7 @@ from services.routing.store import Store
 from services.routing.timeline import Draft, derived_id
 from services.routing.window import check_reply_window
 from shared.contracts import utcnow
+from shared.failpoints import crash_point
 from shared.logging import bind_context, get_logger
 from shared.mongo import Document
 from shared.secrets import SecretBox, contains_secret, mask_secrets
@@ -56,7 +57,11 @@ class StaffActions:
         for _ in range(CAS_ATTEMPTS):
             draft = Draft.of(await self._load(conversation_id))
             decide(draft)
-            if not await self.store.commit([draft]):
+            if not await self.store.commit([draft], flush=False):
+                # Written, with its events staged in the same write: a crash from here on
+                # delays them (the relay publishes them), it cannot lose them.
+                crash_point("routing.staff.after_write")
+                await self.store.flush([draft])
                 return draft
         raise domain.AlreadyTaken("the conversation is changing too fast; try again")
 

@@ -104,11 +104,12 @@ class Store:
         )
         return {d["open_identity"]: d for d in docs}
 
-    async def commit(self, drafts: list[Draft]) -> list[Draft]:
+    async def commit(self, drafts: list[Draft], flush: bool = True) -> list[Draft]:
         """Write every changed draft — the conversation's new state and its staged effects —
         in one bulk command, each guarded by the version it was decided on (new ones by the
         unique open slot). Returns the drafts that lost the race: decide them again.
-        Effects of the written drafts are then carried out (see `flush`)."""
+        Effects of the written drafts are then carried out (see `flush`), unless the caller
+        asks to do that itself."""
         now = utcnow()
         ops: list[InsertOne[Document] | UpdateOne] = []
         pending = [d for d in drafts if d.changed]
@@ -156,7 +157,8 @@ class Store:
         written = [d for d in pending if d not in lost]
         for draft in lost:
             draft.doc["version"] = draft.base_version or 0
-        await self.flush(written)
+        if flush:
+            await self.flush(written)
         return lost
 
     def _entries(self, draft: Draft) -> list[Document]:
