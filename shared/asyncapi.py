@@ -40,6 +40,7 @@ from shared.contracts import (
     ServiceSnapshot,
     TicketEvent,
 )
+from shared.contracts.delivery import ConsultationEmail, ConsultationReplyStatus
 from shared.contracts.raw import RawWebhook
 
 SCHEMA_REF = "#/components/schemas/{model}"
@@ -289,6 +290,42 @@ def _topics() -> list[Topic]:
                     action=action,
                     consultation=_consultation(),
                     actor="staff:ana",
+                ),
+            )
+        )
+    topics.append(
+        Topic(
+            "outbound.email.message",
+            ConsultationEmail,
+            "tickets",
+            "The answer to a 'Mi Cuenta' consultation, for the gateway to send by email.",
+            ConsultationEmail(
+                **_event_fields("outbound.email.message"),
+                consultation_id="c-123",
+                to_email="ana@example.com",
+                to_name="Ana Gómez",
+                subject="Respuesta a su consulta",
+                text="Ya revisamos su factura: el cargo corresponde al plan nuevo.",
+                author="staff:eva",
+            ),
+        )
+    )
+    for status in get_args(ConsultationReplyStatus.model_fields["status"].annotation):
+        key = f"consultation_reply.{status}"
+        topics.append(
+            Topic(
+                key,
+                ConsultationReplyStatus,
+                "ingest",
+                f"The provider {'accepted' if status == 'sent' else 'refused'} a consultation's "
+                "answer (email or WhatsApp).",
+                ConsultationReplyStatus(
+                    **_event_fields(key),
+                    consultation_id="c-123",
+                    message_id="m-123",
+                    medium="email",
+                    status=status,
+                    reason=None if status == "sent" else "mailbox unavailable",
                 ),
             )
         )

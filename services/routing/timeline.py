@@ -218,8 +218,10 @@ class Draft:
         self.doc["last_message_preview"] = preview(masked)
         self.doc["last_activity_at"] = now
         if direction == "inbound":
-            # The customer-service window (24 h on WhatsApp) runs from the customer's message.
-            self.doc["last_inbound_at"] = at or now
+            # The customer-service window (24 h on WhatsApp) runs from the customer's last
+            # message, as the platform received it (a provider's clock is not ours; a reply
+            # Meta refuses anyway falls back to the template when the gateway sends it).
+            self.doc["last_inbound_at"] = now
         if masked:
             memory = list(self.doc.get("bot_memory") or [])
             memory.append({"author": domain.author_kind(author), "text": masked, "sealed": sealed})

@@ -163,7 +163,9 @@ def test_up_waits_for_a_late_broker_and_logs_only_json_on_stderr(up_settings: Se
     assert "guest" not in json.dumps(waits), "the broker URL's credentials leaked"
     assert "broker connected" in events
     loggers = {r["logger"] for r in records}
-    assert {"uvicorn.access", "uvicorn.error", "platform", "faststream.access.rabbit"} <= loggers
+    # FastStream's per-message access lines are DEBUG (too costly per message at INFO);
+    # every line it does print is JSON like the rest (checked above).
+    assert {"uvicorn.access", "uvicorn.error", "platform"} <= loggers
     assert any(r["logger"] == "uvicorn.access" and "/readyz" in r["event"] for r in records)
     assert f"{base}/docs" in stdout
     assert "contactcenter token" in stdout and "contactcenter simulate" in stdout
