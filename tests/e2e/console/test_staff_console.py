@@ -283,7 +283,12 @@ async def test_the_central_office_confirms_a_service_and_may_not_act_on_chats(
         number = created.json()["number"]
         second = await client.post(
             "/api/services",
-            json={"conversation_id": conversation_id, "reason": "Duplicado", "customer_name": name},
+            json={
+                "conversation_id": conversation_id,
+                "reason": "Duplicado",
+                "customer_name": name,
+                "allow_another_open": True,  # one open service per chat unless asked
+            },
             headers=staff,
         )
         assert second.status_code == 201, second.text
