@@ -245,7 +245,6 @@ def _conversation(
         "customer_name": f"Precargado {i}",
         "version": 4,
         "outbox": [],
-        "outbox_pending": False,
     }
 
 

@@ -243,9 +243,16 @@ class GroupCommit(Generic[T, R]):
     trip as before, and a burst pays one round trip per batch instead of one per item.
     """
 
-    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]], max_items: int = 500):
+    def __init__(
+        self,
+        flush: Callable[[list[T]], Awaitable[list[R]]],
+        max_items: int = 500,
+        linger: float = 0.0,
+    ):
         self.flush = flush
         self.max_items = max_items
+        # For `submit_later`: how long the first item waits for others to join it.
+        self.linger = linger
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._draining = False
 
@@ -257,8 +264,20 @@ class GroupCommit(Generic[T, R]):
             asyncio.create_task(self._drain())  # noqa: RUF006 - it ends when the queue is empty
         return await future
 
-    async def _drain(self) -> None:
+    def submit_later(self, item: T) -> None:
+        """Queue an item nobody waits for (e.g. bookkeeping a crash may lose harmlessly):
+        it goes with whatever else is queued within `linger` seconds. A failure is logged."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_log_failure)
+        self._pending.append((item, future))
+        if not self._draining:
+            self._draining = True
+            asyncio.create_task(self._drain(self.linger))  # noqa: RUF006
+
+    async def _drain(self, linger: float = 0.0) -> None:
         try:
+            if linger:
+                await asyncio.sleep(linger)
             while self._pending:
                 batch = self._pending[: self.max_items]
                 del self._pending[: len(batch)]
@@ -274,3 +293,8 @@ class GroupCommit(Generic[T, R]):
                         future.set_result(result)
         finally:
             self._draining = False
+
+
+def _log_failure(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("deferred_write_failed", error=repr(future.exception()))

@@ -123,8 +123,9 @@ class Outbox:
 # --- Effects staged inside the document whose change they announce ----------------------
 
 OUTBOX_FIELD = "outbox"
+# Present (the time effects were staged) only while a document holds pending effects:
+# under a sparse index, finding them costs what they are, not what the collection is.
 PENDING_FIELD = "outbox_pending"
-STAGED_AT_FIELD = "outbox_at"
 
 Materialize = Callable[[Document, Document], Awaitable[Event | None]]
 
@@ -171,7 +172,7 @@ def staging(entries: list[Document], now: datetime) -> Document:
         return {}
     return {
         "$push": {OUTBOX_FIELD: {"$each": pack(entries)}},
-        "$set": {PENDING_FIELD: True, STAGED_AT_FIELD: now},
+        "$set": {PENDING_FIELD: now},
     }
 
 
@@ -251,29 +252,24 @@ class EmbeddedOutbox:
         # entries (a concurrent writer staged more) keeps its flag for the relay.
         await self.collection.update_many(
             {"_id": {"$in": doc_ids}},
-            {
-                "$pullAll": {OUTBOX_FIELD: pack(entries)},
-                "$set": {PENDING_FIELD: False},
-            },
+            {"$pullAll": {OUTBOX_FIELD: pack(entries)}, "$unset": {PENDING_FIELD: ""}},
         )
         await self.collection.update_many(
             {"_id": {"$in": doc_ids}, f"{OUTBOX_FIELD}.0": {"$exists": True}},
-            {"$set": {PENDING_FIELD: True}},
+            {"$set": {PENDING_FIELD: utcnow()}},
         )
 
     async def relay_once(self, older_than: timedelta = timedelta(seconds=5)) -> int:
         """Carry out what was staged more than `older_than` ago and never unstaged."""
         cutoff = utcnow() - older_than
-        docs = await self.collection.find(
-            {PENDING_FIELD: True, STAGED_AT_FIELD: {"$lte": cutoff}}
-        ).to_list(200)
+        docs = await self.collection.find({PENDING_FIELD: {"$lte": cutoff}}).to_list(200)
         done = 0
         for doc in docs:
             # Claim the document for this run: another replica's relay that read the same
             # staged_at loses the compare-and-set and skips it (no double publish).
             claimed = await self.collection.update_one(
-                {"_id": doc["_id"], STAGED_AT_FIELD: doc.get(STAGED_AT_FIELD)},
-                {"$set": {STAGED_AT_FIELD: utcnow()}},
+                {"_id": doc["_id"], PENDING_FIELD: doc.get(PENDING_FIELD)},
+                {"$set": {PENDING_FIELD: utcnow()}},
             )
             if claimed.modified_count != 1:
                 continue

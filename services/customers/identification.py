@@ -23,7 +23,7 @@ from shared.contracts.base import new_id, utcnow
 from shared.ids import caused_id, first_customer_id
 from shared.logging import get_logger
 from shared.mongo import Document
-from shared.outbox import EmbeddedOutbox, event_entry
+from shared.outbox import PENDING_FIELD, EmbeddedOutbox, event_entry
 
 log = get_logger("customers.identification")
 
@@ -135,8 +135,7 @@ class Identification:
             if customer_id in plan.new_profiles:
                 profile = plan.new_profiles[customer_id]
                 profile["outbox"] = list(profile.get("outbox") or []) + entries
-                profile["outbox_pending"] = True
-                profile["outbox_at"] = now
+                profile[PENDING_FIELD] = now
         await self.store.insert_identities(plan.new_identities)
         await self.store.insert_profiles(list(plan.new_profiles.values()))
         await self.store.apply_channel_updates(

@@ -30,7 +30,12 @@ class DedupeStore:
         self.stale_after = stale_after
         # Webhooks arrive concurrently: their claims and marks share commands.
         self._claims: GroupCommit[Document, bool] = GroupCommit(self._insert_claims)
-        self._marks: GroupCommit[tuple[str, datetime], None] = GroupCommit(self._mark_many)
+        # A mark is bookkeeping the webhook does not wait for: a crash before it leaves the
+        # claim pending, and a channel's later duplicate then publishes again once the claim
+        # is stale (consumers are idempotent). So marks gather for 100 ms per command.
+        self._marks: GroupCommit[tuple[str, datetime], None] = GroupCommit(
+            self._mark_many, linger=0.1
+        )
 
     async def _insert_claims(self, docs: list[Document]) -> list[bool]:
         """Insert claims in one command; False for a key claimed already."""
@@ -98,7 +103,7 @@ class DedupeStore:
         return "pending"
 
     async def mark_published(self, key: str, now: datetime) -> None:
-        await self._marks.submit((key, now))
+        self._marks.submit_later((key, now))
 
     async def release(self, key: str) -> None:
         """Give up a claim whose publish failed, so the channel's retry can publish."""

@@ -136,7 +136,7 @@ class Inbound:
     async def _finish_staged(self, docs: list[Document]) -> set[str]:
         """Conversations that still hold effects staged before a crash: carry them out now,
         and report which inbound ids they had applied (so they are not applied twice)."""
-        staged = [d for d in docs if d.get(PENDING_FIELD)]
+        staged = [d for d in docs if d.get(PENDING_FIELD) is not None]
         applied: set[str] = set()
         for doc in staged:
             entries = unpack(doc.get(OUTBOX_FIELD))

@@ -33,7 +33,6 @@ from shared.mongo import Document
 from shared.outbox import (
     OUTBOX_FIELD,
     PENDING_FIELD,
-    STAGED_AT_FIELD,
     EmbeddedOutbox,
     event_entry,
     insert_entry,
@@ -42,7 +41,7 @@ from shared.outbox import (
 )
 
 # Fields a draft never writes with $set: the staged effects are pushed, not replaced.
-_NOT_SET = {"_id", OUTBOX_FIELD, PENDING_FIELD, STAGED_AT_FIELD}
+_NOT_SET = {"_id", OUTBOX_FIELD, PENDING_FIELD}
 
 
 class Store:
@@ -66,13 +65,14 @@ class Store:
         c = self.conversations
         await c.create_index("open_identity", unique=True, sparse=True)
         await self.effects.ensure_indexes()
-        await c.create_index([("holder_kind", ASCENDING), ("last_activity_at", DESCENDING)])
-        await c.create_index([("holder", ASCENDING), ("last_activity_at", DESCENDING)])
+        # Every message moves `last_activity_at`: an index holding it is rewritten on every
+        # append, so only one does (listings by status, newest first). The others key on
+        # what changes with staff actions only.
         await c.create_index([("status", ASCENDING), ("last_activity_at", DESCENDING)])
-        await c.create_index([("channel", ASCENDING), ("last_activity_at", DESCENDING)])
-        await c.create_index([("identity_key", ASCENDING), ("last_activity_at", DESCENDING)])
+        await c.create_index([("holder_kind", ASCENDING), ("status", ASCENDING)])
+        await c.create_index([("holder", ASCENDING), ("status", ASCENDING)])
+        await c.create_index([("identity_key", ASCENDING)])
         await c.create_index([("customer_id", ASCENDING)])
-        await c.create_index([("last_activity_at", DESCENDING)])
         await self.messages.create_index([("conversation_id", ASCENDING), ("seq", ASCENDING)])
         await self.messages.create_index([("external_message_id", ASCENDING)])
         await self.messages.create_index([("identity_key", ASCENDING), ("at", ASCENDING)])
@@ -117,15 +117,15 @@ class Store:
             draft.doc["version"] = (draft.base_version or 0) + 1
             draft.staged = self._entries(draft)
             if draft.base_version is None:
-                doc = {**draft.doc, OUTBOX_FIELD: pack(draft.staged), STAGED_AT_FIELD: now}
-                doc[PENDING_FIELD] = bool(draft.staged)
+                doc = {**draft.doc, OUTBOX_FIELD: pack(draft.staged)}
+                if draft.staged:
+                    doc[PENDING_FIELD] = now
                 ops.append(InsertOne(doc))
                 continue
             sets = {k: v for k, v in draft.doc.items() if k not in _NOT_SET}
             update: Document = {"$set": sets}
             if draft.staged:
-                sets[PENDING_FIELD] = True
-                sets[STAGED_AT_FIELD] = now
+                sets[PENDING_FIELD] = now
                 update["$push"] = {OUTBOX_FIELD: {"$each": pack(draft.staged)}}
             if draft.unset:
                 update["$unset"] = {k: "" for k in draft.unset}
@@ -250,7 +250,7 @@ class Store:
         if not conversation_ids:
             return []
         return await self.conversations.find(
-            {"_id": {"$in": conversation_ids}, PENDING_FIELD: True}
+            {"_id": {"$in": conversation_ids}, PENDING_FIELD: {"$exists": True}}
         ).to_list(None)
 
     async def get_message(self, conversation_id: str, message_id: str) -> Document | None:
