@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     # Micro-batches of the hot consumers: a batch goes when it holds this many messages or
     # its oldest message has waited this long (a batch queued behind a slow one goes at once).
     batch_max_messages: int = 50
-    batch_max_wait_ms: float = 25.0
+    batch_max_wait_ms: float = 50.0
     # At start-up, how long to keep retrying a broker that refuses connections (a busy
     # machine starts RabbitMQ late) before giving up; the wait doubles up to 10 s.
     broker_connect_timeout_seconds: float = 120.0

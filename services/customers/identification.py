@@ -52,13 +52,14 @@ class Identification:
         unique: dict[str, Contact] = {}
         for contact in contacts:
             unique.setdefault(contact.event_id, contact)
-        counted = await self.store.processed_among(list(unique))
+        keys = sorted({c.identity.key for c in unique.values()})
+        known = await self.store.identity_docs(keys)
+        counted = {e for doc in known.values() for e in doc.get("recent") or []}
         todo = [c for c in unique.values() if c.event_id not in counted]
         if not todo:
             return
         now = utcnow()
-        keys = sorted({c.identity.key for c in todo})
-        owners = await self.store.owners_of(keys)
+        owners = {key: doc["customer_id"] for key, doc in known.items()}
         candidates = {first_customer_id(k) for k in keys if k not in owners}
         profiles = await self.store.customers_by_id(sorted(set(owners.values()) | candidates))
         plan = Plan()

@@ -4,13 +4,13 @@ Collections of the `customers` database:
 
 - `customers`     profiles; `search_keys` / `match_keys` hold normalized terms (indexed)
 - `identities`    `_id` = Identity.key: the unique index that makes one identity belong to
-                  exactly one customer, even when first messages race
+                  exactly one customer, even when first messages race; `recent` holds the
+                  ids of the contacts it counted last (a redelivery is not counted twice)
 - `tags`          the tag catalogue (`_id` = slug)
 - `tag_history`   every add/remove with who, when and the evidence note
 - `merges`        every merge with what it changed, so unmerge restores it exactly
 - `comments`      append-only case comments
 - `audit`         who did what to which customer, when
-- `processed`     inbound event ids already counted (redeliveries count once)
 - `settings`      admin-configured extra profile fields
 - `outbox`        events staged before publishing (shared.outbox)
 """
@@ -30,6 +30,9 @@ from services.customers import domain
 from shared.contracts.base import Identity, new_id, utcnow
 from shared.mongo import Document
 from shared.outbox import insert_new, merge_updates, staging
+
+# Contacts an identity remembers having counted: far more than a redelivery can lag behind.
+RECENT_CONTACTS = 200
 
 
 def new_profile(customer_id: str, now: datetime) -> Document:
@@ -71,7 +74,6 @@ class CustomerStore:
         self.merges = db["merges"]
         self.comments = db["comments"]
         self.audit = db["audit"]
-        self.processed = db["processed"]
         self.conversation_links = db["conversation_links"]
         self.settings = db["settings"]
 
@@ -235,10 +237,12 @@ class CustomerStore:
 
     # -- batched identification ----------------------------------------------------------------
 
-    async def processed_among(self, event_ids: list[str]) -> set[str]:
-        """Which of these inbound contacts were counted already (redeliveries)."""
-        docs = await self.processed.find({"_id": {"$in": event_ids}}, {"_id": 1}).to_list(None)
-        return {d["_id"] for d in docs}
+    async def identity_docs(self, identity_keys: list[str]) -> dict[str, Document]:
+        """The identities' owners and the contacts counted last on each (`recent`)."""
+        docs = await self.identities.find(
+            {"_id": {"$in": identity_keys}}, {"customer_id": 1, "recent": 1}
+        ).to_list(None)
+        return {d["_id"]: d for d in docs}
 
     async def owners_of(self, identity_keys: list[str]) -> dict[str, str]:
         docs = await self.identities.find(
@@ -279,17 +283,25 @@ class CustomerStore:
         await self.customers.bulk_write(ops, ordered=False)
 
     async def count_contacts(self, counted: list[tuple[str, str]], now: datetime) -> None:
-        """Count each contact once (the processed id is the guard), one bulk write each."""
+        """Count each contact once, in one bulk write: the identity keeps the ids of the
+        contacts it counted last (`recent`), and a contact already among them is not counted
+        again (a redelivery)."""
         if not counted:
             return
-        await insert_new(self.processed, [{"_id": e, "at": now} for e, _ in counted])
-        per_key: dict[str, int] = {}
-        for _, key in counted:
-            per_key[key] = per_key.get(key, 0) + 1
+        per_key: dict[str, list[str]] = {}
+        for event_id, key in counted:
+            per_key.setdefault(key, []).append(event_id)
         await self.identities.bulk_write(
             [
-                UpdateOne({"_id": k}, {"$inc": {"contact_count": n}, "$max": {"last_seen_at": now}})
-                for k, n in per_key.items()
+                UpdateOne(
+                    {"_id": key, "recent": {"$nin": ids}},
+                    {
+                        "$inc": {"contact_count": len(ids)},
+                        "$max": {"last_seen_at": now},
+                        "$push": {"recent": {"$each": ids, "$slice": -RECENT_CONTACTS}},
+                    },
+                )
+                for key, ids in per_key.items()
             ],
             ordered=False,
         )
@@ -297,21 +309,6 @@ class CustomerStore:
     async def refresh_keys_of(self, customer_ids: list[str]) -> None:
         for customer_id in customer_ids:
             await self.refresh_keys(customer_id)
-
-    async def contact_counted(self, event_id: str) -> bool:
-        """True once an inbound contact was fully handled (counting is its last step)."""
-        return await self.processed.find_one({"_id": event_id}, {"_id": 1}) is not None
-
-    async def count_contact(self, event_id: str, identity_key: str, now: datetime) -> None:
-        """Count an inbound contact once, however often it is redelivered."""
-        try:
-            await self.processed.insert_one({"_id": event_id, "at": now})
-        except DuplicateKeyError:
-            return
-        await self.identities.update_one(
-            {"_id": identity_key},
-            {"$inc": {"contact_count": 1}, "$max": {"last_seen_at": now}},
-        )
 
     # -- search -------------------------------------------------------------------------------
 

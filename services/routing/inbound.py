@@ -219,12 +219,8 @@ class Inbound:
                 "attachments": [a.model_dump() for a in msg.attachments],
             },
         )
-        draft.record(
-            "message_received",
-            "customer",
-            event_id=derived_id(msg.event_id, "message_received"),
-            text=masked,
-        )
+        # Chat traffic is in the messages themselves: the audit trail keeps actions only.
+        draft.record("message_received", "customer", text=masked, audit=False)
         # A removed reaction arrives without text: nothing was said, nothing to answer.
         silent = msg.message_type == "reaction" and not original
         if domain.lara_may_reply(draft.conversation) and not silent:
@@ -385,12 +381,7 @@ def lara_answers(draft: Draft, cause: str, answer: BotReply) -> None:
         message_id = derived_id(cause, "lara", "0")
         draft.append_message(message_id, domain.LARA, text, direction="outbound")
         draft.send(message_id, domain.LARA, text)
-        draft.record(
-            "message_sent",
-            domain.LARA,
-            event_id=derived_id(cause, "lara_sent", "0"),
-            text=text,
-        )
+        draft.record("message_sent", domain.LARA, text=text, audit=False)
     if answer.escalate:
         # Her note quotes what the customer wrote: masked like everything staff read.
         note = mask_secrets(answer.escalation_note) or "Lara no pudo resolver la consulta"

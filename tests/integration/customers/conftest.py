@@ -102,10 +102,10 @@ async def identified(platform: Platform, message: InboundMessage) -> str:
     db = platform.db("customers")
 
     async def counted() -> str | None:
-        if await db["processed"].find_one({"_id": message.event_id}) is None:
-            return None
         identity = await db["identities"].find_one({"_id": message.identity.key})
-        return identity["customer_id"] if identity else None
+        if identity is None or message.event_id not in identity.get("recent", []):
+            return None
+        return identity["customer_id"]
 
     return await eventually(counted)
 
