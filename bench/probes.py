@@ -98,12 +98,16 @@ def bus_traffic(before: dict[str, float], after: dict[str, float]) -> dict[str, 
 
 
 class OutboundProbe:
-    """Binds a queue to `outbound.#` and records when each reply reached the broker, so
-    Lara's answer can be timed from the webhook that caused it."""
+    """Binds a queue to `outbound.#` and `conversation.#` and records when each reply
+    reached the broker (so Lara's answer is timed from the webhook that caused it) and when
+    each message was announced as stored (routing publishes a conversation event after the
+    messages it appended are in its database; the event lists them). Watching the bus costs
+    the database nothing, unlike polling it."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.arrived: dict[str, float] = {}
+        self.stored: dict[str, float] = {}
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
 
     async def start(self) -> None:
@@ -112,9 +116,15 @@ class OutboundProbe:
         exchange = await channel.get_exchange(f"{self.settings.bus_namespace}.contact.events")
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
         await queue.bind(exchange, routing_key="outbound.#")
+        await queue.bind(exchange, routing_key="conversation.#")
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            self.arrived[json.loads(message.body)["event_id"]] = time.perf_counter()
+            now = time.perf_counter()
+            body = json.loads(message.body)
+            if str(message.routing_key).startswith("outbound."):
+                self.arrived[body["event_id"]] = now
+            for message_id in body.get("message_ids") or []:
+                self.stored.setdefault(message_id, now)
 
         await queue.consume(on_message, no_ack=True)
 

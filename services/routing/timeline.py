@@ -319,6 +319,7 @@ class Draft:
                     text=next((r.text for r in reversed(self.recorded) if r.text), None),
                     change=main.change,
                     actions=actions,  # type: ignore[arg-type]
+                    message_ids=[m["_id"] for m in self.messages],
                 )
             )
         out.extend(self.outbound)

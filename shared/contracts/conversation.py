@@ -74,6 +74,8 @@ class ConversationEvent(Event):
     # let Lara answer publishes one event (the most significant action names it) with the
     # snapshot after all of them. Empty in events of older producers: read `action`.
     actions: list[ConversationAction] = Field(default_factory=list)
+    # The messages this event's change appended, in order (stored before it was published).
+    message_ids: list[str] = Field(default_factory=list)
 
     def routing_key(self) -> str:
         return f"conversation.{self.action}"
