@@ -51,7 +51,17 @@ def inbound_text(msg: InboundMessage) -> str | None:
 
 def customer_fields(identity_key: str, ident: Document | None, contact: ContactInfo) -> Document:
     """Who the customer is: the customers projection when it knows the identity, else what
-    the channel told, under the id customers gives a customer it sees for the first time."""
+    the channel told, under the id customers gives a customer it sees for the first time.
+    An identity retired by an anonymization names nobody until customers says who: when
+    the derived id is the anonymized customer's, customers creates another one and
+    announces it (`customer.identified` then carries it onto the conversation)."""
+    if ident is not None and ident.get("customer_id") is None:
+        derived = first_customer_id(identity_key)
+        return {
+            "customer_id": None if derived == ident.get("retired_from") else derived,
+            "customer_name": contact.name,
+            "document_number": contact.document_number,
+        }
     if ident is not None:
         return {
             "customer_id": ident.get("customer_id"),

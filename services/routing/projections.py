@@ -66,6 +66,8 @@ class Projections:
             keys = {i.key for i in customer.identities}
             if event.identity is not None:
                 keys.add(event.identity.key)
+            if event.action == "anonymized" or customer.anonymized:
+                return await self._anonymize(event, keys)
             blocked = set(customer.blocked_identities)
             await self.store.project_identities(
                 {
@@ -78,8 +80,6 @@ class Projections:
                     for key in keys | blocked
                 }
             )
-            if event.action == "anonymized" or customer.anonymized:
-                return await self._anonymize(event, keys)
             return await self._carry_customer(event, keys | blocked, name)
 
     async def _carry_customer(self, event: CustomerEvent, keys: set[str], name: str | None) -> int:
@@ -98,6 +98,8 @@ class Projections:
         }
 
         def carry(draft: Draft) -> bool:
+            if draft.doc.get("customer_anonymized"):
+                return False  # stays with the anonymized customer, whoever writes from there
             diff = {k: v for k, v in wanted.items() if draft.doc.get(k) != v}
             if not name and "customer_name" in diff and draft.doc.get("customer_name"):
                 diff.pop("customer_name")  # keep the name the channel gave until we know better
@@ -116,13 +118,24 @@ class Projections:
         return await self._commit_each({"$or": ors}, carry)
 
     async def _anonymize(self, event: CustomerEvent, keys: set[str]) -> int:
-        """Erase what the customer said and who they are; keep counts and timestamps."""
+        """Erase what the customer said and who they are; keep counts and timestamps.
+
+        Their conversations are closed and marked as the anonymized customer's for good (a
+        later customer of the same number never takes them over), and the identities stop
+        mapping to them: the number's next message opens a new conversation, for the new
+        customer customers creates (named by `customer.identified`, or the derived id).
+        """
         customer_id = event.customer.customer_id
         ors: list[Document] = [{"customer_id": customer_id}]
-        if keys:
-            ors.append({"identity_key": {"$in": sorted(keys)}})
-        conversations = [d["_id"] for d in await self.store.find_conversations({"$or": ors})]
+        if keys:  # older snapshots still listed the identities
+            ors.append(
+                {"identity_key": {"$in": sorted(keys)}, "customer_id": {"$in": [customer_id, None]}}
+            )
+        found = await self.store.find_conversations({"$or": ors})
+        conversations = [d["_id"] for d in found]
+        keys |= {d["identity_key"] for d in found if d.get("identity_key")}
         await self.store.erase_texts(conversations, sorted(keys), ANONYMIZED)
+        now = utcnow()
 
         def erase(draft: Draft) -> bool:
             draft.set(
@@ -131,6 +144,7 @@ class Projections:
                 document_number=None,
                 last_message_preview=ANONYMIZED if draft.doc.get("last_message_preview") else None,
                 bot_memory=[],
+                customer_anonymized=True,
             )
             draft.record(
                 "status_changed",
@@ -138,9 +152,40 @@ class Projections:
                 event_id=derived_id(event.event_id, draft.id),
                 change="customer_anonymized",
             )
+            if draft.conversation.is_open:
+                decision = domain.close(draft.conversation, domain.Actor("system"))
+                draft.apply(decision)
+                draft.set(closed_at=now)
+                draft.record(
+                    "closed", "system", event_id=derived_id(event.event_id, draft.id, "closed")
+                )
+            if "open_identity" in draft.doc:
+                draft.doc.pop("open_identity")
+                draft.unset.add("open_identity")
             return True
 
-        return await self._commit_each({"_id": {"$in": conversations}}, erase)
+        changed = await self._commit_each({"_id": {"$in": conversations}}, erase)
+        await self._retire_identities(customer_id, keys)
+        return changed
+
+    async def _retire_identities(self, customer_id: str, keys: set[str]) -> None:
+        """The identities that still map to the anonymized customer map to nobody: the next
+        message names its customer afresh. One already mapped to a newer customer (its
+        `customer.identified` arrived first) is left alone."""
+        projected = await self.store.identities_of(sorted(keys))
+        await self.store.project_identities(
+            {
+                key: {
+                    "customer_id": None,
+                    "name": None,
+                    "document_number": None,
+                    "blocked": False,
+                    "retired_from": customer_id,
+                }
+                for key, doc in projected.items()
+                if doc.get("customer_id") == customer_id
+            }
+        )
 
     # --- tickets ------------------------------------------------------------------------
 
