@@ -6,12 +6,12 @@ overwrites a newer one, whichever replica handles it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 
 from services.routing import domain
 from services.routing.store import Store
 from services.routing.timeline import Draft, derived_id
-from shared.contracts import CustomerEvent, TicketEvent, utcnow
+from shared.contracts import CustomerEvent, CustomerSnapshot, TicketEvent, utcnow
 from shared.logging import bind_context, get_logger
 from shared.mongo import Document
 
@@ -47,59 +47,108 @@ class Projections:
 
     async def on_customer_event(self, event: CustomerEvent) -> int:
         """Keep identity → customer (name, document, tags, blocked) and carry it onto the
-        conversations; returns how many conversations changed."""
+        conversations; returns how many conversations changed.
+
+        An unmerge first gives the restored customer (`merged_customer`, with its identities
+        back) its own conversations again: those whose identity is one of its identities
+        get its id, name and document back; the survivor keeps only the others."""
         customer = event.customer
         with bind_context(event_id=event.event_id):
-            name = None if customer.anonymized else customer.full_name
-            fresh = await self.store.project_customer(
-                customer.customer_id,
-                {
-                    "name": name,
-                    "document_number": customer.document_number,
-                    "tags": list(customer.tags),
-                    "anonymized": customer.anonymized,
-                },
-                customer.version,
-            )
-            if not fresh:
-                return 0  # an older snapshot than the one projected
+            changed = 0
+            restored_keys: set[str] = set()
+            restored = event.merged_customer if event.action == "unmerged" else None
+            if restored is not None and not restored.anonymized:
+                restored_keys = {i.key for i in restored.identities}
+                if await self._project(restored, restored_keys):
+                    changed += await self._carry_customer(
+                        event,
+                        restored,
+                        restored_keys | set(restored.blocked_identities),
+                        change="customer_unmerged",
+                    )
             keys = {i.key for i in customer.identities}
             if event.identity is not None:
                 keys.add(event.identity.key)
-            if event.action == "anonymized" or customer.anonymized:
-                return await self._anonymize(event, keys)
-            blocked = set(customer.blocked_identities)
-            await self.store.project_identities(
-                {
-                    key: {
-                        "customer_id": customer.customer_id,
-                        "name": name,
-                        "document_number": customer.document_number,
-                        "blocked": key in blocked,
-                    }
-                    for key in keys | blocked
-                }
+            if customer.anonymized or event.action == "anonymized":
+                if not await self._project(customer, set()):
+                    return changed  # an older snapshot than the one projected
+                return changed + await self._anonymize(event, keys)
+            if not await self._project(customer, keys):
+                return changed  # an older snapshot than the one projected
+            change = "customer_merged" if event.action == "merged" else "customer_linked"
+            return changed + await self._carry_customer(
+                event,
+                customer,
+                keys | set(customer.blocked_identities),
+                change=change,
+                leave=restored_keys,
             )
-            return await self._carry_customer(event, keys | blocked, name)
 
-    async def _carry_customer(self, event: CustomerEvent, keys: set[str], name: str | None) -> int:
-        customer = event.customer
-        # The snapshot is the authority on which identities this customer owns.
-        ors: list[Document] = [{"customer_id": customer.customer_id}]
+    async def _project(self, customer: CustomerSnapshot, keys: set[str]) -> bool:
+        """Store the customer and map its identities to it; False for an older snapshot
+        than the one projected (then nothing is written)."""
+        name = None if customer.anonymized else customer.full_name
+        fresh = await self.store.project_customer(
+            customer.customer_id,
+            {
+                "name": name,
+                "document_number": customer.document_number,
+                "tags": list(customer.tags),
+                "anonymized": customer.anonymized,
+            },
+            customer.version,
+        )
+        if not fresh:
+            return False
+        blocked = set(customer.blocked_identities)
+        await self.store.project_identities(
+            {
+                key: {
+                    "customer_id": customer.customer_id,
+                    "name": name,
+                    "document_number": customer.document_number,
+                    "blocked": key in blocked,
+                }
+                for key in keys | blocked
+            }
+        )
+        return True
+
+    async def _carry_customer(
+        self,
+        event: CustomerEvent,
+        customer: CustomerSnapshot,
+        keys: set[str],
+        *,
+        change: str,
+        leave: Set[str] = frozenset(),
+    ) -> int:
+        """Give the customer's id, name and document to the conversations it owns: those
+        of its identities (the snapshot is the authority), those already under its id, and
+        after a merge the absorbed customer's. Conversations of the identities in `leave`
+        (an unmerged customer's) are left to their own customer."""
+        name = None if customer.anonymized else customer.full_name
+        ors: list[Document] = []
         if keys:
             ors.append({"identity_key": {"$in": sorted(keys)}})
+        if change != "customer_unmerged":
+            ors.append({"customer_id": customer.customer_id})
         if event.action == "merged" and event.merged_customer_id:
             ors.append({"customer_id": event.merged_customer_id})
-        change = "customer_merged" if event.action == "merged" else "customer_linked"
+        if not ors:
+            return 0
         wanted = {
             "customer_id": customer.customer_id,
             "customer_name": name,
             "document_number": customer.document_number,
         }
+        audited = event.action in ("merged", "unmerged")
 
         def carry(draft: Draft) -> bool:
             if draft.doc.get("customer_anonymized"):
                 return False  # stays with the anonymized customer, whoever writes from there
+            if draft.doc.get("identity_key") in leave:
+                return False
             diff = {k: v for k, v in wanted.items() if draft.doc.get(k) != v}
             if not name and "customer_name" in diff and draft.doc.get("customer_name"):
                 diff.pop("customer_name")  # keep the name the channel gave until we know better
@@ -111,7 +160,7 @@ class Projections:
                 "system",
                 event_id=derived_id(event.event_id, draft.id),
                 change=change,
-                audit=event.action == "merged",
+                audit=audited,
             )
             return True
 
