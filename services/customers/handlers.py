@@ -456,13 +456,17 @@ class CustomerHandlers:
 
     async def anonymize(self, customer_id: str, user: User, note: str | None) -> dict[str, Any]:
         """Erase personal data (profile, comments, tag evidence) of the customer and of those
-        it absorbed; identities stay so future contacts still map, counts and timestamps
-        stay. `customer.anonymized` tells routing and exports to erase theirs."""
+        it absorbed, and retire their identities: the next contact of those numbers starts
+        a new customer (announced with `customer.identified`, its id not being the derived
+        one). Counts and timestamps stay. `customer.anonymized` (its snapshot without
+        identities) tells routing, tickets and exports to erase theirs. Repeating it
+        finishes what a crash left half done."""
         doc = await self.store.require(customer_id)
         domain.check_active(doc)
-        if doc.get("anonymized"):
-            return await self.get(customer_id)
         lineage = self._lineage(doc)
+        if doc.get("anonymized"):
+            await self.store.retire_identities(lineage, utcnow())
+            return await self.get(customer_id)
         erased: dict[str, Any] = {f: None for f in PROFILE_FIELDS}
         erased.update(
             {
@@ -479,6 +483,7 @@ class CustomerHandlers:
             await self.store.update(
                 cid, {"$set": erased}, staged=staged if cid == customer_id else None
             )
+        await self.store.retire_identities(lineage, utcnow())
         await self.store.erase_texts(lineage)
         await self._done(customer_id, user, "anonymized", {"customers": len(lineage)})
         await self._flush(customer_id, staged)

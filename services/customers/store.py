@@ -6,17 +6,20 @@ Collections of the `customers` database:
 - `identities`    `_id` = Identity.key: the unique index that makes one identity belong to
                   exactly one customer, even when first messages race; `recent` holds the
                   ids of the contacts it counted last (a redelivery is not counted twice)
+- `retired_identities`  what an anonymized customer's identities were, without the number:
+                  channel, counts and dates (the key is free for a new customer)
 - `tags`          the tag catalogue (`_id` = slug)
 - `tag_history`   every add/remove with who, when and the evidence note
 - `merges`        every merge with what it changed, so unmerge restores it exactly
 - `comments`      append-only case comments
 - `audit`         who did what to which customer, when
 - `settings`      admin-configured extra profile fields
-- `outbox`        events staged before publishing (shared.outbox)
+- (each customer document carries its own staged events: shared/outbox.py EmbeddedOutbox)
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -64,11 +67,18 @@ def new_profile(customer_id: str, now: datetime) -> Document:
     }
 
 
+def _retired_id(customer_id: str, identity_key: str) -> str:
+    """The same id for the same retirement (repeatable), without the number in clear."""
+    digest = hashlib.sha256(identity_key.encode("utf-8", "replace")).hexdigest()[:24]
+    return f"{customer_id}:{digest}"
+
+
 class CustomerStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
         self.customers = db["customers"]
         self.identities = db["identities"]
+        self.retired_identities = db["retired_identities"]
         self.tags = db["tags"]
         self.tag_history = db["tag_history"]
         self.merges = db["merges"]
@@ -429,6 +439,40 @@ class CustomerStore:
     async def audit_of(self, customer_ids: list[str]) -> list[Document]:
         cursor = self.audit.find({"customer_id": {"$in": customer_ids}}).sort("at", 1)
         return await cursor.to_list()
+
+    async def retire_identities(self, customer_ids: list[str], now: datetime) -> int:
+        """Anonymization: the customers' identities stop mapping to them, so the next contact
+        of those numbers starts a new customer. What stays (in `retired_identities`) is the
+        channel, counts and dates, never the number. Crash-safe and repeatable: the record
+        is upserted (its id derived from customer and key) before the identity is deleted,
+        and only while the identity still belongs to that customer."""
+        docs = await self.identities.find({"customer_id": {"$in": customer_ids}}).to_list(None)
+        if not docs:
+            return 0
+        await self.retired_identities.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": _retired_id(d["customer_id"], d["_id"])},
+                    {
+                        "$setOnInsert": {
+                            "customer_id": d["customer_id"],
+                            "channel": d.get("channel"),
+                            "contact_count": d.get("contact_count", 0),
+                            "first_seen_at": d.get("first_seen_at"),
+                            "last_seen_at": d.get("last_seen_at"),
+                            "retired_at": now,
+                        }
+                    },
+                    upsert=True,
+                )
+                for d in docs
+            ],
+            ordered=False,
+        )
+        result = await self.identities.delete_many(
+            {"$or": [{"_id": d["_id"], "customer_id": d["customer_id"]} for d in docs]}
+        )
+        return int(result.deleted_count)
 
     async def erase_texts(self, customer_ids: list[str]) -> None:
         """Anonymization: comment texts, tag evidence and merge notes are personal data."""

@@ -22,14 +22,14 @@ from services.ingest.batch import Batch
 from services.ingest.errors import InvalidPayload
 from services.ingest.fields import e164, text_or_none
 from shared.contracts.base import Identity
-from shared.contracts.inbound import CallEvent, CallStep, ContactInfo
+from shared.contracts.inbound import PERSON_MOTIVE, CallEvent, CallStep, ContactInfo
 
 MENU: dict[str, str] = {
     "1": "soporte técnico",
     "2": "consulta de servicio",
     "3": "ventas",
     "4": "facturación",
-    "0": "hablar con una persona",
+    "0": PERSON_MOTIVE,
 }
 MENU_PROMPT = (
     "Bienvenido a ToWebs. Para soporte técnico, marque 1. "
@@ -39,6 +39,7 @@ MENU_PROMPT = (
     "Para hablar con una persona, marque 0."
 )
 RETRY_PROMPT = "No entendimos su opción. " + MENU_PROMPT
+PERSON_GOODBYE = "Gracias. En breve una persona de nuestro equipo se comunicará con usted."
 # Spoken answers: words (accents removed, lower case) that point at a menu option.
 SPEECH_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("0", ("persona", "operador", "operadora", "humano", "asesor", "agente", "cero")),
@@ -174,6 +175,7 @@ def normalize(
             speech=speech,
             motive=MENU[option] if option else None,
             duration_seconds=int(duration) if duration and duration.isdigit() else None,
+            prompt=said_to_caller(step, MENU[option] if option else None),
         )
     except ValidationError as exc:
         raise InvalidPayload("IVR request has invalid fields") from exc
@@ -199,24 +201,36 @@ def _gather(action_url: str, prompt: str) -> str:
     )
 
 
+def said_to_caller(step: CallStep, motive: str | None) -> str | None:
+    """What the IVR says in answer to a step: the menu for a new call, the menu again for a
+    choice it did not understand, a goodbye once chosen; nothing to a status callback.
+    The one source of both the TwiML and the prompt stored with the call's conversation."""
+    if step == "status":
+        return None
+    if step == "incoming":
+        return MENU_PROMPT
+    if motive is None:
+        return RETRY_PROMPT
+    if motive == PERSON_MOTIVE:
+        return PERSON_GOODBYE
+    return (
+        f"Gracias. Registramos su llamada por {motive}. "
+        "Un asesor se comunicará con usted a la brevedad."
+    )
+
+
 def twiml(event: CallEvent | None, action_url: str) -> str:
     """The TwiML answer: the menu for a new call (or a bad choice), a goodbye once chosen,
     and an empty response for status callbacks."""
     head = '<?xml version="1.0" encoding="UTF-8"?><Response>'
-    if event is None or event.step == "status":
+    if event is None:
         return head + "</Response>"
-    if event.step == "incoming":
-        return head + _gather(action_url, MENU_PROMPT) + "</Response>"
-    if event.motive is None:
-        return head + _gather(action_url, RETRY_PROMPT) + "</Response>"
-    if event.motive == MENU["0"]:
-        goodbye = "Gracias. En breve una persona de nuestro equipo se comunicará con usted."
-    else:
-        goodbye = (
-            f"Gracias. Registramos su llamada por {event.motive}. "
-            "Un asesor se comunicará con usted a la brevedad."
-        )
-    return head + f'<Say language="{VOICE_LANGUAGE}">{escape(goodbye)}</Say><Hangup/></Response>'
+    said = said_to_caller(event.step, event.motive)
+    if said is None:
+        return head + "</Response>"
+    if event.step == "incoming" or event.motive is None:
+        return head + _gather(action_url, said) + "</Response>"
+    return head + f'<Say language="{VOICE_LANGUAGE}">{escape(said)}</Say><Hangup/></Response>'
 
 
 def params_from_json(body: Any) -> dict[str, str]:

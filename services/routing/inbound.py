@@ -17,7 +17,7 @@ from services.routing.bot import Bot, BotReply
 from services.routing.store import Store
 from services.routing.timeline import Draft, derived_id, new_conversation
 from shared.contracts import CallEvent, ContactInfo, DeliveryStatus, InboundMessage, utcnow
-from shared.contracts.inbound import InboundEvent
+from shared.contracts.inbound import PERSON_MOTIVE, InboundEvent
 from shared.ids import first_customer_id
 from shared.logging import get_logger
 from shared.mongo import Document
@@ -29,6 +29,10 @@ log = get_logger("routing.inbound")
 # A batch whose conversations keep changing under it gives up after this many rounds (the
 # whole batch is then retried by the broker).
 COMMIT_ROUNDS = 20
+
+# The IVR phone bot, as the author of what it said to the caller.
+IVR_BOT = "system:ivr"
+PERSON_REQUEST_NOTE = "Pidió hablar con una persona en el menú telefónico: hay que llamarlo."
 
 
 def inbound_text(msg: InboundMessage) -> str | None:
@@ -47,7 +51,17 @@ def inbound_text(msg: InboundMessage) -> str | None:
 
 def customer_fields(identity_key: str, ident: Document | None, contact: ContactInfo) -> Document:
     """Who the customer is: the customers projection when it knows the identity, else what
-    the channel told, under the id customers gives a customer it sees for the first time."""
+    the channel told, under the id customers gives a customer it sees for the first time.
+    An identity retired by an anonymization names nobody until customers says who: when
+    the derived id is the anonymized customer's, customers creates another one and
+    announces it (`customer.identified` then carries it onto the conversation)."""
+    if ident is not None and ident.get("customer_id") is None:
+        derived = first_customer_id(identity_key)
+        return {
+            "customer_id": None if derived == ident.get("retired_from") else derived,
+            "customer_name": contact.name,
+            "document_number": contact.document_number,
+        }
     if ident is not None:
         return {
             "customer_id": ident.get("customer_id"),
@@ -306,12 +320,24 @@ class Inbound:
                 at=call.occurred_at.astimezone(UTC),
                 sealed=sealed,
             )
+        if call.prompt:
+            # What the IVR answered, right after what the caller said: staff read the call
+            # as the caller heard it. Read-only channel: stored, never sent.
+            draft.append_message(
+                derived_id(call.event_id, "prompt"),
+                IVR_BOT,
+                call.prompt,
+                direction="outbound",
+                extra={"delivery": None},
+            )
         draft.record(
             "call_updated",
             "customer",
             event_id=derived_id(call.event_id, "call_updated"),
             note=call.step,
         )
+        if call.motive == PERSON_MOTIVE:
+            _caller_asks_for_a_person(draft, call)
         metrics.INBOUND.labels("call", "opened" if draft.base_version is None else "updated").inc()
 
     # --- receipts -----------------------------------------------------------------------
@@ -371,6 +397,22 @@ def _failure_reason(status: DeliveryStatus) -> str | None:
 
 def call_conversation_id(call: CallEvent) -> str:
     return derived_id("call", call.call_sid)
+
+
+def _caller_asks_for_a_person(draft: Draft, call: CallEvent) -> None:
+    """The IVR promised the caller that a person will call back: the call waits in the
+    agents' queue with a note saying so. Once (ids derived from the step; a call already
+    out of the bot's hands, e.g. taken by staff, stays where it is)."""
+    try:
+        decision = domain.escalate_to_agents(draft.conversation, PERSON_REQUEST_NOTE)
+    except domain.DomainError as exc:
+        log.info("ivr_escalation_skipped", reason=str(exc))
+        return
+    draft.apply(decision)
+    metrics.ESCALATIONS.labels("ivr").inc()
+    note = decision.note or PERSON_REQUEST_NOTE
+    draft.add_note(IVR_BOT, note, None, derived_id(call.event_id, "note"))
+    draft.record("escalated", IVR_BOT, event_id=derived_id(call.event_id, "escalated"), note=note)
 
 
 def lara_answers(draft: Draft, cause: str, answer: BotReply) -> None:

@@ -13,7 +13,9 @@ CONVERSATIONS_OPENED = Counter(
     "cc_routing_conversations_opened_total", "Conversations opened, by channel", ["channel"]
 )
 ESCALATIONS = Counter(
-    "cc_routing_escalations_total", "Escalations, by who escalated (lara, agent, staff)", ["by"]
+    "cc_routing_escalations_total",
+    "Escalations, by who escalated (lara, ivr, agent, staff)",
+    ["by"],
 )
 REASSIGNMENTS = Counter(
     "cc_routing_reassignments_total",

@@ -6,12 +6,12 @@ overwrites a newer one, whichever replica handles it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 
 from services.routing import domain
 from services.routing.store import Store
 from services.routing.timeline import Draft, derived_id
-from shared.contracts import CustomerEvent, TicketEvent, utcnow
+from shared.contracts import CustomerEvent, CustomerSnapshot, TicketEvent, utcnow
 from shared.logging import bind_context, get_logger
 from shared.mongo import Document
 
@@ -47,57 +47,108 @@ class Projections:
 
     async def on_customer_event(self, event: CustomerEvent) -> int:
         """Keep identity → customer (name, document, tags, blocked) and carry it onto the
-        conversations; returns how many conversations changed."""
+        conversations; returns how many conversations changed.
+
+        An unmerge first gives the restored customer (`merged_customer`, with its identities
+        back) its own conversations again: those whose identity is one of its identities
+        get its id, name and document back; the survivor keeps only the others."""
         customer = event.customer
         with bind_context(event_id=event.event_id):
-            name = None if customer.anonymized else customer.full_name
-            fresh = await self.store.project_customer(
-                customer.customer_id,
-                {
-                    "name": name,
-                    "document_number": customer.document_number,
-                    "tags": list(customer.tags),
-                    "anonymized": customer.anonymized,
-                },
-                customer.version,
-            )
-            if not fresh:
-                return 0  # an older snapshot than the one projected
+            changed = 0
+            restored_keys: set[str] = set()
+            restored = event.merged_customer if event.action == "unmerged" else None
+            if restored is not None and not restored.anonymized:
+                restored_keys = {i.key for i in restored.identities}
+                if await self._project(restored, restored_keys):
+                    changed += await self._carry_customer(
+                        event,
+                        restored,
+                        restored_keys | set(restored.blocked_identities),
+                        change="customer_unmerged",
+                    )
             keys = {i.key for i in customer.identities}
             if event.identity is not None:
                 keys.add(event.identity.key)
-            blocked = set(customer.blocked_identities)
-            await self.store.project_identities(
-                {
-                    key: {
-                        "customer_id": customer.customer_id,
-                        "name": name,
-                        "document_number": customer.document_number,
-                        "blocked": key in blocked,
-                    }
-                    for key in keys | blocked
-                }
+            if customer.anonymized or event.action == "anonymized":
+                if not await self._project(customer, set()):
+                    return changed  # an older snapshot than the one projected
+                return changed + await self._anonymize(event, keys)
+            if not await self._project(customer, keys):
+                return changed  # an older snapshot than the one projected
+            change = "customer_merged" if event.action == "merged" else "customer_linked"
+            return changed + await self._carry_customer(
+                event,
+                customer,
+                keys | set(customer.blocked_identities),
+                change=change,
+                leave=restored_keys,
             )
-            if event.action == "anonymized" or customer.anonymized:
-                return await self._anonymize(event, keys)
-            return await self._carry_customer(event, keys | blocked, name)
 
-    async def _carry_customer(self, event: CustomerEvent, keys: set[str], name: str | None) -> int:
-        customer = event.customer
-        # The snapshot is the authority on which identities this customer owns.
-        ors: list[Document] = [{"customer_id": customer.customer_id}]
+    async def _project(self, customer: CustomerSnapshot, keys: set[str]) -> bool:
+        """Store the customer and map its identities to it; False for an older snapshot
+        than the one projected (then nothing is written)."""
+        name = None if customer.anonymized else customer.full_name
+        fresh = await self.store.project_customer(
+            customer.customer_id,
+            {
+                "name": name,
+                "document_number": customer.document_number,
+                "tags": list(customer.tags),
+                "anonymized": customer.anonymized,
+            },
+            customer.version,
+        )
+        if not fresh:
+            return False
+        blocked = set(customer.blocked_identities)
+        await self.store.project_identities(
+            {
+                key: {
+                    "customer_id": customer.customer_id,
+                    "name": name,
+                    "document_number": customer.document_number,
+                    "blocked": key in blocked,
+                }
+                for key in keys | blocked
+            }
+        )
+        return True
+
+    async def _carry_customer(
+        self,
+        event: CustomerEvent,
+        customer: CustomerSnapshot,
+        keys: set[str],
+        *,
+        change: str,
+        leave: Set[str] = frozenset(),
+    ) -> int:
+        """Give the customer's id, name and document to the conversations it owns: those
+        of its identities (the snapshot is the authority), those already under its id, and
+        after a merge the absorbed customer's. Conversations of the identities in `leave`
+        (an unmerged customer's) are left to their own customer."""
+        name = None if customer.anonymized else customer.full_name
+        ors: list[Document] = []
         if keys:
             ors.append({"identity_key": {"$in": sorted(keys)}})
+        if change != "customer_unmerged":
+            ors.append({"customer_id": customer.customer_id})
         if event.action == "merged" and event.merged_customer_id:
             ors.append({"customer_id": event.merged_customer_id})
-        change = "customer_merged" if event.action == "merged" else "customer_linked"
+        if not ors:
+            return 0
         wanted = {
             "customer_id": customer.customer_id,
             "customer_name": name,
             "document_number": customer.document_number,
         }
+        audited = event.action in ("merged", "unmerged")
 
         def carry(draft: Draft) -> bool:
+            if draft.doc.get("customer_anonymized"):
+                return False  # stays with the anonymized customer, whoever writes from there
+            if draft.doc.get("identity_key") in leave:
+                return False
             diff = {k: v for k, v in wanted.items() if draft.doc.get(k) != v}
             if not name and "customer_name" in diff and draft.doc.get("customer_name"):
                 diff.pop("customer_name")  # keep the name the channel gave until we know better
@@ -109,20 +160,31 @@ class Projections:
                 "system",
                 event_id=derived_id(event.event_id, draft.id),
                 change=change,
-                audit=event.action == "merged",
+                audit=audited,
             )
             return True
 
         return await self._commit_each({"$or": ors}, carry)
 
     async def _anonymize(self, event: CustomerEvent, keys: set[str]) -> int:
-        """Erase what the customer said and who they are; keep counts and timestamps."""
+        """Erase what the customer said and who they are; keep counts and timestamps.
+
+        Their conversations are closed and marked as the anonymized customer's for good (a
+        later customer of the same number never takes them over), and the identities stop
+        mapping to them: the number's next message opens a new conversation, for the new
+        customer customers creates (named by `customer.identified`, or the derived id).
+        """
         customer_id = event.customer.customer_id
         ors: list[Document] = [{"customer_id": customer_id}]
-        if keys:
-            ors.append({"identity_key": {"$in": sorted(keys)}})
-        conversations = [d["_id"] for d in await self.store.find_conversations({"$or": ors})]
+        if keys:  # older snapshots still listed the identities
+            ors.append(
+                {"identity_key": {"$in": sorted(keys)}, "customer_id": {"$in": [customer_id, None]}}
+            )
+        found = await self.store.find_conversations({"$or": ors})
+        conversations = [d["_id"] for d in found]
+        keys |= {d["identity_key"] for d in found if d.get("identity_key")}
         await self.store.erase_texts(conversations, sorted(keys), ANONYMIZED)
+        now = utcnow()
 
         def erase(draft: Draft) -> bool:
             draft.set(
@@ -131,6 +193,7 @@ class Projections:
                 document_number=None,
                 last_message_preview=ANONYMIZED if draft.doc.get("last_message_preview") else None,
                 bot_memory=[],
+                customer_anonymized=True,
             )
             draft.record(
                 "status_changed",
@@ -138,9 +201,40 @@ class Projections:
                 event_id=derived_id(event.event_id, draft.id),
                 change="customer_anonymized",
             )
+            if draft.conversation.is_open:
+                decision = domain.close(draft.conversation, domain.Actor("system"))
+                draft.apply(decision)
+                draft.set(closed_at=now)
+                draft.record(
+                    "closed", "system", event_id=derived_id(event.event_id, draft.id, "closed")
+                )
+            if "open_identity" in draft.doc:
+                draft.doc.pop("open_identity")
+                draft.unset.add("open_identity")
             return True
 
-        return await self._commit_each({"_id": {"$in": conversations}}, erase)
+        changed = await self._commit_each({"_id": {"$in": conversations}}, erase)
+        await self._retire_identities(customer_id, keys)
+        return changed
+
+    async def _retire_identities(self, customer_id: str, keys: set[str]) -> None:
+        """The identities that still map to the anonymized customer map to nobody: the next
+        message names its customer afresh. One already mapped to a newer customer (its
+        `customer.identified` arrived first) is left alone."""
+        projected = await self.store.identities_of(sorted(keys))
+        await self.store.project_identities(
+            {
+                key: {
+                    "customer_id": None,
+                    "name": None,
+                    "document_number": None,
+                    "blocked": False,
+                    "retired_from": customer_id,
+                }
+                for key, doc in projected.items()
+                if doc.get("customer_id") == customer_id
+            }
+        )
 
     # --- tickets ------------------------------------------------------------------------
 

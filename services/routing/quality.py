@@ -192,6 +192,27 @@ HOLD_REQUESTS = (
     "permitame un",
 )
 
+# Matched only as written (or spelt as it sounds), never with a typo: one letter turns
+# "ya vuelvo" (I'll be back) into "ya vuelve" (is it back?), "estoy revisando" into "estás".
+HOLD_REQUESTS_AS_WRITTEN = (
+    "ya vuelvo",
+    "ya regreso",
+    "vuelvo enseguida",
+    "enseguida vuelvo",
+    "vuelvo en un moment*",
+    "estoy revisando",
+    "estoy verificando",
+    "estoy chequeando",
+    "estoy controlando",
+    "estoy consultando",
+    "dame un momento",
+    "deme un momento",
+    "dame un segundo",
+    "deme un segundo",
+    "ya te aviso",
+    "ya le aviso",
+)
+
 HOLD_RENEWALS = (
     "gracias por aguardar",
     "gracias por tu espera",
@@ -592,8 +613,12 @@ _HOLD_LIMIT_SECONDS = 150.0  # renewals are due every ~2 minutes; ~2.5 min is th
 
 
 def is_hold_request(text: str) -> bool:
-    """Does the holder ask the customer to wait ("aguarde un momento", "ya te confirmo")?"""
-    return any_phrase(HOLD_REQUESTS, text)
+    """Does the holder ask the customer to wait ("aguarde un momento", "ya te confirmo",
+    "Ya vuelvo, estoy revisando")?"""
+    if any_phrase(HOLD_REQUESTS, text):
+        return True
+    text_words = words(text)
+    return any(strict_phrase_in(phrase, text_words) for phrase in HOLD_REQUESTS_AS_WRITTEN)
 
 
 def is_hold_renewal(text: str) -> bool:
@@ -754,7 +779,7 @@ def _diagnostic_questions(chat: _Chat) -> Criterion:
 
 
 def _hold(chat: _Chat) -> Criterion:
-    requests = chat.matching(chat.operator, HOLD_REQUESTS)
+    requests = [i for i in chat.operator if is_hold_request(chat.lines[i].text)]
     if not requests:
         return Criterion("espera", "not_applicable", detail="No pidió al cliente que aguarde.")
     evidence: list[int] = []

@@ -177,6 +177,10 @@ class DeliveryStatus(Event):
 CallStep = Literal["incoming", "gather", "status"]
 
 
+# The IVR menu's option for a caller who asks for a person: the call waits for an agent.
+PERSON_MOTIVE = "hablar con una persona"
+
+
 class CallEvent(Event):
     """One step of an IVR call: the call arrived, the caller chose a menu option, or it ended."""
 
@@ -193,6 +197,9 @@ class CallEvent(Event):
     motive: str | None = None  # "soporte técnico", "consulta de servicio", "ventas", ...
     duration_seconds: int | None = None
     sealed_speech: str | None = None  # the original speech, sealed, when it held a secret
+    # What the IVR bot said to the caller in answer to this step (the TwiML <Say> text):
+    # the menu, the menu again after a choice it did not understand, or the goodbye.
+    prompt: str | None = None
 
     def routing_key(self) -> str:
         return "inbound.ivr.call"

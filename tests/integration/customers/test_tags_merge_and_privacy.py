@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from tests.integration.customers.conftest import EventProbe, identify, inbound, new_customer
-from tests.support import Platform, eventually
+from tests.integration.customers.conftest import (
+    EventProbe,
+    identified,
+    identify,
+    inbound,
+    new_customer,
+)
+from tests.support import Platform
 
 SEED_TAGS = {
     "abusador_de_bonos",
@@ -213,7 +219,7 @@ async def test_export_contains_profile_identities_tags_with_history_and_comments
     assert export["conversations_url"] == f"/api/conversations?customer_id={customer_id}"
 
 
-async def test_anonymize_erases_personal_data_keeps_identities_and_publishes_the_event(
+async def test_anonymize_erases_personal_data_retires_identities_and_publishes_the_event(
     platform: Platform, customer_events: EventProbe
 ):
     name = f"Olvidame{uuid.uuid4().hex[:6]}"
@@ -234,8 +240,7 @@ async def test_anonymize_erases_personal_data_keeps_identities_and_publishes_the
     for field in ("first_name", "last_name", "display_name", "email", "mobile_phone", "notes"):
         assert body[field] is None, field
     assert body["document_number"] is None
-    assert [i["key"] for i in body["identities"]] == [f"whatsapp:{phone}"]
-    assert body["identities"][0]["contact_count"] >= 1
+    assert body["identities"] == []  # retired: the number is free for a new customer
     comments = (
         await platform.http.get(f"/api/customers/{customer_id}/comments", headers=auth)
     ).json()
@@ -246,16 +251,14 @@ async def test_anonymize_erases_personal_data_keeps_identities_and_publishes_the
     assert (await platform.http.get("/api/customers", params={"q": name}, headers=auth)).json()[
         "total"
     ] == 0
-    # a later message still maps to the customer but brings no personal data back
-    contacts_before = body["identities"][0]["contact_count"]
-    await platform.ctx.bus.publish(inbound(phone, f"Carla {name}"))
-
-    async def counted() -> dict | None:
-        now = (await platform.http.get(f"/api/customers/{customer_id}", headers=auth)).json()
-        return now if now["identities"][0]["contact_count"] > contacts_before else None
-
-    later = await eventually(counted)
-    assert later["display_name"] is None and later["first_name"] is None
+    assert event["customer"]["identities"] == []
+    # a later message from the number is a new customer; the anonymized one stays erased
+    later = inbound(phone, f"Carla {name}")
+    await platform.ctx.bus.publish(later)
+    assert await identified(platform, later) != customer_id
+    after = (await platform.http.get(f"/api/customers/{customer_id}", headers=auth)).json()
+    assert after["display_name"] is None and after["first_name"] is None
+    assert after["identities"] == []
     edit = await platform.http.patch(
         f"/api/customers/{customer_id}", json={"first_name": "X"}, headers=auth
     )

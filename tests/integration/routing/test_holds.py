@@ -13,7 +13,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.routing.holds import HoldTimers
 from shared.mongo import Document
-from tests.support import eventually
+from tests.integration.routing.helpers import open_conversation
+from tests.support import Platform, eventually
 
 PERIOD = 0.5
 T0 = datetime(2025, 3, 10, 14, 0, tzinfo=UTC)
@@ -231,3 +232,27 @@ async def test_a_restarted_process_still_fires_the_pending_reminder(
 
 async def _async(value: object) -> object:
     return value
+
+
+async def test_a_staff_reply_saying_ya_vuelvo_arms_the_hold_timer(platform: Platform) -> None:
+    """Through the API: the holder's "Ya vuelvo, estoy revisando" is a hold request, so the
+    conversation gets a timer due one period later; the next ordinary reply clears it."""
+    cid = await open_conversation(platform)
+    timers = platform.db("routing")[HoldTimers.COLLECTION]
+    reply = await platform.http.post(
+        f"/api/conversations/{cid}/messages",
+        json={"text": "Ya vuelvo, estoy revisando"},
+        headers=platform.auth("ana"),
+    )
+    assert reply.status_code == 200, reply.text
+    timer = await timers.find_one({"_id": cid})
+    assert timer is not None and timer.get("due_at") is not None
+    assert timer["holder"] == "staff:ana"
+
+    await platform.http.post(
+        f"/api/conversations/{cid}/messages",
+        json={"text": "Listo, ya quedó resuelto"},
+        headers=platform.auth("ana"),
+    )
+    timer = await timers.find_one({"_id": cid})
+    assert timer is not None and timer.get("due_at") is None

@@ -9,7 +9,7 @@ import pytest
 
 from services.ingest import ivr
 from services.ingest.errors import InvalidPayload
-from shared.contracts.inbound import CallEvent, parse_inbound
+from shared.contracts.inbound import PERSON_MOTIVE, CallEvent, parse_inbound
 from tests.unit.ingest.payloads import channel_fixture, twilio_call
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -141,6 +141,21 @@ def test_a_valid_choice_says_goodbye_and_an_invalid_one_repeats_the_menu() -> No
     assert chosen.find("Gather") is None and "ventas" in (chosen.findtext("Say") or "")
     retry = ET.fromstring(ivr.twiml(call(twilio_call(Digits="7")), "/a"))
     assert retry.find("Gather") is not None
+
+
+def test_each_step_carries_what_the_ivr_said_in_its_twiml() -> None:
+    for params in (
+        twilio_call(),
+        twilio_call(Digits="7"),
+        twilio_call(Digits="3"),
+        twilio_call(SpeechResult="quiero hablar con una persona"),
+    ):
+        event = call(params)
+        assert event.prompt, params
+        said = ET.fromstring(ivr.twiml(event, "/a")).iter("Say")
+        assert [s.text for s in said] == [event.prompt]
+    assert call(twilio_call(Digits="0")).motive == PERSON_MOTIVE
+    assert call(twilio_call(CallStatus="completed")).prompt is None
 
 
 def test_status_callbacks_get_empty_twiml() -> None:

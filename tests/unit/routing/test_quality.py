@@ -241,6 +241,27 @@ def test_hold_requests_are_recognized_in_their_usual_forms() -> None:
         assert not is_hold_request(text), text
 
 
+def test_hold_requests_that_announce_a_return_or_ongoing_check() -> None:
+    for text in (
+        "Ya vuelvo, estoy revisando",
+        "ya vuelvo",
+        "Estoy revisando, dame un minuto",
+        "dame un momento que lo verifico",
+        "Ya te confirmo",
+        "aguardame que consulto",
+        "Vuelvo enseguida con la respuesta",
+        "Estoy verificando tu conexión",
+    ):
+        assert is_hold_request(text), text
+    for text in (
+        "¿Ya vuelve a funcionar?",
+        "Ya volvió el servicio",
+        "Revisé la línea y está todo bien",
+        "¿Estás revisando el módem?",
+    ):
+        assert not is_hold_request(text), text
+
+
 def test_normalization_drops_accents_case_and_punctuation() -> None:
     assert normalize("¿Podemos AYUDARTE en algo más?") == "podemos ayudarte en algo mas"
 
