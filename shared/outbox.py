@@ -16,7 +16,7 @@ from typing import Any
 import bson
 from bson import Binary
 from bson.codec_options import CodecOptions
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -244,12 +244,36 @@ class EmbeddedOutbox:
         except Exception as exc:
             log.warning("outbox_publish_deferred", outbox=self.name, error=repr(exc))
             return False
-        await self.unstage(list(staged), [e for _, entries in staged.values() for e in entries])
+        await self.unstage(staged)
         return True
 
-    async def unstage(self, doc_ids: list[Any], entries: list[Document]) -> None:
-        # Two cheap commands for a whole batch; a document that still holds other pending
-        # entries (a concurrent writer staged more) keeps its flag for the relay.
+    async def unstage(self, staged: dict[Any, tuple[Document, list[Document]]]) -> None:
+        """Remove carried-out effects. A document whose write staged them onto an empty
+        outbox, and that nobody wrote since (same `version`), is simply emptied: one cheap
+        update each, in one command. Any other is pulled entry by entry, keeping what a
+        concurrent writer staged meanwhile (and its flag, for the relay)."""
+        exact = {
+            doc_id: doc["version"]
+            for doc_id, (doc, _) in staged.items()
+            if "version" in doc and not doc.get(OUTBOX_FIELD)
+        }
+        if exact:
+            result = await self.collection.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": doc_id, "version": version},
+                        {"$set": {OUTBOX_FIELD: []}, "$unset": {PENDING_FIELD: ""}},
+                    )
+                    for doc_id, version in exact.items()
+                ],
+                ordered=False,
+            )
+            if result.matched_count == len(exact):
+                staged = {k: v for k, v in staged.items() if k not in exact}
+        if staged:
+            await self._pull(list(staged), [e for _, entries in staged.values() for e in entries])
+
+    async def _pull(self, doc_ids: list[Any], entries: list[Document]) -> None:
         await self.collection.update_many(
             {"_id": {"$in": doc_ids}},
             {"$pullAll": {OUTBOX_FIELD: pack(entries)}, "$unset": {PENDING_FIELD: ""}},

@@ -162,9 +162,10 @@ class Store:
         return lost
 
     def _entries(self, draft: Draft) -> list[Document]:
-        entries = [insert_entry("messages", m) for m in draft.messages]
-        entries += [insert_entry("events", a) for a in draft.audit]
+        # Inserted in this order: once its messages are visible, a change is all there.
+        entries = [insert_entry("events", a) for a in draft.audit]
         entries += [insert_entry("notes", n) for n in draft.notes]
+        entries += [insert_entry("messages", m) for m in draft.messages]
         entries += [event_entry(e) for e in draft.events()]
         return entries
 

@@ -43,6 +43,7 @@ async def test_a_message_after_anonymization_starts_a_new_customer_and_nothing_o
         return body if body.get("customer_name") == old_name else None
 
     await eventually(named)
+
     async def created() -> Any:
         # Tickets learns the conversation from routing's events: until then it answers 404.
         response = await platform.http.post(

@@ -16,7 +16,7 @@ from shared.contracts import ContactInfo, Identity, InboundMessage
 from shared.contracts.base import utcnow
 from tests.conftest import _delete_namespace
 from tests.integration.ingest.conftest import Probe
-from tests.support import Platform, meta_body, meta_signature
+from tests.support import Platform, eventually, meta_body, meta_signature
 from tests.unit.ingest.payloads import uid, wa_text
 
 LINE = "106540352242922"
@@ -54,8 +54,12 @@ async def test_a_stale_claim_of_a_dead_process_is_taken_over_and_published_once(
     assert response.json() == {"received": 1, "duplicates": 0}
     await probe.settle()
     assert len(probe.with_id(key)) == 1
-    doc = await dedupe.find_one({"_id": key})
-    assert doc is not None and doc["state"] == "published"
+    published = platform.db("ingest")["dedupe_published"]
+
+    async def recorded() -> bool:  # recorded a moment after the answer (not waited for)
+        return await published.find_one({"_id": key}) is not None
+
+    await eventually(recorded)
 
     again = await platform.http.post("/webhooks/whatsapp", content=raw, headers=headers)
     assert again.json() == {"received": 1, "duplicates": 1}
