@@ -25,10 +25,9 @@ class Projections:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def _commit_each(self, query: Document, change: Callable[[Draft], bool]) -> int:
-        """Apply `change` to every conversation matching `query`, committing them together;
+    async def _commit_each(self, docs: list[Document], change: Callable[[Draft], bool]) -> int:
+        """Apply `change` to each of these conversations, committing them together;
         conversations that changed meanwhile are loaded and changed again."""
-        docs = await self.store.find_conversations(query)
         changed = 0
         for _ in range(COMMIT_ROUNDS):
             drafts = []
@@ -128,14 +127,12 @@ class Projections:
         after a merge the absorbed customer's. Conversations of the identities in `leave`
         (an unmerged customer's) are left to their own customer."""
         name = None if customer.anonymized else customer.full_name
-        ors: list[Document] = []
-        if keys:
-            ors.append({"identity_key": {"$in": sorted(keys)}})
+        owners: list[str] = []
         if change != "customer_unmerged":
-            ors.append({"customer_id": customer.customer_id})
+            owners.append(customer.customer_id)
         if event.action == "merged" and event.merged_customer_id:
-            ors.append({"customer_id": event.merged_customer_id})
-        if not ors:
+            owners.append(event.merged_customer_id)
+        if not keys and not owners:
             return 0
         wanted = {
             "customer_id": customer.customer_id,
@@ -164,7 +161,8 @@ class Projections:
             )
             return True
 
-        return await self._commit_each({"$or": ors}, carry)
+        docs = await self.store.conversations_of(sorted(keys), owners)
+        return await self._commit_each(docs, carry)
 
     async def _anonymize(self, event: CustomerEvent, keys: set[str]) -> int:
         """Erase what the customer said and who they are; keep counts and timestamps.
@@ -175,12 +173,11 @@ class Projections:
         customer customers creates (named by `customer.identified`, or the derived id).
         """
         customer_id = event.customer.customer_id
-        ors: list[Document] = [{"customer_id": customer_id}]
-        if keys:  # older snapshots still listed the identities
-            ors.append(
-                {"identity_key": {"$in": sorted(keys)}, "customer_id": {"$in": [customer_id, None]}}
-            )
-        found = await self.store.find_conversations({"$or": ors})
+        # Older snapshots still listed the identities: their conversations count when they
+        # are this customer's or nobody's.
+        found = await self.store.conversations_of(
+            sorted(keys), [customer_id], identities_owned_by=[customer_id, None]
+        )
         conversations = [d["_id"] for d in found]
         keys |= {d["identity_key"] for d in found if d.get("identity_key")}
         await self.store.erase_texts(conversations, sorted(keys), ANONYMIZED)
@@ -213,7 +210,7 @@ class Projections:
                 draft.unset.add("open_identity")
             return True
 
-        changed = await self._commit_each({"_id": {"$in": conversations}}, erase)
+        changed = await self._commit_each(found, erase)
         await self._retire_identities(customer_id, keys)
         return changed
 
@@ -277,5 +274,6 @@ class Projections:
                 draft.send(message_id, "system", text)
                 return True
 
-            if not await self._commit_each({"_id": cid}, mark):
+            docs = list((await self.store.get_many([cid])).values())
+            if not await self._commit_each(docs, mark):
                 log.info("ticket_for_unknown_or_marked_conversation")

@@ -92,8 +92,25 @@ class Store:
         docs = await self.conversations.find({"_id": {"$in": conversation_ids}}).to_list(None)
         return {d["_id"]: d for d in docs}
 
-    async def find_conversations(self, query: Document) -> list[Document]:
-        return await self.conversations.find(query).to_list(None)
+    async def conversations_of(
+        self,
+        identity_keys: list[str],
+        customer_ids: list[str],
+        identities_owned_by: list[str | None] | None = None,
+    ) -> list[Document]:
+        """Conversations of these identities (only those whose customer is among
+        `identities_owned_by`, when given) or under these customer ids."""
+        ors: list[Document] = []
+        if identity_keys:
+            by_identity: Document = {"identity_key": {"$in": identity_keys}}
+            if identities_owned_by is not None:
+                by_identity["customer_id"] = {"$in": identities_owned_by}
+            ors.append(by_identity)
+        if customer_ids:
+            ors.append({"customer_id": {"$in": customer_ids}})
+        if not ors:
+            return []
+        return await self.conversations.find({"$or": ors}).to_list(None)
 
     async def open_conversations(self, identity_keys: list[str]) -> dict[str, Document]:
         """The open conversation of each identity that has one (one query for a batch)."""
