@@ -9,6 +9,26 @@ from services.routing import domain, metrics
 from services.routing.quality import ChatLine, score_chat
 from services.routing.store import Store
 from shared.mongo import Document
+from shared.outbox import OUTBOX_FIELD, unpack
+
+
+def _staged_inserts(doc: Document) -> dict[str, list[Document]]:
+    """What the conversation's last write staged and is being inserted right now: shown
+    with it, so a conversation is never seen without the messages its count includes."""
+    staged: dict[str, list[Document]] = {}
+    for entry in unpack(doc.get(OUTBOX_FIELD)):
+        if entry.get("kind") == "insert":
+            staged.setdefault(entry["collection"], []).append(entry["doc"])
+    return staged
+
+
+def _with(stored: list[Document], staged: dict[str, list[Document]], name: str) -> list[Document]:
+    known = {d["_id"] for d in stored}
+    extra = [d for d in staged.get(name, []) if d["_id"] not in known]
+    if not extra:
+        return stored
+    key = "seq" if name == "messages" else "at"
+    return sorted([*stored, *extra], key=lambda d: d.get(key) or 0)
 
 
 class Reads:
@@ -27,12 +47,13 @@ class Reads:
         if doc.get("customer_id"):
             customer = await self.store.customer(doc["customer_id"])
             tags = list(customer.get("tags", [])) if customer else []
+        staged = _staged_inserts(doc)
         return {
             "conversation": doc,
             "customer_tags": tags,
-            "messages": await self.store.messages_of(conversation_id),
-            "events": await self.store.events_of(conversation_id),
-            "notes": await self.store.notes_of(conversation_id),
+            "messages": _with(await self.store.messages_of(conversation_id), staged, "messages"),
+            "events": _with(await self.store.events_of(conversation_id), staged, "events"),
+            "notes": _with(await self.store.notes_of(conversation_id), staged, "notes"),
         }
 
     async def events(self, conversation_id: str) -> list[Document]:
