@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from prometheus_client import Counter, Histogram
 
+from shared.bus import REDELIVERED
 from shared.logging import bind_context, get_logger
 
 log = get_logger("batching")
@@ -51,11 +52,6 @@ CONSUMED = Counter(
     "cc_consumed_messages_total",
     "Messages consumed by batched consumers, by consumer and outcome (acked, requeued, rejected)",
     ["consumer", "outcome"],
-)
-REDELIVERED = Counter(
-    "cc_batch_redelivered_messages_total",
-    "Messages a batched consumer received again (a consumer died or nacked before acking)",
-    ["consumer"],
 )
 
 
@@ -175,7 +171,9 @@ class BatchConsumer:
         good: list[Delivery] = []
         for delivery in batch:
             if delivery.redelivered:
-                REDELIVERED.labels(self.name).inc()
+                # The same counter as FastStream's subscribers (shared/bus.py): one metric
+                # and one alert for redeliveries, whoever consumes.
+                REDELIVERED.labels(delivery.routing_key.split(".", 1)[0] or "direct").inc()
             try:
                 delivery.body = json.loads(delivery.message.body)
             except ValueError:
