@@ -201,3 +201,16 @@ def consumed_inbound(base_url: str) -> float:
         ):
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+async def delete_partition_queues(settings: Settings) -> None:
+    """The namespace's partition queues (tests/conftest.py deletes the others)."""
+    import aio_pika
+
+    from shared.bus import amqp_urls
+
+    connection = await aio_pika.connect(amqp_urls(settings.amqp_url)[0])
+    async with connection:
+        channel = await connection.channel()
+        for p in range(PARTITIONS):
+            await channel.queue_delete(f"{settings.bus_namespace}.routing.inbound.p{p}")

@@ -14,6 +14,7 @@ from tests.faults.replicas import (
     Stream,
     all_stored,
     consumed_inbound,
+    delete_partition_queues,
     partition_consumers,
     replica_settings,
 )
@@ -42,6 +43,7 @@ async def test_two_replicas_keep_each_customers_order(
         assert consumed_inbound(replicas.routing.base_url) > 0
     finally:
         replicas.stop()
+        await delete_partition_queues(settings)
 
 
 async def test_killed_replica_hands_its_partitions_to_the_survivor(
@@ -80,3 +82,4 @@ async def test_killed_replica_hands_its_partitions_to_the_survivor(
     finally:
         replicas.routing.kill()
         replicas.stop()
+        await delete_partition_queues(settings)
