@@ -23,6 +23,8 @@ from tests.faults.harness import LINE, PlatformProcess, random_phone, whatsapp_t
 from tests.support import eventually
 
 PARTITIONS = 4
+# A provider retries a refused webhook for a long time; the tests give up after this long.
+REFUSED_FOR_AT_MOST = 60.0
 
 
 def replica_settings(settings: Settings, amqp_url: str | None = None) -> Settings:
@@ -102,6 +104,7 @@ class Stream:
             self.message_id(phone, n),
             f"consulta número {n}",
         )
+        deadline = time.monotonic() + scaled(REFUSED_FOR_AT_MOST)
         while True:
             try:
                 response = await client.post("/webhooks/whatsapp", content=body, headers=headers)
@@ -110,6 +113,8 @@ class Stream:
             except httpx.HTTPError:
                 pass
             self.refused += 1
+            if time.monotonic() > deadline:
+                raise AssertionError(f"webhook refused for {REFUSED_FOR_AT_MOST}s: {phone} #{n}")
             await asyncio.sleep(0.5)
 
     async def run(self, base_url: str, round_seconds: float, after_round=None) -> None:  # type: ignore[no-untyped-def]
