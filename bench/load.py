@@ -175,12 +175,22 @@ class PlatformProcess:
     """
 
     def __init__(
-        self, settings: Settings, port: int, log_path: Path, db_ops_path: Path | None = None
+        self,
+        settings: Settings,
+        port: int,
+        log_path: Path,
+        db_ops_path: Path | None = None,
+        *,
+        service: str | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.port = port
         self.log_path = log_path
         self.db_ops_path = db_ops_path
+        # --replicas: `contactcenter run <service>` instead of the instrumented `up`.
+        self.service = service
+        self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -202,6 +212,7 @@ class PlatformProcess:
             PREFETCH_COUNT=str(self.settings.prefetch_count),
             BENCH_DB_OPS_FILE=str(self.db_ops_path or ""),
         )
+        env.update(self.extra_env)
         self.process = self._spawn(env)
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(timeout=2) as client:
@@ -216,8 +227,11 @@ class PlatformProcess:
 
     def _spawn(self, env: dict[str, str]) -> subprocess.Popen[bytes]:
         with self.log_path.open("wb") as log:
+            command = ["-m", "bench.instrumented_up"]
+            if self.service:
+                command = ["-m", "contactcenter.cli", "run", self.service]
             return subprocess.Popen(
-                [sys.executable, "-m", "bench.instrumented_up"],
+                [sys.executable, *command],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

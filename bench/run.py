@@ -170,6 +170,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"machine": machine(), "namespace": settings.bus_namespace}
     report["machine"]["load_average_at_start"] = os.getloadavg()
     proc: PlatformProcess | None = None
+    replicas: list[PlatformProcess] = []
     baseline_queue = f"{namespace}.baseline"
     started = time.monotonic()
     try:
@@ -188,11 +189,31 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         else:
             log_path = Path(args.log or f"/tmp/{namespace}-platform.log")
             db_ops_path = Path(f"/tmp/{namespace}-db-ops.json")
-            proc = PlatformProcess(settings, args.port, log_path, db_ops_path)
+            proc = PlatformProcess(
+                settings, args.port, log_path, db_ops_path, extra_env=replica_env(args, 0)
+            )
             print(f"starting contactcenter up on :{args.port} ({namespace})", file=sys.stderr)
             await proc.start()
             base_url = proc.base_url
+            # --replicas N: N - 1 more processes of each consuming service, same database.
+            for index in range(1, args.replicas):
+                for service in ("routing", "customers"):
+                    port = args.port + 10 * index + len(replicas)
+                    extra = PlatformProcess(
+                        settings,
+                        port,
+                        Path(f"/tmp/{namespace}-{service}-{index}.log"),
+                        service=service,
+                        extra_env=replica_env(args, index),
+                    )
+                    print(f"starting run {service} replica {index} on :{port}", file=sys.stderr)
+                    await extra.start()
+                    replicas.append(extra)
+            if replicas:
+                report["replicas"] = args.replicas
+                report["routing_partitions"] = replica_env(args, 0)["ROUTING_PARTITIONS"]
         cpu0 = proc.cpu_seconds() if proc else None
+        replica_cpu0 = [r.cpu_seconds() or 0.0 for r in replicas]
         t0 = time.monotonic()
         pids = {
             "platform": proc.process.pid if proc and proc.process else None,
@@ -221,6 +242,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         if proc and cpu0 is not None:
             cpu1 = proc.cpu_seconds() or cpu0
             report["platform_cpu_cores_busy"] = round((cpu1 - cpu0) / (time.monotonic() - t0), 2)
+            if replicas:
+                busy = [
+                    round(((r.cpu_seconds() or 0.0) - c0) / (time.monotonic() - t0), 2)
+                    for r, c0 in zip(replicas, replica_cpu0, strict=True)
+                ]
+                report["replica_cpu_cores_busy"] = busy
+                report["all_processes_cpu_cores_busy"] = round(
+                    report["platform_cpu_cores_busy"] + sum(busy), 2
+                )
         report["platform"] = summarize(results, args.p99_target_ms)
         if mongo_url and not args.skip_baseline:
             print(f"baseline: {args.baseline_messages} messages", file=sys.stderr)
@@ -251,6 +281,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 round(platform_rate / baseline.rate, 3) if baseline.rate else None
             )
     finally:
+        for replica in replicas:
+            replica.stop()
         if proc:
             proc.stop()
             if proc.db_ops_path and proc.db_ops_path.exists():
@@ -258,7 +290,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     json.loads(proc.db_ops_path.read_text()), report
                 )
         if not args.base_url:
-            await delete_namespace(settings, [baseline_queue, f"{baseline_queue}.nodb"])
+            partitions = int(replica_env(args, 0).get("ROUTING_PARTITIONS", 1))
+            extra_queues = [baseline_queue, f"{baseline_queue}.nodb"]
+            extra_queues += [f"{namespace}.routing.inbound.p{p}" for p in range(partitions)]
+            await delete_namespace(settings, extra_queues)
             if mongo_url:
                 async with mongo_client(mongo_url) as db:
                     assert db is not None
@@ -274,6 +309,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         report["database_bound_estimate_per_s"] = round(db_rate / db_ops, 1)
     report["total_seconds"] = round(time.monotonic() - started, 1)
     return report
+
+
+def replica_env(args: argparse.Namespace, index: int) -> dict[str, str]:
+    """Scale-out settings of replica `index` (nothing with one replica: the default path)."""
+    if args.replicas <= 1:
+        return {}
+    return {
+        "ROUTING_PARTITIONS": str(max(4, 2 * args.replicas)),
+        "REPLICA_COUNT": str(args.replicas),
+        "REPLICA_INDEX": str(index),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,6 +349,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="time 'stored' by polling routing's messages (as earlier runs did) instead of "
         "the conversation events announcing them",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="processes per consuming service: `up` plus N-1 `run routing`/`run customers`",
     )
     parser.add_argument("--log", default=None, help="platform log file")
     parser.add_argument("--json", default=None, help="also write the report here")

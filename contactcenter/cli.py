@@ -80,6 +80,54 @@ def next_steps(settings: Settings) -> str:
     )
 
 
+class EmbeddedDatabaseBusy(Exception):
+    """Another process already serves the embedded database of this DATA_DIR."""
+
+
+class EmbeddedDatabaseLock:
+    """Who serves the embedded database of a DATA_DIR: one process at a time.
+
+    Two embedded servers on one storage directory would each believe they own it (and a
+    replica started without MONGO_URL would silently see a different database from the
+    first). The first process takes an exclusive lock on `<DATA_DIR>/mongo.lock` and writes
+    its MONGO_URL there; a second one is refused and told that URL. The operating system
+    releases the lock when the holder exits, even by SIGKILL, so a stale file never blocks.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "mongo.lock"
+        self._file: Any = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            url = handle.read().strip() or "the other process's database URL"
+            handle.close()
+            raise EmbeddedDatabaseBusy(
+                f"another process already serves the embedded database of DATA_DIR="
+                f"{self.path.parent}; a second one would not share its data. Set "
+                f"MONGO_URL={url} (or point every process at one MongoDB) and start again."
+            ) from None
+        self._file = handle
+
+    def publish(self, mongo_url: str) -> None:
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(mongo_url)
+        self._file.flush()
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 def _serve(settings: Settings, names: Sequence[str]) -> None:
     import uvicorn
 
@@ -94,9 +142,12 @@ def _serve(settings: Settings, names: Sequence[str]) -> None:
     if ensure_deployable(settings):
         log.warning(DEV_WARNING)
     embedded: EmbeddedMongo | None = None
+    lock = EmbeddedDatabaseLock(settings.data_dir)
     if not settings.mongo_url:
+        lock.acquire()
         embedded = EmbeddedMongo(settings.data_dir / "mongo")
         settings.mongo_url = embedded.start()
+        lock.publish(settings.mongo_url)
         log.info("MONGO_URL unset: embedded SecantusDB started", mongo_url=settings.mongo_url)
     try:
         app = build_app(settings, names)
@@ -120,6 +171,7 @@ def _serve(settings: Settings, names: Sequence[str]) -> None:
     finally:
         if embedded:
             embedded.stop()
+        lock.release()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -160,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _serve(settings, SERVICE_NAMES)
         elif args.command == "run":
             _serve(settings, [args.service])
-    except UnsafeSettings as exc:
+    except (UnsafeSettings, EmbeddedDatabaseBusy) as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 2
     if args.command in ("up", "run"):

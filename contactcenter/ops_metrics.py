@@ -11,6 +11,10 @@ or changes a queue; it answers the ready-message count) and sets two gauges:
 Label values are queue names WITHOUT the deployment namespace prefix: a namespace is an id of
 one deployment or test session, and ids never go into label values (unbounded cardinality).
 
+Replicas: every replica of a service would report the same queue, and a sum across
+instances would count it twice; only the replica with REPLICA_INDEX 0 polls (the elected
+reporter, see README "Running replicas"), the others report nothing.
+
 Wiring, in the process lifespan (`contactcenter/platform.py`)::
 
     monitor = await ops_metrics.start(ctx, names)   # after broker.connect()
@@ -30,7 +34,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from prometheus_client import Counter, Gauge
 
-from shared.bus import SERVICES_WITH_DLQ, SUBSCRIPTIONS
+from shared.bus import PARTITIONED, SERVICES_WITH_DLQ, SUBSCRIPTIONS, amqp_urls
 from shared.config import Settings
 from shared.logging import get_logger
 
@@ -66,7 +70,9 @@ class WatchedQueue:
     dlq_of: str | None = None
 
 
-def watched_queues(services: Iterable[str] | None = None) -> list[WatchedQueue]:
+def watched_queues(
+    services: Iterable[str] | None = None, partitions: int = 1
+) -> list[WatchedQueue]:
     """The queues a process watches: those of the services it runs (all of them for None).
 
     With one process per service each queue is reported by exactly one process, so sums
@@ -81,7 +87,14 @@ def watched_queues(services: Iterable[str] | None = None) -> list[WatchedQueue]:
             return _CONNECTOR_OWNER in wanted
         return service in wanted
 
-    queues = [WatchedQueue(f"{s.service}.{s.topic}") for s in SUBSCRIPTIONS if included(s.service)]
+    queues = [
+        WatchedQueue(f"{s.service}.{s.topic}")
+        for s in SUBSCRIPTIONS
+        if included(s.service) and (partitions == 1 or (s.service, s.topic) != PARTITIONED)
+    ]
+    if partitions > 1 and included(PARTITIONED[0]):
+        # Partition numbers are a handful of small integers: a bounded label value.
+        queues += [WatchedQueue(f"{'.'.join(PARTITIONED)}.p{p}") for p in range(partitions)]
     queues += [WatchedQueue(f"{svc}.dlq", dlq_of=svc) for svc in SERVICES_WITH_DLQ if included(svc)]
     return queues
 
@@ -146,7 +159,16 @@ class QueueMonitor:
         if self._connection is None or self._connection.is_closed:
             # Not connect_robust: a robust channel caches declared queues and would answer
             # the first message count forever. A broken connection is simply reopened.
-            self._connection = await aio_pika.connect(self.settings.amqp_url)
+            # Each node of AMQP_URL in turn: any node of a cluster answers for every queue.
+            failure: Exception | None = None
+            for url in amqp_urls(self.settings.amqp_url):
+                try:
+                    self._connection = await aio_pika.connect(url)
+                    break
+                except Exception as exc:
+                    failure = exc
+            else:
+                raise failure or ConnectionError("no broker")
         if self._channel is None or self._channel.is_closed:
             self._channel = await self._connection.channel()
         return self._channel
@@ -181,6 +203,10 @@ async def start(
     ctx: ServiceContext, services: Iterable[str] | None = None, interval_seconds: float = 5.0
 ) -> QueueMonitor:
     """Start a monitor for the services this process runs (all for None); stop it on the way out."""
-    monitor = QueueMonitor(ctx.settings, watched_queues(services), interval_seconds)
+    settings = ctx.settings
+    queues = (
+        watched_queues(services, settings.routing_partitions) if settings.replica_index == 0 else []
+    )
+    monitor = QueueMonitor(settings, queues, interval_seconds)
     await monitor.start()
     return monitor

@@ -9,12 +9,16 @@ raises (mandatory + publisher confirms) instead of vanishing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import itertools
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aio_pika
+from aio_pika import RobustConnection
 from aio_pika.abc import AbstractExchange, AbstractRobustChannel, AbstractRobustConnection
 from faststream import BaseMiddleware
 from faststream.rabbit import (
@@ -26,6 +30,7 @@ from faststream.rabbit import (
     RabbitQueue,
 )
 from prometheus_client import Counter, Histogram
+from yarl import URL
 
 from shared.config import Settings
 from shared.contracts.base import CHANNELS, Event
@@ -107,6 +112,75 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
 
 SERVICES_WITH_DLQ = sorted({s.service for s in SUBSCRIPTIONS})
 
+# Routing's inbound queue is the one split into partitions when ROUTING_PARTITIONS > 1.
+PARTITIONED = ("routing", "inbound")
+
+
+def amqp_urls(amqp_url: str) -> list[str]:
+    """The broker addresses of AMQP_URL: one URL, or several (cluster nodes) comma-separated."""
+    urls = [u.strip() for u in amqp_url.split(",") if u.strip()]
+    if not urls:
+        raise ValueError("AMQP_URL names no broker")
+    return urls
+
+
+def multi_host_connection(amqp_url: str) -> type[RobustConnection]:
+    """A robust connection class that tries the nodes of AMQP_URL in turn.
+
+    aio-pika's robust connection reconnects to the one URL it was given; this one moves to
+    the next node before every connection attempt (first connect, and each reconnect after
+    a node went away), so a client of a cluster survives any one node stopping. The turn is
+    kept by the class, so a connection made again after a failed start tries the next node.
+    """
+    hosts = [URL(u) for u in amqp_urls(amqp_url)]
+    turn = itertools.count()
+
+    class MultiHostConnection(RobustConnection):
+        _transport: Any = None
+
+        @property  # type: ignore[override]
+        def transport(self) -> Any:
+            return self._transport
+
+        @transport.setter
+        def transport(self, value: Any) -> None:
+            # aio-pika clears the transport right before each connection attempt (and when
+            # a connection closes): the moment to move on to the next node.
+            if value is None and getattr(self, "url", None) is not None and len(hosts) > 1:
+                node = hosts[next(turn) % len(hosts)]
+                url = self.url.with_host(node.host or "localhost").with_port(node.port)
+                if node.user is not None:
+                    url = url.with_user(node.user).with_password(node.password)
+                self.url = url
+            self._transport = value
+
+    return MultiHostConnection
+
+
+async def connect_cluster(amqp_url: str) -> AbstractRobustConnection:
+    """A robust connection to the first node of AMQP_URL that answers (each tried once);
+    afterwards it reconnects by itself, to whichever node answers next."""
+    urls = amqp_urls(amqp_url)
+    connection_class = multi_host_connection(amqp_url)
+    failure: Exception | None = None
+    for _ in urls:
+        try:
+            return await aio_pika.connect_robust(urls[0], connection_class=connection_class)
+        except ConnectionError as exc:
+            failure = exc
+    assert failure is not None
+    raise failure
+
+
+def partition_of(event: Event, partitions: int) -> int:
+    """The partition of an inbound event: a stable hash of the customer's identity (a
+    low-cardinality number, never an id, so it can sit in a routing key and a queue name).
+    Every event of one customer lands in the same partition, hence in one queue, in order."""
+    identity = getattr(event, "identity", None)
+    key = f"{identity.channel}:{identity.external_id}" if identity is not None else event.event_id
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % partitions
+
 
 class Bus:
     """Names, queue objects and publishing for one process, under an optional namespace."""
@@ -147,8 +221,51 @@ class Bus:
             },
         )
 
+    @property
+    def partitions(self) -> int:
+        return self.settings.routing_partitions
+
+    def partition_queue_name(self, partition: int) -> str:
+        service, topic = PARTITIONED
+        return f"{self.prefix}{service}.{topic}.p{partition}"
+
+    def partition_queue(self, partition: int) -> RabbitQueue:
+        """One partition of routing's inbound traffic: a quorum queue with a single active
+        consumer, so however many replicas subscribe, one applies its messages, in order."""
+        service, _ = PARTITIONED
+        return RabbitQueue(
+            self.partition_queue_name(partition),
+            queue_type=QueueType.QUORUM,
+            arguments={
+                "x-delivery-limit": self.settings.delivery_limit,
+                "x-dead-letter-exchange": self.dead_letter_exchange(service).name,
+                "x-single-active-consumer": True,
+            },
+        )
+
+    def inbound_queue_names(self) -> list[str]:
+        """Where routing's inbound traffic waits: one queue, or one per partition."""
+        if self.partitions == 1:
+            return [self.queue_name(*PARTITIONED)]
+        return [self.partition_queue_name(p) for p in range(self.partitions)]
+
+    def routing_key_for(self, event: Event) -> str:
+        """The event's routing key; inbound traffic carries its partition (`.p<k>`) when
+        routing is partitioned (`inbound.#` bindings still match it)."""
+        key = event.routing_key()
+        if self.partitions > 1 and key.startswith("inbound."):
+            key = f"{key}.p{partition_of(event, self.partitions)}"
+        return key
+
+    def _subscriptions(self) -> list[Subscription]:
+        if self.partitions == 1:
+            return list(SUBSCRIPTIONS)
+        return [s for s in SUBSCRIPTIONS if (s.service, s.topic) != PARTITIONED]
+
     def all_queue_names(self) -> list[str]:
-        names = [f"{self.prefix}{s.service}.{s.topic}" for s in SUBSCRIPTIONS]
+        names = [f"{self.prefix}{s.service}.{s.topic}" for s in self._subscriptions()]
+        if self.partitions > 1:
+            names += self.inbound_queue_names()
         names += [f"{self.prefix}{svc}.dlq" for svc in SERVICES_WITH_DLQ]
         return names
 
@@ -158,18 +275,23 @@ class Bus:
             dlx = await self.broker.declare_exchange(self.dead_letter_exchange(service))
             dlq = await self.broker.declare_queue(self.dead_letter_queue(service))
             await dlq.bind(dlx, routing_key="")
-        for sub in SUBSCRIPTIONS:
+        for sub in self._subscriptions():
             q = self.queue(sub.service, sub.topic)
             declared = await self.broker.declare_queue(q)
             for pattern in sub.patterns:
                 await declared.bind(exchange, routing_key=pattern)
+        if self.partitions > 1:
+            for p in range(self.partitions):
+                declared = await self.broker.declare_queue(self.partition_queue(p))
+                # inbound.<channel>.<kind>.p<k> (inbound.ivr.call.p<k> too).
+                await declared.bind(exchange, routing_key=f"inbound.*.*.p{p}")
 
     async def connection(self) -> AbstractRobustConnection:
         """The process's own robust AMQP connection for batched consumers and publishing
         (it reconnects by itself; FastStream keeps its own for its subscribers)."""
         async with self._lock:
             if self._connection is None or self._connection.is_closed:
-                self._connection = await aio_pika.connect_robust(self.settings.amqp_url)
+                self._connection = await connect_cluster(self.settings.amqp_url)
             return self._connection
 
     async def _publisher(self) -> AbstractExchange:
@@ -210,7 +332,7 @@ class Bus:
             return
         exchange = await self._publisher()
         keys = [
-            (routing_keys[i] if routing_keys else None) or event.routing_key()
+            (routing_keys[i] if routing_keys else None) or self.routing_key_for(event)
             for i, event in enumerate(events)
         ]
         started = time.perf_counter()
@@ -260,8 +382,8 @@ def make_broker(settings: Settings, **kwargs: object) -> RabbitBroker:
     from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
     from prometheus_client import REGISTRY
 
-    return RabbitBroker(
-        settings.amqp_url,
+    broker = RabbitBroker(
+        amqp_urls(settings.amqp_url)[0],
         default_channel=Channel(
             prefetch_count=settings.prefetch_count,
             publisher_confirms=True,
@@ -278,6 +400,10 @@ def make_broker(settings: Settings, **kwargs: object) -> RabbitBroker:
         log_level=logging.DEBUG,
         **kwargs,  # type: ignore[arg-type]
     )
+    # FastStream hands these to aio_pika.connect_robust: its connection, too, tries every
+    # node of AMQP_URL in turn.
+    broker._connection_kwargs["connection_class"] = multi_host_connection(settings.amqp_url)
+    return broker
 
 
 def subscriber(bus: Bus, service: str, topic: str):  # type: ignore[no-untyped-def]

@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     # At start-up, how long to keep retrying a broker that refuses connections (a busy
     # machine starts RabbitMQ late) before giving up; the wait doubles up to 10 s.
     broker_connect_timeout_seconds: float = 120.0
+    # Scale-out (README, "Running replicas"). AMQP_URL may list several cluster nodes,
+    # comma-separated: every (re)connection tries them in turn. ROUTING_PARTITIONS > 1 splits
+    # routing's inbound traffic into that many single-active-consumer queues by customer
+    # (ingest puts the partition in the routing key); it must be the same in every process.
+    # A replica consumes first the partitions p with p % REPLICA_COUNT == REPLICA_INDEX and
+    # subscribes to the others as a standby after ROUTING_STANDBY_DELAY_SECONDS.
+    routing_partitions: int = Field(default=1, ge=1, le=64)
+    replica_index: int = Field(default=0, ge=0)
+    replica_count: int = Field(default=1, ge=1)
+    routing_standby_delay_seconds: float = 3.0
 
     # Channels
     whatsapp_app_secret: str = "dev-whatsapp-secret"

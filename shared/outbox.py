@@ -96,6 +96,14 @@ class Outbox:
             "staged_at", ASCENDING
         )
         async for doc in cursor.limit(500):
+            # Claim it first: another replica's relay that read the same staged_at loses the
+            # compare-and-set and skips it, so an event is not published twice by two relays.
+            claimed = await self.collection.update_one(
+                {"_id": doc["_id"], "published": False, "staged_at": doc["staged_at"]},
+                {"$set": {"staged_at": utcnow()}},
+            )
+            if claimed.modified_count != 1:
+                continue
             cls = self.registry.get(doc["type"])
             if cls is None:
                 log.error("outbox_unknown_type", type=doc["type"], event_id=doc["_id"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from aio_pika.abc import AbstractRobustConnection
+
 from services.routing.api import build_router
 from services.routing.bot import build_bot
 from services.routing.handlers import Routing
@@ -11,6 +13,7 @@ from services.routing.holds import HoldTimers
 from services.routing.store import Store
 from services.routing.subscribers import register
 from shared.background import cancel, repeat
+from shared.batching import BatchConsumer
 from shared.secrets import SecretBox
 from shared.service import Service, ServiceContext
 
@@ -39,26 +42,42 @@ def create_service(ctx: ServiceContext) -> Service:
     )
     consumers = register(ctx.bus, routing)
     tasks: list[asyncio.Task[None]] = []
+    started: list[BatchConsumer] = []
+
+    async def join_as_standby(connection: AbstractRobustConnection) -> None:
+        """Subscribe to the other replicas' partitions once they had time to take them: the
+        broker keeps this process waiting behind their active consumer, and makes it active
+        when that consumer goes away (its replica died or stopped)."""
+        await asyncio.sleep(settings.routing_standby_delay_seconds)
+        for consumer in consumers.standby:
+            await consumer.start(connection)
+            started.append(consumer)
 
     async def start() -> None:
         await store.ensure_indexes()
         await holds.ensure_indexes()
         store.effects.start()
         connection = await ctx.bus.connection()
-        for consumer in consumers:
+        for consumer in consumers.own:
             await consumer.start(connection)
+        if consumers.standby:
+            tasks.append(asyncio.create_task(join_as_standby(connection), name="routing-standby"))
         tasks.append(asyncio.create_task(holds.run(routing.notify_hold), name="routing-holds"))
-        tasks.append(
-            asyncio.create_task(
-                repeat(routing.refresh_gauges, GAUGE_REFRESH_SECONDS, "routing-gauges"),
-                name="routing-gauges",
+        if settings.replica_index == 0:
+            # Conversation counts come from the shared database: one replica (the elected
+            # reporter, REPLICA_INDEX 0) reports them, so a sum over replicas counts once.
+            tasks.append(
+                asyncio.create_task(
+                    repeat(routing.refresh_gauges, GAUGE_REFRESH_SECONDS, "routing-gauges"),
+                    name="routing-gauges",
+                )
             )
-        )
 
     async def stop() -> None:
-        for consumer in consumers:
-            await consumer.stop()
         await cancel(tasks)
+        for consumer in consumers.own + started:
+            await consumer.stop()
+        started.clear()
         tasks.clear()
         await store.effects.stop()
 

@@ -40,7 +40,7 @@ from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 
 from shared.auth import User, may, settings_dependency
-from shared.bus import EXCHANGE
+from shared.bus import EXCHANGE, connect_cluster
 from shared.config import Settings
 from shared.logging import get_logger
 
@@ -210,7 +210,7 @@ class LiveFeed:
 
     async def _consume(self, settings: Settings) -> AbstractRobustConnection:
         prefix = f"{settings.bus_namespace}." if settings.bus_namespace else ""
-        connection = await aio_pika.connect_robust(settings.amqp_url, timeout=5)
+        connection = await asyncio.wait_for(connect_cluster(settings.amqp_url), timeout=5)
         try:
             channel = await connection.channel()
             exchange = await channel.declare_exchange(
