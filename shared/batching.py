@@ -253,13 +253,14 @@ class GroupCommit(Generic[T, R]):
         self.linger = linger
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._draining = False
+        self._task: asyncio.Task[None] | None = None  # held: the loop keeps weak references
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if not self._draining:
             self._draining = True
-            asyncio.create_task(self._drain())  # noqa: RUF006 - it ends when the queue is empty
+            self._task = asyncio.create_task(self._drain())
         return await future
 
     def submit_later(self, item: T) -> None:
@@ -270,7 +271,7 @@ class GroupCommit(Generic[T, R]):
         self._pending.append((item, future))
         if not self._draining:
             self._draining = True
-            asyncio.create_task(self._drain(self.linger))  # noqa: RUF006
+            self._task = asyncio.create_task(self._drain(self.linger))
 
     async def _drain(self, linger: float = 0.0) -> None:
         try:
