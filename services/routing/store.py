@@ -262,26 +262,8 @@ class Store:
         docs = await self.messages.find({"_id": {"$in": message_ids}}, {"_id": 1}).to_list(None)
         return {d["_id"] for d in docs}
 
-    async def staged_in(self, conversation_ids: list[str]) -> list[Document]:
-        """Conversations that still hold staged effects (a crash before they were carried
-        out): their messages count as applied and their effects must be flushed."""
-        if not conversation_ids:
-            return []
-        return await self.conversations.find(
-            {"_id": {"$in": conversation_ids}, PENDING_FIELD: {"$exists": True}}
-        ).to_list(None)
-
     async def get_message(self, conversation_id: str, message_id: str) -> Document | None:
         return await self.messages.find_one({"_id": message_id, "conversation_id": conversation_id})
-
-    async def recent_messages(self, conversation_id: str, limit: int) -> list[Document]:
-        """The last `limit` messages, oldest first: what a bot needs, however long the chat."""
-        cursor = (
-            self.messages.find({"conversation_id": conversation_id})
-            .sort([("seq", DESCENDING)])
-            .limit(limit)
-        )
-        return list(reversed([d async for d in cursor]))
 
     async def messages_of(self, conversation_id: str) -> list[Document]:
         cursor = self.messages.find({"conversation_id": conversation_id}).sort([("seq", ASCENDING)])
@@ -291,23 +273,9 @@ class Store:
         with contextlib.suppress(DuplicateKeyError):
             await self.events.insert_one(doc)
 
-    async def record_events(self, docs: list[Document]) -> None:
-        """Write several audit events in one round trip; ones already written are skipped."""
-        if not docs:
-            return
-        try:
-            await self.events.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
-                raise
-
     async def events_of(self, conversation_id: str) -> list[Document]:
         cursor = self.events.find({"conversation_id": conversation_id}).sort("at", ASCENDING)
         return [d async for d in cursor]
-
-    async def add_note(self, doc: Document) -> None:
-        with contextlib.suppress(DuplicateKeyError):
-            await self.notes.insert_one(doc)
 
     async def notes_of(self, conversation_id: str) -> list[Document]:
         cursor = self.notes.find({"conversation_id": conversation_id}).sort("at", ASCENDING)
@@ -402,9 +370,6 @@ class Store:
         return int(result.modified_count)
 
     # --- customers projection ------------------------------------------------------------
-
-    async def identity(self, identity_key: str) -> Document | None:
-        return await self.identities.find_one({"_id": identity_key})
 
     async def identities_of(self, identity_keys: list[str]) -> dict[str, Document]:
         if not identity_keys:
