@@ -247,9 +247,15 @@ class Store:
         items.sort(key=lambda d: stream_rank(d.get("holder"), d["status"], me))  # stable
         return items, total
 
-    async def count_by_kind_and_status(self) -> dict[tuple[str, str], int]:
+    async def count_by_kind_and_status(self, statuses: list[str]) -> dict[tuple[str, str], int]:
+        """Conversations in these statuses by holder kind and status. Read through the
+        status index: closed conversations, the bulk of the collection, are left out unless
+        asked for (a gauge refreshed every few seconds must not scan the whole history)."""
         cursor = await self.conversations.aggregate(
-            [{"$group": {"_id": {"k": "$holder_kind", "s": "$status"}, "n": {"$sum": 1}}}]
+            [
+                {"$match": {"status": {"$in": statuses}}},
+                {"$group": {"_id": {"k": "$holder_kind", "s": "$status"}, "n": {"$sum": 1}}},
+            ]
         )
         return {(d["_id"]["k"], d["_id"]["s"]): int(d["n"]) async for d in cursor}
 
