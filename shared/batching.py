@@ -27,8 +27,10 @@ from typing import Any, Generic, TypeVar
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
 
 from shared.bus import REDELIVERED
+from shared.config import Settings
 from shared.logging import bind_context, get_logger
 
 log = get_logger("batching")
@@ -297,3 +299,40 @@ class GroupCommit(Generic[T, R]):
 def _log_failure(future: asyncio.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.warning("deferred_write_failed", error=repr(future.exception()))
+
+
+def decode_all(deliveries: list[Delivery], parse: Callable[[Any], T]) -> list[T]:
+    """Each delivery's body as a contract; a body no contract fits is `Undecodable` (the
+    consumer then dead-letters that message alone)."""
+    decoded: list[T] = []
+    for delivery in deliveries:
+        try:
+            decoded.append(parse(delivery.body))
+        except ValidationError as exc:
+            raise Undecodable(str(exc)) from exc
+    return decoded
+
+
+def batch_consumer(
+    settings: Settings, name: str, queue_name: str, handle: BatchHandler
+) -> BatchConsumer:
+    """A consumer of one queue with the process's batch settings."""
+    return BatchConsumer(
+        name,
+        queue_name,
+        handle,
+        max_batch=settings.batch_max_messages,
+        max_wait=settings.batch_max_wait_ms / 1000,
+        prefetch=settings.prefetch_count,
+    )
+
+
+async def start_all(connection: AbstractRobustConnection, consumers: list[BatchConsumer]) -> None:
+    for consumer in consumers:
+        await consumer.start(connection)
+
+
+async def stop_all(consumers: list[BatchConsumer]) -> None:
+    """Stop taking messages on every consumer, then let each drain what it holds."""
+    for consumer in consumers:
+        await consumer.stop()

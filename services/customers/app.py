@@ -6,6 +6,7 @@ from services.customers.api import build_router
 from services.customers.handlers import CustomerHandlers
 from services.customers.store import CustomerStore
 from services.customers.subscribers import register_subscribers
+from shared.batching import start_all, stop_all
 from shared.contracts import CustomerEvent
 from shared.outbox import EmbeddedOutbox
 from shared.service import Service, ServiceContext
@@ -26,13 +27,10 @@ def create_service(ctx: ServiceContext) -> Service:
         await outbox.ensure_indexes()
         await store.seed_tags()
         outbox.start()
-        connection = await ctx.bus.connection()
-        for consumer in consumers:
-            await consumer.start(connection)
+        await start_all(await ctx.bus.connection(), consumers)
 
     async def stop() -> None:
-        for consumer in consumers:
-            await consumer.stop()
+        await stop_all(consumers)
         await outbox.stop()
 
     return Service(

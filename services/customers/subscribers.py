@@ -4,10 +4,8 @@ customer a conversation belongs to. Delivery receipts say nothing about who wrot
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
 from services.customers.handlers import CustomerHandlers
-from shared.batching import BatchConsumer, Delivery, Undecodable
+from shared.batching import BatchConsumer, BatchHandler, Delivery, batch_consumer, decode_all
 from shared.bus import Bus
 from shared.contracts import CallEvent, ConversationEvent, InboundMessage, parse_inbound
 
@@ -16,34 +14,22 @@ def register_subscribers(bus: Bus, handlers: CustomerHandlers) -> list[BatchCons
     settings = bus.settings
 
     async def on_inbound(deliveries: list[Delivery]) -> None:
-        contacts: list[InboundMessage | CallEvent] = []
-        for delivery in deliveries:
-            try:
-                event = parse_inbound(delivery.body)
-            except ValidationError as exc:
-                raise Undecodable(str(exc)) from exc
-            if isinstance(event, InboundMessage | CallEvent):
-                contacts.append(event)
+        contacts = [
+            event
+            for event in decode_all(deliveries, parse_inbound)
+            if isinstance(event, InboundMessage | CallEvent)
+        ]
         await handlers.identification.identify(contacts)
 
     async def on_conversation(deliveries: list[Delivery]) -> None:
-        links: list[tuple[str, str | None]] = []
-        for delivery in deliveries:
-            try:
-                event = ConversationEvent.model_validate(delivery.body)
-            except ValidationError as exc:
-                raise Undecodable(str(exc)) from exc
-            links.append((event.conversation.conversation_id, event.conversation.customer_id))
-        await handlers.on_conversations(links)
+        events = decode_all(deliveries, ConversationEvent.model_validate)
+        await handlers.on_conversations(
+            [(e.conversation.conversation_id, e.conversation.customer_id) for e in events]
+        )
 
-    def batched(topic: str, handle: object) -> BatchConsumer:
-        return BatchConsumer(
-            f"customers.{topic}",
-            bus.queue_name("customers", topic),
-            handle,  # type: ignore[arg-type]
-            max_batch=settings.batch_max_messages,
-            max_wait=settings.batch_max_wait_ms / 1000,
-            prefetch=settings.prefetch_count,
+    def batched(topic: str, handle: BatchHandler) -> BatchConsumer:
+        return batch_consumer(
+            settings, f"customers.{topic}", bus.queue_name("customers", topic), handle
         )
 
     return [batched("inbound", on_inbound), batched("conversation", on_conversation)]

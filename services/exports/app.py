@@ -6,6 +6,7 @@ from services.exports.api import build_router
 from services.exports.print_slots import PrintSlots
 from services.exports.store import ExportsStore
 from services.exports.subscribers import register_subscribers
+from shared.batching import start_all, stop_all
 from shared.service import Service, ServiceContext
 
 
@@ -16,13 +17,10 @@ def create_service(ctx: ServiceContext) -> Service:
 
     async def start() -> None:
         await store.ensure_indexes()
-        connection = await ctx.bus.connection()
-        for consumer in consumers:
-            await consumer.start(connection)
+        await start_all(await ctx.bus.connection(), consumers)
 
     async def stop() -> None:
-        for consumer in consumers:
-            await consumer.stop()
+        await stop_all(consumers)
         await slots.close()
 
     return Service(

@@ -6,11 +6,9 @@ the handlers are idempotent, so a redelivery changes nothing.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
 from services.exports import handlers
 from services.exports.store import ExportsStore
-from shared.batching import BatchConsumer, Delivery, Undecodable
+from shared.batching import BatchConsumer, Delivery, batch_consumer, decode_all
 from shared.bus import Bus, subscriber
 from shared.contracts import ConsultationEvent, ConversationEvent, CustomerEvent, TicketEvent
 from shared.logging import bind_context
@@ -21,12 +19,7 @@ SERVICE = "exports"
 def register_subscribers(bus: Bus, store: ExportsStore) -> list[BatchConsumer]:
     async def on_conversations(deliveries: list[Delivery]) -> None:
         """Chat traffic: one event per message, so it is consumed in micro-batches."""
-        events = []
-        for delivery in deliveries:
-            try:
-                events.append(ConversationEvent.model_validate(delivery.body))
-            except ValidationError as exc:
-                raise Undecodable(str(exc)) from exc
+        events = decode_all(deliveries, ConversationEvent.model_validate)
         await handlers.on_conversations(store, events)
 
     @subscriber(bus, SERVICE, "ticket")
@@ -44,14 +37,11 @@ def register_subscribers(bus: Bus, store: ExportsStore) -> list[BatchConsumer]:
         with bind_context(event_id=event.event_id):
             await handlers.on_customer(store, event)
 
-    settings = bus.settings
     return [
-        BatchConsumer(
+        batch_consumer(
+            bus.settings,
             "exports.conversation",
             bus.queue_name(SERVICE, "conversation"),
             on_conversations,
-            max_batch=settings.batch_max_messages,
-            max_wait=settings.batch_max_wait_ms / 1000,
-            prefetch=settings.prefetch_count,
         )
     ]

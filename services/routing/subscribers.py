@@ -19,10 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from services.routing.handlers import Routing
-from shared.batching import BatchConsumer, Delivery, Undecodable
+from shared.batching import BatchConsumer, Delivery, batch_consumer, decode_all
 from shared.bus import Bus, subscriber
 from shared.contracts import CustomerEvent, TicketEvent, parse_inbound
 from shared.contracts.inbound import InboundEvent
@@ -50,12 +48,7 @@ def register(bus: Bus, routing: Routing) -> InboundConsumers:
     settings = bus.settings
 
     async def on_inbound_batch(deliveries: list[Delivery]) -> None:
-        events: list[InboundEvent] = []
-        for delivery in deliveries:
-            try:
-                events.append(parse_inbound(delivery.body))
-            except ValidationError as exc:
-                raise Undecodable(str(exc)) from exc
+        events: list[InboundEvent] = decode_all(deliveries, parse_inbound)
         await routing.inbound.handle(events)
 
     @subscriber(bus, "routing", "customer")
@@ -67,14 +60,7 @@ def register(bus: Bus, routing: Routing) -> InboundConsumers:
         await routing.on_ticket_event(TicketEvent.model_validate(body))
 
     def consumer(queue_name: str) -> BatchConsumer:
-        return BatchConsumer(
-            "routing.inbound",
-            queue_name,
-            on_inbound_batch,
-            max_batch=settings.batch_max_messages,
-            max_wait=settings.batch_max_wait_ms / 1000,
-            prefetch=settings.prefetch_count,
-        )
+        return batch_consumer(settings, "routing.inbound", queue_name, on_inbound_batch)
 
     if bus.partitions == 1:
         return InboundConsumers([consumer(bus.queue_name("routing", "inbound"))], [])

@@ -9,6 +9,7 @@ from services.tickets.handlers import Tickets
 from services.tickets.store import TicketsStore
 from services.tickets.subscribers import register
 from shared.background import cancel, repeat
+from shared.batching import start_all, stop_all
 from shared.contracts.base import Event
 from shared.contracts.conversation import OutboundMessage
 from shared.contracts.delivery import ConsultationEmail
@@ -40,16 +41,13 @@ def create_service(ctx: ServiceContext) -> Service:
         await store.ensure_indexes()
         await outbox.ensure_indexes()
         outbox.start()
-        connection = await ctx.bus.connection()
-        for consumer in consumers:
-            await consumer.start(connection)
+        await start_all(await ctx.bus.connection(), consumers)
         # Repairs what a crash between a write and its event left behind.
         republisher = repeat(tickets.republish_unstaged, REPUBLISH_SECONDS, "republisher")
         background.append(asyncio.create_task(republisher, name="republisher"))
 
     async def shutdown() -> None:
-        for consumer in consumers:
-            await consumer.stop()
+        await stop_all(consumers)
         await cancel(background)
         await outbox.stop()
 

@@ -3,10 +3,8 @@ from a conversation, and IVR sales calls), in micro-batches (shared/batching.py)
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
 from services.tickets.handlers import Tickets
-from shared.batching import BatchConsumer, Delivery, Undecodable
+from shared.batching import BatchConsumer, Delivery, batch_consumer, decode_all
 from shared.bus import SUBSCRIPTIONS, Bus, subscriber
 from shared.contracts.conversation import ConversationEvent
 from shared.contracts.customer import CustomerEvent
@@ -17,13 +15,9 @@ def register(bus: Bus, tickets: Tickets) -> list[BatchConsumer]:
     settings = bus.settings
 
     async def on_conversations(deliveries: list[Delivery]) -> None:
-        events = []
-        for delivery in deliveries:
-            try:
-                events.append(ConversationEvent.model_validate(delivery.body))
-            except ValidationError as exc:
-                raise Undecodable(str(exc)) from exc
-        await tickets.on_conversation_events(events)
+        await tickets.on_conversation_events(
+            decode_all(deliveries, ConversationEvent.model_validate)
+        )
 
     # Anonymization also arrives per conversation (routing's `customer_anonymized`); the
     # customer's own event reaches services with no conversation (from a consultation).
@@ -39,12 +33,10 @@ def register(bus: Bus, tickets: Tickets) -> list[BatchConsumer]:
         await tickets.on_reply_status(report)
 
     return [
-        BatchConsumer(
+        batch_consumer(
+            settings,
             "tickets.conversation",
             bus.queue_name("tickets", "conversation"),
             on_conversations,
-            max_batch=settings.batch_max_messages,
-            max_wait=settings.batch_max_wait_ms / 1000,
-            prefetch=settings.prefetch_count,
         )
     ]
