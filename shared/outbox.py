@@ -184,6 +184,15 @@ def staging(entries: list[Document], now: datetime) -> Document:
     }
 
 
+def staged_document(doc: Document, entries: list[Document], now: datetime) -> Document:
+    """A new document, inserted together with the effects it stages (`staging()` for an
+    insert)."""
+    staged = {**doc, OUTBOX_FIELD: pack(entries)}
+    if entries:
+        staged[PENDING_FIELD] = now
+    return staged
+
+
 def merge_updates(*updates: Document) -> Document:
     """Combine MongoDB update documents operator by operator."""
     out: Document = {}
@@ -233,6 +242,8 @@ class EmbeddedOutbox:
         """Carry out the effects just staged: `staged` maps a document id to (the document as
         written, its new entries). False when the broker refused: the effects stay staged
         for the relay (or the caller's retry)."""
+        if not any(entries for _, entries in staged.values()):
+            return True
         inserts: dict[str, list[Document]] = {}
         events: list[Event] = []
         for doc, entries in staged.values():
@@ -243,8 +254,6 @@ class EmbeddedOutbox:
                     event = await self.materialize(doc, entry)
                     if event is not None:
                         events.append(event)
-        if not any(entries for _, entries in staged.values()):
-            return True
         for collection, docs in inserts.items():
             await insert_new(self.db[collection], docs)
         try:
@@ -298,7 +307,7 @@ class EmbeddedOutbox:
         done = 0
         for doc in docs:
             # Claim the document for this run: another replica's relay that read the same
-            # staged_at loses the compare-and-set and skips it (no double publish).
+            # pending time loses the compare-and-set and skips it (no double publish).
             claimed = await self.collection.update_one(
                 {"_id": doc["_id"], PENDING_FIELD: doc.get(PENDING_FIELD)},
                 {"$set": {PENDING_FIELD: utcnow()}},

@@ -23,7 +23,7 @@ from shared.contracts.base import new_id, utcnow
 from shared.ids import caused_id, first_customer_id
 from shared.logging import get_logger
 from shared.mongo import Document
-from shared.outbox import PENDING_FIELD, EmbeddedOutbox, event_entry
+from shared.outbox import EmbeddedOutbox, event_entry, staged_document
 
 log = get_logger("customers.identification")
 
@@ -133,10 +133,10 @@ class Identification:
 
     async def _commit(self, plan: Plan, now: datetime) -> None:
         for customer_id, entries in plan.staged.items():
-            if customer_id in plan.new_profiles:
-                profile = plan.new_profiles[customer_id]
-                profile["outbox"] = list(profile.get("outbox") or []) + entries
-                profile[PENDING_FIELD] = now
+            if customer_id in plan.new_profiles:  # written with the profile it announces
+                plan.new_profiles[customer_id] = staged_document(
+                    plan.new_profiles[customer_id], entries, now
+                )
         await self.store.insert_identities(plan.new_identities)
         await self.store.insert_profiles(list(plan.new_profiles.values()))
         await self.store.apply_channel_updates(

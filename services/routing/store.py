@@ -37,7 +37,10 @@ from shared.outbox import (
     event_entry,
     insert_entry,
     insert_new,
+    merge_updates,
     pack,
+    staged_document,
+    staging,
 )
 
 # Fields a draft never writes with $set: the staged effects are pushed, not replaced.
@@ -134,16 +137,10 @@ class Store:
             draft.doc["version"] = (draft.base_version or 0) + 1
             draft.staged = self._entries(draft)
             if draft.base_version is None:
-                doc = {**draft.doc, OUTBOX_FIELD: pack(draft.staged)}
-                if draft.staged:
-                    doc[PENDING_FIELD] = now
-                ops.append(InsertOne(doc))
+                ops.append(InsertOne(staged_document(draft.doc, draft.staged, now)))
                 continue
             sets = {k: v for k, v in draft.doc.items() if k not in _NOT_SET}
-            update: Document = {"$set": sets}
-            if draft.staged:
-                sets[PENDING_FIELD] = now
-                update["$push"] = {OUTBOX_FIELD: {"$each": pack(draft.staged)}}
+            update = merge_updates({"$set": sets}, staging(draft.staged, now))
             if draft.unset:
                 update["$unset"] = {k: "" for k in draft.unset}
             ops.append(UpdateOne({"_id": draft.id, "version": draft.base_version}, update))

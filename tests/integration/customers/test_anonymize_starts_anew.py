@@ -74,6 +74,14 @@ async def test_a_message_after_anonymization_starts_a_new_customer_and_nothing_o
     assert old["anonymized"] is True and old["identities"] == []
     assert old_name not in str(old) and phone not in str(old)
     await customer_events.wait_for(new_id, "identified")
+    customers = platform.db("customers")["customers"]
+
+    async def unstaged() -> bool:
+        # The announcement was staged with the new profile and, once published, removed.
+        doc = await customers.find_one({"_id": new_id})
+        return doc is not None and doc["outbox"] == [] and "outbox_pending" not in doc
+
+    await eventually(unstaged)
 
     # Routing: the message opened a new conversation, which ends up with the new customer;
     # the anonymized conversation keeps its customer id and nothing personal.
