@@ -372,11 +372,8 @@ class Inbound:
     async def _delivery_failed(self, message: Document, reason: str | None) -> None:
         """Staff see that a reply did not reach the customer, with the provider's reason
         (a deterministic id: a redelivered report records it once)."""
-        for _ in range(COMMIT_ROUNDS):
-            doc = await self.store.get(message["conversation_id"])
-            if doc is None:
-                return
-            draft = Draft.of(doc)
+
+        def record(draft: Draft) -> bool:
             draft.record(
                 "delivery_failed",
                 "system",
@@ -384,8 +381,10 @@ class Inbound:
                 note=reason,
                 text=message.get("text"),
             )
-            if not await self.store.commit([draft]):
-                return
+            return True
+
+        docs = await self.store.get_many([message["conversation_id"]])
+        await self.store.change(list(docs.values()), record, rounds=COMMIT_ROUNDS)
 
 
 def _failure_reason(status: DeliveryStatus) -> str | None:

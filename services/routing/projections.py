@@ -26,21 +26,8 @@ class Projections:
         self.store = store
 
     async def _commit_each(self, docs: list[Document], change: Callable[[Draft], bool]) -> int:
-        """Apply `change` to each of these conversations, committing them together;
-        conversations that changed meanwhile are loaded and changed again."""
-        changed = 0
-        for _ in range(COMMIT_ROUNDS):
-            drafts = []
-            for doc in docs:
-                draft = Draft.of(doc)
-                if change(draft):
-                    drafts.append(draft)
-            lost = await self.store.commit(drafts)
-            changed += len(drafts) - len(lost)
-            if not lost:
-                return changed
-            docs = list((await self.store.get_many([d.id for d in lost])).values())
-        raise RuntimeError("conversations kept changing while a projection was applied")
+        """Apply `change` to these conversations; how many it changed."""
+        return len(await self.store.change(docs, change, rounds=COMMIT_ROUNDS))
 
     # --- customers ----------------------------------------------------------------------
 

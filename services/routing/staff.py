@@ -16,7 +16,7 @@ from datetime import datetime
 from services.routing import domain, metrics
 from services.routing.domain import Actor, Decision
 from services.routing.holds import HoldTimers
-from services.routing.store import Store
+from services.routing.store import ChangingTooFast, Store
 from services.routing.timeline import Draft, derived_id
 from services.routing.window import check_reply_window
 from shared.contracts import utcnow
@@ -54,16 +54,22 @@ class StaffActions:
 
     async def _commit(self, conversation_id: str, decide: Callable[[Draft], None]) -> Draft:
         """Load, decide, write if nobody changed the conversation meanwhile; else again."""
-        for _ in range(CAS_ATTEMPTS):
-            draft = Draft.of(await self._load(conversation_id))
+
+        def change(draft: Draft) -> bool:
             decide(draft)
-            if not await self.store.commit([draft], flush=False):
-                # Written, with its events staged in the same write: a crash from here on
-                # delays them (the relay publishes them), it cannot lose them.
-                crash_point("routing.staff.after_write")
-                await self.store.flush([draft])
-                return draft
-        raise domain.AlreadyTaken("the conversation is changing too fast; try again")
+            return True
+
+        try:
+            [draft] = await self.store.change(
+                [await self._load(conversation_id)], change, flush=False, rounds=CAS_ATTEMPTS
+            )
+        except ChangingTooFast as exc:
+            raise domain.AlreadyTaken("the conversation is changing too fast; try again") from exc
+        # Written, with its events staged in the same write: a crash from here on delays
+        # them (the relay publishes them), it cannot lose them.
+        crash_point("routing.staff.after_write")
+        await self.store.flush([draft])
+        return draft
 
     @staticmethod
     def _decided(
@@ -94,11 +100,14 @@ class StaffActions:
     async def escalate(
         self, conversation_id: str, actor: Actor, note: str | None, to: str | None
     ) -> Document:
-        before = await self._load(conversation_id)
-        draft = await self._act(
-            conversation_id, lambda conv: domain.escalate(conv, actor, note, to), actor
-        )
-        metrics.ESCALATIONS.labels(domain.holder_kind(before.get("holder"))).inc()
+        escalated_by: list[str | None] = [None]  # the holder the winning decision saw
+
+        def decide(conv: domain.Conversation) -> Decision:
+            escalated_by[0] = conv.holder
+            return domain.escalate(conv, actor, note, to)
+
+        draft = await self._act(conversation_id, decide, actor)
+        metrics.ESCALATIONS.labels(domain.holder_kind(escalated_by[0])).inc()
         return draft.doc
 
     async def assign(

@@ -17,6 +17,7 @@ Collections (database `routing`):
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,10 @@ from shared.outbox import (
 
 # Fields a draft never writes with $set: the staged effects are pushed, not replaced.
 _NOT_SET = {"_id", OUTBOX_FIELD, PENDING_FIELD}
+
+
+class ChangingTooFast(RuntimeError):
+    """Other writers kept winning the compare-and-set."""
 
 
 class Store:
@@ -182,6 +187,28 @@ class Store:
         entries += [insert_entry("messages", m) for m in draft.messages]
         entries += [event_entry(e) for e in draft.events()]
         return entries
+
+    async def change(
+        self,
+        docs: list[Document],
+        change: Callable[[Draft], bool],
+        *,
+        rounds: int,
+        flush: bool = True,
+    ) -> list[Draft]:
+        """Apply `change` to each of these conversations (it returns whether it changed
+        it), commit them together, and decide again, on a fresh read, those that another
+        writer changed meanwhile. The written drafts; `ChangingTooFast` when some still
+        lose after `rounds` tries."""
+        written: list[Draft] = []
+        for _ in range(rounds):
+            drafts = [d for d in (Draft.of(doc) for doc in docs) if change(d)]
+            lost = await self.commit(drafts, flush=flush)
+            written += [d for d in drafts if d not in lost]
+            if not lost:
+                return written
+            docs = list((await self.get_many([d.id for d in lost])).values())
+        raise ChangingTooFast("conversations kept changing while a change was applied")
 
     async def flush(self, drafts: list[Draft]) -> None:
         """Carry out the effects of written drafts: inserts, then publishes, then unstage.
