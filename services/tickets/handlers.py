@@ -641,8 +641,9 @@ class Tickets:
     # --- conversations and sales calls -------------------------------------------------------
 
     async def on_conversation_events(self, events: list[ConversationEvent]) -> None:
-        """A batch: the newest snapshot of each conversation in one bulk write; sales calls
-        (IVR, a few per call) and anonymizations one by one, as `on_conversation_event`."""
+        """Keep the projection of the conversations (the newest snapshot of each, one bulk
+        write for the batch); erase anonymized customers and record IVR sales calls (a few
+        per call), one by one (idempotent)."""
         newest: dict[str, Document] = {}
         for event in events:
             snap = event.conversation
@@ -655,33 +656,25 @@ class Tickets:
                 newest[snap.conversation_id] = doc
         await self.store.project_conversations(newest)
         for event in events:
-            if event.conversation.call is not None or event.change == "customer_anonymized":
-                await self.on_conversation_event(event)
-
-    async def on_conversation_event(self, event: ConversationEvent) -> None:
-        """Keep the projection of the conversation; record IVR sales calls (idempotent)."""
-        snap = event.conversation
-        if event.change == "customer_anonymized":
-            await self.anonymize(snap.customer_id, snap.conversation_id)
-        if not domain.worth_projecting(event.action, snap.call is not None):
-            return
-        with bind_context(event_id=event.event_id, conversation_id=snap.conversation_id):
-            doc = snap.model_dump()
-            doc.pop("conversation_id")
-            await self.store.project_conversation(snap.conversation_id, doc)
-            call = snap.call
-            if call is not None and domain.is_sales_call(snap.channel, call.motive):
-                incoming: dict[str, Any] = {
-                    "conversation_id": snap.conversation_id,
-                    "customer_id": snap.customer_id,
-                    "customer_name": snap.customer_name,
-                    "document_number": snap.document_number,
-                    "caller_number": call.caller_number,
-                    "city": call.city,
-                    "motive": call.motive,
-                    "call_status": call.call_status,
-                }
-                await self._record_sales_call(call.call_sid, snap.version, snap.opened_at, incoming)
+            snap = event.conversation
+            with bind_context(event_id=event.event_id, conversation_id=snap.conversation_id):
+                if event.change == "customer_anonymized":
+                    await self.anonymize(snap.customer_id, snap.conversation_id)
+                call = snap.call
+                if call is not None and domain.is_sales_call(snap.channel, call.motive):
+                    incoming: dict[str, Any] = {
+                        "conversation_id": snap.conversation_id,
+                        "customer_id": snap.customer_id,
+                        "customer_name": snap.customer_name,
+                        "document_number": snap.document_number,
+                        "caller_number": call.caller_number,
+                        "city": call.city,
+                        "motive": call.motive,
+                        "call_status": call.call_status,
+                    }
+                    await self._record_sales_call(
+                        call.call_sid, snap.version, snap.opened_at, incoming
+                    )
 
     async def on_customer_event(self, event: CustomerEvent) -> None:
         """An anonymized customer disappears from every service, sales call, consultation

@@ -264,19 +264,6 @@ class TicketsStore:
 
     # --- conversation projection -------------------------------------------------------------
 
-    async def project_conversation(self, conversation_id: str, snapshot: Document) -> bool:
-        """Keep the newest snapshot of a conversation; False when ours is as new or newer."""
-        version = snapshot["version"]
-        try:
-            result = await self.conversations.update_one(
-                {"_id": conversation_id, "version": {"$lt": version}},
-                {"$set": snapshot},
-                upsert=True,
-            )
-        except DuplicateKeyError:  # the document exists with a version >= this one
-            return False
-        return bool(result.upserted_id is not None or result.modified_count)
-
     async def project_conversations(self, snapshots: dict[str, Document]) -> None:
         """`project_conversation` for a batch, in one command (older ones are ignored)."""
         if not snapshots:
