@@ -90,29 +90,19 @@ def outcome_event(message: Event, record: Document) -> Event:
     reason = record.get("detail") if state == "failed" else None
     code = record.get("error_code") or record.get("reason") if state == "failed" else None
     event_id = f"delivery:{message.event_id}:{state}"
-    if isinstance(message, ConsultationEmail):
+    consultation_id = message.consultation_id
+    if consultation_id:  # a consultation's answer: tickets hears how it went
         return ConsultationReplyStatus(
             event_id=event_id,
-            consultation_id=message.consultation_id,
+            consultation_id=consultation_id,
             message_id=message.event_id,
-            medium="email",
+            medium="email" if isinstance(message, ConsultationEmail) else "whatsapp",
             status=state,
             external_message_id=external_id,
             reason=reason,
             error_code=code,
         )
     assert isinstance(message, OutboundMessage)
-    if message.consultation_id:
-        return ConsultationReplyStatus(
-            event_id=event_id,
-            consultation_id=message.consultation_id,
-            message_id=message.event_id,
-            medium="whatsapp",
-            status=state,
-            external_message_id=external_id,
-            reason=reason,
-            error_code=code,
-        )
     # Shaped like Meta's webhook errors ({code, title, message}): routing already shows
     # `title` to staff for failed receipts; `reason` is our short label (metrics).
     errors = (
