@@ -90,6 +90,7 @@ def outcome_event(message: Event, record: Document) -> Event:
     reason = record.get("detail") if state == "failed" else None
     code = record.get("error_code") or record.get("reason") if state == "failed" else None
     event_id = f"delivery:{message.event_id}:{state}"
+    assert isinstance(message, ConsultationEmail | OutboundMessage)
     consultation_id = message.consultation_id
     if consultation_id:  # a consultation's answer: tickets hears how it went
         return ConsultationReplyStatus(
@@ -102,7 +103,7 @@ def outcome_event(message: Event, record: Document) -> Event:
             reason=reason,
             error_code=code,
         )
-    assert isinstance(message, OutboundMessage)
+    assert isinstance(message, OutboundMessage)  # a reply to a conversation
     # Shaped like Meta's webhook errors ({code, title, message}): routing already shows
     # `title` to staff for failed receipts; `reason` is our short label (metrics).
     errors = (
