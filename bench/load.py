@@ -354,24 +354,15 @@ class LoadRun:
     async def _watch_stored(
         self, pending: dict[str, Sent], result: StepResult, sending: asyncio.Event
     ) -> None:
-        """Every 50 ms: which pending messages are stored. From the bus's announcements when
-        the run has them (free for the database), else one `$in` query on routing's
-        messages (which, under load, costs the database as much as the platform does)."""
-        if self.stored_times is not None:
-            await self._watch_announced(pending, result, sending, self.stored_times)
+        """Every 50 ms: which pending messages are stored, until none is pending or the drain
+        timeout after the last send."""
+        if self.stored_times is None and self.mongo is None:
             return
-        if self.mongo is None:
-            return
-        messages = self.mongo[self.settings.db_name("routing")]["messages"]
         deadline: float | None = None
         while True:
-            ids = list(pending)
-            for start in range(0, len(ids), 1000):
-                async for doc in messages.find(
-                    {"_id": {"$in": ids[start : start + 1000]}}, {"_id": 1}
-                ):
-                    s = pending.pop(doc["_id"])
-                    result.stored_ms.append((time.perf_counter() - s.accepted_at) * 1000)
+            for event_id, at in (await self._stored_among(list(pending))).items():
+                s = pending.pop(event_id)
+                result.stored_ms.append(max(0.0, at - s.accepted_at) * 1000)
             if not sending.is_set():
                 deadline = deadline or time.perf_counter() + self.drain_timeout
                 if not pending or time.perf_counter() > deadline:
@@ -379,24 +370,20 @@ class LoadRun:
             await asyncio.sleep(0.05)
         result.not_stored = len(pending)
 
-    async def _watch_announced(
-        self,
-        pending: dict[str, Sent],
-        result: StepResult,
-        sending: asyncio.Event,
-        stored_times: dict[str, float],
-    ) -> None:
-        deadline: float | None = None
-        while True:
-            for event_id in [e for e in pending if e in stored_times]:
-                s = pending.pop(event_id)
-                result.stored_ms.append(max(0.0, stored_times[event_id] - s.accepted_at) * 1000)
-            if not sending.is_set():
-                deadline = deadline or time.perf_counter() + self.drain_timeout
-                if not pending or time.perf_counter() > deadline:
-                    break
-            await asyncio.sleep(0.05)
-        result.not_stored = len(pending)
+    async def _stored_among(self, ids: list[str]) -> dict[str, float]:
+        """When each of these messages was stored, for those that are: from the bus's
+        announcements when the run has them (free for the database), else one `$in` query
+        on routing's messages (which, under load, costs the database as much as the
+        platform does), timed when found."""
+        if self.stored_times is not None:
+            return {e: self.stored_times[e] for e in ids if e in self.stored_times}
+        assert self.mongo is not None
+        messages = self.mongo[self.settings.db_name("routing")]["messages"]
+        found: dict[str, float] = {}
+        for start in range(0, len(ids), 1000):
+            async for doc in messages.find({"_id": {"$in": ids[start : start + 1000]}}, {"_id": 1}):
+                found[doc["_id"]] = time.perf_counter()
+        return found
 
     async def _watch_visible(self, client: httpx.AsyncClient, s: Sent, result: StepResult) -> None:
         """Poll the staff API until it lists the sampled customer's conversation with a message."""
