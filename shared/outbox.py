@@ -173,6 +173,15 @@ def unpack(stored: list[Any] | None) -> list[Document]:
 _CODEC: CodecOptions[Document] = CodecOptions(tz_aware=True)
 
 
+def staged_inserts(entries: list[Document]) -> dict[str, list[Document]]:
+    """The documents the entries insert, by collection."""
+    inserts: dict[str, list[Document]] = {}
+    for entry in entries:
+        if entry["kind"] == "insert":
+            inserts.setdefault(entry["collection"], []).append(entry["doc"])
+    return inserts
+
+
 def staging(entries: list[Document], now: datetime) -> Document:
     """The update operators that stage `entries` in the same write as the change itself
     (merge them into the document's update with `merge_updates`)."""
@@ -244,13 +253,11 @@ class EmbeddedOutbox:
         for the relay (or the caller's retry)."""
         if not any(entries for _, entries in staged.values()):
             return True
-        inserts: dict[str, list[Document]] = {}
+        inserts = staged_inserts([e for _, entries in staged.values() for e in entries])
         events: list[Event] = []
         for doc, entries in staged.values():
             for entry in entries:
-                if entry["kind"] == "insert":
-                    inserts.setdefault(entry["collection"], []).append(entry["doc"])
-                else:
+                if entry["kind"] == "event":
                     event = await self.materialize(doc, entry)
                     if event is not None:
                         events.append(event)

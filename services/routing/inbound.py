@@ -21,7 +21,7 @@ from shared.contracts.inbound import PERSON_MOTIVE, InboundEvent
 from shared.ids import first_customer_id
 from shared.logging import get_logger
 from shared.mongo import Document
-from shared.outbox import OUTBOX_FIELD, PENDING_FIELD, unpack
+from shared.outbox import OUTBOX_FIELD, PENDING_FIELD, staged_inserts, unpack
 from shared.secrets import SecretBox, contains_secret, mask_secrets
 
 log = get_logger("routing.inbound")
@@ -154,11 +154,7 @@ class Inbound:
         applied: set[str] = set()
         for doc in staged:
             entries = unpack(doc.get(OUTBOX_FIELD))
-            applied |= {
-                e["doc"]["_id"]
-                for e in entries
-                if e["kind"] == "insert" and e["collection"] == "messages"
-            }
+            applied |= {m["_id"] for m in staged_inserts(entries).get("messages", [])}
             await self.store.effects.flush({doc["_id"]: (doc, entries)})
         return applied
 

@@ -9,17 +9,7 @@ from services.routing import domain, metrics
 from services.routing.quality import ChatLine, score_chat
 from services.routing.store import Store
 from shared.mongo import Document
-from shared.outbox import OUTBOX_FIELD, unpack
-
-
-def _staged_inserts(doc: Document) -> dict[str, list[Document]]:
-    """What the conversation's last write staged and is being inserted right now: shown
-    with it, so a conversation is never seen without the messages its count includes."""
-    staged: dict[str, list[Document]] = {}
-    for entry in unpack(doc.get(OUTBOX_FIELD)):
-        if entry.get("kind") == "insert":
-            staged.setdefault(entry["collection"], []).append(entry["doc"])
-    return staged
+from shared.outbox import OUTBOX_FIELD, staged_inserts, unpack
 
 
 def _with(stored: list[Document], staged: dict[str, list[Document]], name: str) -> list[Document]:
@@ -48,7 +38,9 @@ class Reads:
         if doc.get("customer_id"):
             customer = await self.store.customer(doc["customer_id"])
             tags = list(customer.get("tags", [])) if customer else []
-        staged = _staged_inserts(doc)
+        # What the last write staged is being inserted right now: shown with it, so a
+        # conversation is never seen without the messages its count includes.
+        staged = staged_inserts(unpack(doc.get(OUTBOX_FIELD)))
         return {
             "conversation": doc,
             "customer_tags": tags,
