@@ -31,14 +31,34 @@ from shared.mongo import Document
 log = get_logger("outbox")
 
 
-class Outbox:
+class Relaying:
+    """A relay run every `interval` seconds in the background, from `start()` to `stop()`."""
+
+    name = "outbox"
+    _task: asyncio.Task[None] | None = None
+
+    async def relay_once(self) -> int:
+        raise NotImplementedError
+
+    def start(self, interval: float = 1.0) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(
+                repeat(self.relay_once, interval, f"{self.name}-relay"), name=f"{self.name}-relay"
+            )
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await cancel([self._task])
+            self._task = None
+
+
+class Outbox(Relaying):
     COLLECTION = "outbox"
 
     def __init__(self, db: AsyncDatabase[Document], bus: Bus, registry: dict[str, type[Event]]):
         self.collection = db[self.COLLECTION]
         self.bus = bus
         self.registry = registry  # message_type name -> Event class, to rebuild staged events
-        self._task: asyncio.Task[None] | None = None
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("published", ASCENDING), ("staged_at", ASCENDING)])
@@ -115,17 +135,6 @@ class Outbox:
             )
             sent += 1
         return sent
-
-    def start(self, interval: float = 1.0) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(
-                repeat(self.relay_once, interval, "outbox-relay"), name="outbox-relay"
-            )
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await cancel([self._task])
-            self._task = None
 
 
 # --- Effects staged inside the document whose change they announce ----------------------
@@ -211,7 +220,7 @@ def merge_updates(*updates: Document) -> Document:
     return out
 
 
-class EmbeddedOutbox:
+class EmbeddedOutbox(Relaying):
     """The outbox of a collection whose documents carry their own pending effects.
 
     A use case writes its change and what must follow it (events to publish, documents to
@@ -235,7 +244,6 @@ class EmbeddedOutbox:
         self.registry = registry
         self.materialize = materialize or self._from_body
         self.name = name
-        self._task: asyncio.Task[None] | None = None
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index(PENDING_FIELD, sparse=True)
@@ -327,17 +335,6 @@ class EmbeddedOutbox:
         if done:
             log.info("outbox_relayed", outbox=self.name, effects=done)
         return done
-
-    def start(self, interval: float = 1.0) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(
-                repeat(self.relay_once, interval, f"{self.name}-relay"), name=f"{self.name}-relay"
-            )
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await cancel([self._task])
-            self._task = None
 
 
 async def insert_new(collection: AsyncCollection[Document], docs: list[Document]) -> int:
