@@ -49,6 +49,12 @@ POLICY: dict[str, tuple[tuple[Role, ...], str]] = {
         "escalate, return, finish, note, reply, seen, reveal (holder rules apply)",
     ),
     "conversations.assign": (OFFICE, "take (Tomar), assign and reassign with a note"),
+    # Quick replies (routing): everyone who answers keeps their own and uses the team's.
+    "quick_replies.use": (
+        PEOPLE_WHO_SERVE,
+        "list the team's and one's own quick replies; create, edit, delete one's own",
+    ),
+    "quick_replies.team": (OFFICE, "create, edit and delete the team's quick replies"),
     # Customers: one policy for every read of a customer's data, the audited export included.
     "customers.read": (
         ANY_ROLE,

@@ -64,6 +64,12 @@ REFUSALS: dict[type[domain.CustomerError], errors.Refusal] = {
     domain.UnmergeRefused: errors.Refusal(
         errors.Conflict, "unmerge_refused", "No se puede deshacer esta fusión."
     ),
+    domain.CaseNotFound: errors.Refusal(
+        errors.NotFound, "case_not_found", "Esa conversación no es un caso de este cliente."
+    ),
+    domain.CaseCancelled: errors.Refusal(
+        errors.Conflict, "case_cancelled", "El caso fue cancelado: ya no admite comentarios."
+    ),
     domain.CommentsAreImmutable: errors.Refusal(
         errors.MethodNotAllowed,
         "comments_are_immutable",
@@ -157,10 +163,13 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
     async def search(
         user: Reader,
         q: Annotated[str, Query(max_length=200)] = "",
+        tag: Annotated[
+            str | None, Query(max_length=48, description="only customers with this tag")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> dict[str, Any]:
-        return await guard(handlers.search(q, limit, offset))
+        return await guard(handlers.search(q, limit, offset, tag or None))
 
     @router.get("/api/customers/{customer_id}", summary="A customer's profile and identities")
     async def get_customer(customer_id: str, user: Reader) -> dict[str, Any]:
@@ -261,6 +270,33 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
     )
     async def add_comment(customer_id: str, body: CommentBody, user: Commenter) -> dict[str, Any]:
         return await guard(handlers.add_comment(customer_id, body.text, user))
+
+    @router.get(
+        "/api/customers/{customer_id}/cases",
+        summary="The customer's cases (conversations) with their comments",
+    )
+    async def cases(customer_id: str, user: Reader) -> list[dict[str, Any]]:
+        return await guard(handlers.cases(customer_id))
+
+    @router.post(
+        "/api/customers/{customer_id}/cases/{case_id}/comments",
+        status_code=201,
+        summary="Comment on one case",
+    )
+    async def comment_case(
+        customer_id: str, case_id: str, body: CommentBody, user: Commenter
+    ) -> dict[str, Any]:
+        return await guard(handlers.comment_case(customer_id, case_id, body.text, user))
+
+    @router.post(
+        "/api/customers/{customer_id}/cases/{case_id}/cancel",
+        summary="Cancel a case: its comments are deleted",
+    )
+    async def cancel_case(
+        customer_id: str, case_id: str, request: Request, user: Commenter, note: str | None = None
+    ) -> dict[str, Any]:
+        note = await _optional_note(request, note)
+        return await guard(handlers.cancel_case(customer_id, case_id, note, user))
 
     @router.get("/api/customers/{customer_id}/comments", summary="Case comments, oldest first")
     async def comments(customer_id: str, user: Reader) -> list[dict[str, Any]]:

@@ -83,6 +83,14 @@ class CommentsAreImmutable(CustomerError):
     pass
 
 
+class CaseNotFound(CustomerError):
+    """No conversation of this customer (or of those it absorbed) is that case."""
+
+
+class CaseCancelled(CustomerError):
+    """A cancelled case takes no more comments (its comments were deleted with it)."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Profile
 # ---------------------------------------------------------------------------------------------
@@ -508,6 +516,13 @@ def check_active(profile: Mapping[str, Any]) -> None:
         raise CustomerMerged(
             f"customer was merged into {profile.get('merged_into')}; act on that customer"
         )
+
+
+def check_case_open(case: Mapping[str, Any] | None) -> None:
+    """Seed 003: a comment cannot be changed or deleted, but cancelling its case deletes it;
+    a cancelled case is closed to comments for good."""
+    if case is not None and case.get("status") == "cancelled":
+        raise CaseCancelled("the case was cancelled; its comments were deleted")
 
 
 def check_not_anonymized(profile: Mapping[str, Any]) -> None:

@@ -159,9 +159,11 @@ class CustomerHandlers:
         doc = await self.store.require(customer_id)
         return customer_view(doc, await self.store.identities_of(customer_id))
 
-    async def search(self, q: str, limit: int, offset: int) -> dict[str, Any]:
+    async def search(
+        self, q: str, limit: int, offset: int, tag: str | None = None
+    ) -> dict[str, Any]:
         terms = domain.search_terms(q).terms
-        docs, total = await self.store.search(terms, limit, offset)
+        docs, total = await self.store.search(terms, limit, offset, tag)
         items = []
         for doc in docs:
             items.append(customer_view(doc, await self.store.identities_of(doc["_id"])))
@@ -500,6 +502,75 @@ class CustomerHandlers:
         comment = await self.store.add_comment(customer_id, user.actor, text)
         await self._done(customer_id, user, "commented", {"comment_id": comment["_id"]})
         return _strip(comment)
+
+    # -- cases (seed 003: a case is one conversation; its comments live and die with it) -----
+
+    async def _case_of(self, customer_id: str, case_id: str) -> tuple[Document, list[str]]:
+        doc = await self.store.require(customer_id)
+        lineage = self._lineage(doc)
+        if not await self.store.is_linked(case_id, lineage):
+            raise domain.CaseNotFound(f"conversation {case_id!r} is not a case of {customer_id!r}")
+        return doc, lineage
+
+    async def cases(self, customer_id: str) -> list[dict[str, Any]]:
+        """Every case (conversation) of the customer with its state and its comments; the
+        messages themselves are routing's (`GET /api/messages`)."""
+        doc = await self.store.require(customer_id)
+        lineage = self._lineage(doc)
+        case_ids = await self.store.conversations_of(lineage)
+        states = await self.store.cases_of(case_ids)
+        comments: dict[str, list[dict[str, Any]]] = {}
+        for c in await self.store.comments_of(lineage):
+            if c.get("case_id"):
+                comments.setdefault(c["case_id"], []).append(_strip(c))
+        out = []
+        for case_id in case_ids:
+            state = states.get(case_id) or {}
+            out.append(
+                {
+                    "case_id": case_id,
+                    "status": state.get("status", "open"),
+                    "cancelled_by": state.get("cancelled_by"),
+                    "cancelled_at": state.get("cancelled_at"),
+                    "comments": comments.get(case_id, []),
+                }
+            )
+        return out
+
+    async def comment_case(
+        self, customer_id: str, case_id: str, text: str, user: User
+    ) -> dict[str, Any]:
+        text = text.strip()
+        if not text:
+            raise domain.InvalidField("text", "a comment needs text")
+        doc, _ = await self._case_of(customer_id, case_id)
+        domain.check_active(doc)
+        domain.check_case_open(await self.store.get_case(case_id))
+        comment = await self.store.add_comment(customer_id, user.actor, text, case_id=case_id)
+        await self._done(
+            customer_id, user, "case_commented", {"case_id": case_id, "comment_id": comment["_id"]}
+        )
+        return _strip(comment)
+
+    async def cancel_case(
+        self, customer_id: str, case_id: str, note: str | None, user: User
+    ) -> dict[str, Any]:
+        """Cancel a case: its comments are deleted (the only way a comment goes away, seed
+        003); the audit keeps who cancelled and how many comments went, not their text."""
+        doc, _ = await self._case_of(customer_id, case_id)
+        domain.check_active(doc)
+        deleted = await self.store.cancel_case(case_id, customer_id, user.actor, note)
+        await self._done(
+            customer_id, user, "case_cancelled", {"case_id": case_id, "comments_deleted": deleted}
+        )
+        state = await self.store.get_case(case_id) or {}
+        return {
+            "case_id": case_id,
+            "status": "cancelled",
+            "cancelled_by": state.get("cancelled_by"),
+            "cancelled_at": state.get("cancelled_at"),
+            "comments_deleted": deleted,
+        }
 
     async def comments(self, customer_id: str) -> list[dict[str, Any]]:
         doc = await self.store.require(customer_id)

@@ -11,7 +11,9 @@ Collections of the `customers` database:
 - `tags`          the tag catalogue (`_id` = slug)
 - `tag_history`   every add/remove with who, when and the evidence note
 - `merges`        every merge with what it changed, so unmerge restores it exactly
-- `comments`      append-only case comments
+- `comments`      append-only comments: on the customer (Resumen) or on one case
+                  (`case_id` = a conversation id); only cancelling the case deletes them
+- `cases`         a case's state (`_id` = its conversation id): `cancelled` once cancelled
 - `audit`         who did what to which customer, when
 - `settings`      admin-configured extra profile fields
 - (each customer document carries its own staged events: shared/outbox.py EmbeddedOutbox)
@@ -19,6 +21,7 @@ Collections of the `customers` database:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -83,6 +86,7 @@ class CustomerStore:
         self.tag_history = db["tag_history"]
         self.merges = db["merges"]
         self.comments = db["comments"]
+        self.cases = db["cases"]
         self.audit = db["audit"]
         self.conversation_links = db["conversation_links"]
         self.settings = db["settings"]
@@ -90,11 +94,13 @@ class CustomerStore:
     async def ensure_indexes(self) -> None:
         await self.customers.create_index("search_keys")
         await self.customers.create_index("match_keys")
+        await self.customers.create_index([("tags", ASCENDING), ("updated_at", DESCENDING)])
         await self.customers.create_index([("status", ASCENDING), ("updated_at", DESCENDING)])
         await self.identities.create_index("customer_id")
         await self.conversation_links.create_index("customer_id")
         await self.tag_history.create_index([("customer_id", ASCENDING), ("at", ASCENDING)])
         await self.comments.create_index([("customer_id", ASCENDING), ("at", ASCENDING)])
+        await self.comments.create_index("case_id", sparse=True)
         await self.audit.create_index([("customer_id", ASCENDING), ("at", ASCENDING)])
         await self.merges.create_index("survivor_id")
         await self.merges.create_index("absorbed_id")
@@ -323,9 +329,13 @@ class CustomerStore:
     # -- search -------------------------------------------------------------------------------
 
     async def search(
-        self, terms: Iterable[str], limit: int, offset: int
+        self, terms: Iterable[str], limit: int, offset: int, tag: str | None = None
     ) -> tuple[list[Document], int]:
+        """Active customers whose search keys start with every term; with `tag`, only those
+        carrying it (seed 000: tags group customers)."""
         query: Document = {"status": "active"}
+        if tag:
+            query["tags"] = tag
         clauses = [{"search_keys": {"$regex": "^" + re.escape(t)}} for t in terms]
         if clauses:
             query["$and"] = clauses
@@ -412,11 +422,50 @@ class CustomerStore:
 
     # -- comments, audit, settings --------------------------------------------------------------
 
-    async def add_comment(self, customer_id: str, author: str, text: str) -> Document:
+    async def add_comment(
+        self, customer_id: str, author: str, text: str, case_id: str | None = None
+    ) -> Document:
         doc: Document = {"_id": new_id(), "customer_id": customer_id, "author": author}
-        doc.update(text=text, at=utcnow())
+        doc.update(text=text, at=utcnow(), case_id=case_id)
         await self.comments.insert_one(doc)
         return doc
+
+    async def is_linked(self, conversation_id: str, customer_ids: list[str]) -> bool:
+        """Whether the conversation belongs to one of these customers (routing told us)."""
+        found = await self.conversation_links.find_one(
+            {"_id": conversation_id, "customer_id": {"$in": customer_ids}}, {"_id": 1}
+        )
+        return found is not None
+
+    async def get_case(self, case_id: str) -> Document | None:
+        return await self.cases.find_one({"_id": case_id})
+
+    async def cases_of(self, case_ids: list[str]) -> dict[str, Document]:
+        docs = await self.cases.find({"_id": {"$in": case_ids}}).to_list(None)
+        return {d["_id"]: d for d in docs}
+
+    async def cancel_case(
+        self, case_id: str, customer_id: str, actor: str, note: str | None
+    ) -> int:
+        """Mark the case cancelled (once: the first cancellation's who and when stay), then
+        delete its comments. Repeating it finishes what a crash left half done. How many
+        comments were deleted."""
+        with contextlib.suppress(DuplicateKeyError):  # cancelled already: keep the first
+            await self.cases.update_one(
+                {"_id": case_id, "status": {"$ne": "cancelled"}},
+                {
+                    "$set": {
+                        "customer_id": customer_id,
+                        "status": "cancelled",
+                        "cancelled_by": actor,
+                        "cancelled_at": utcnow(),
+                        "note": note,
+                    }
+                },
+                upsert=True,
+            )
+        result = await self.comments.delete_many({"case_id": case_id})
+        return int(result.deleted_count)
 
     async def comments_of(self, customer_ids: list[str]) -> list[Document]:
         cursor = self.comments.find({"customer_id": {"$in": customer_ids}}).sort("at", 1)
@@ -480,6 +529,7 @@ class CustomerStore:
         ids = {"$in": customer_ids}
         await self.comments.update_many({"customer_id": ids}, {"$set": {"text": text}})
         await self.tag_history.update_many({"customer_id": ids}, {"$set": {"note": text}})
+        await self.cases.update_many({"customer_id": ids}, {"$set": {"note": text}})
         await self.merges.update_many(
             {"$or": [{"survivor_id": ids}, {"absorbed_id": ids}]},
             {"$set": {"note": text, "filled": {}, "notes_before": None, "notes_after": None}},

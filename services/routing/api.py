@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.routing import domain, live
+from services.routing import domain, live, quick_replies
 from services.routing.domain import Actor
 from services.routing.handlers import Routing, snapshot
 from services.routing.window import TemplateRequired
@@ -60,6 +60,17 @@ REFUSALS: dict[type[domain.DomainError], errors.Refusal] = {
     domain.ReadOnlyChannel: errors.Refusal(
         errors.Conflict, "read_only_channel", "En este canal no se responde desde el sistema."
     ),
+    quick_replies.QuickReplyNotFound: errors.Refusal(
+        errors.NotFound, "quick_reply_not_found", "La respuesta rápida no existe."
+    ),
+    quick_replies.QuickReplyExists: errors.Refusal(
+        errors.Conflict, "quick_reply_exists", "Ya hay una respuesta rápida con ese nombre."
+    ),
+    quick_replies.InvalidQuickReply: errors.Refusal(
+        errors.Invalid,
+        "invalid_quick_reply",
+        "Nombre: letras sin espacios, números, _ o - (hasta 40); texto: hasta 4096 caracteres.",
+    ),
     domain.InvalidTransition: errors.Refusal(
         errors.Conflict,
         "invalid_transition",
@@ -79,6 +90,7 @@ async def _run(call: Awaitable[T]) -> T:
 Reader = Annotated[User, may("conversations.read")]
 Acting = Annotated[User, may("conversations.act")]
 Assigning = Annotated[User, may("conversations.assign")]
+Replying = Annotated[User, may("quick_replies.use")]
 
 
 def _actor(user: User) -> Actor:
@@ -231,12 +243,14 @@ def _status(value: str | None) -> str | None:
     )
 
 
-def _filters(
+async def _filters(
+    routing: Routing,
     channel: str | None,
     status_: str | None,
     holder: str | None = None,
     identity: str | None = None,
     customer_id: str | None = None,
+    tag: str | None = None,
 ) -> dict[str, Any]:
     query: dict[str, Any] = {}
     if channel:
@@ -250,8 +264,14 @@ def _filters(
             query["holder"] = holder
     if identity:
         query["identity_key"] = identity
-    if customer_id:
-        query["customer_id"] = customer_id
+    customers = [customer_id] if customer_id else None
+    if tag:
+        # Tags group customers (seed 000): the conversations of the customers carrying it,
+        # as routing's projection of the customers service knows them.
+        tagged = await routing.store.customers_tagged(tag)
+        customers = [c for c in customers if c in tagged] if customers else tagged
+    if customers is not None:
+        query["customer_id"] = {"$in": customers}
     return query
 
 
@@ -266,6 +286,35 @@ StatusQ = Annotated[
 ]
 PageQ = Annotated[int, Query(ge=1, le=100_000)]
 SizeQ = Annotated[int, Query(ge=1, le=200)]
+TagQ = Annotated[
+    str | None, Query(max_length=48, description="only conversations of customers with this tag")
+]
+
+
+class QuickReplyBody(BaseModel):
+    name: str = Field(min_length=1, max_length=41, description="what follows `/`: saludo")
+    text: str = Field(min_length=1, max_length=4096)
+    scope: Literal["personal", "team"] = "personal"
+
+
+class QuickReplyChange(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=41)
+    text: str | None = Field(None, min_length=1, max_length=4096)
+
+
+class QuickReplyOut(BaseModel):
+    id: str
+    name: str
+    text: str
+    scope: Literal["personal", "team"]
+    created_by: str | None = None
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+
+
+class CustomerMessage(MessageOut):
+    conversation_id: str
+    channel: str | None = None
 
 
 ONE = errors.responses(404)
@@ -286,12 +335,12 @@ def build_router(routing: Routing) -> APIRouter:
         ] = None,
         identity: Annotated[str | None, Query(description="`<channel>:<external_id>`")] = None,
         customer_id: str | None = None,
+        tag: TagQ = None,
         page: PageQ = 1,
         page_size: SizeQ = 50,
     ) -> Page:
-        docs, total = await routing.store.list_conversations(
-            _filters(channel, status_, holder, identity, customer_id), page, page_size
-        )
+        query = await _filters(routing, channel, status_, holder, identity, customer_id, tag)
+        docs, total = await routing.store.list_conversations(query, page, page_size)
         return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
 
     @router.get("/stream", response_model=Page, summary="Activity stream of the caller")
@@ -299,14 +348,14 @@ def build_router(routing: Routing) -> APIRouter:
         user: Reader,
         channel: ChannelQ = None,
         status_: StatusQ = None,
+        tag: TagQ = None,
         page: PageQ = 1,
         page_size: SizeQ = 50,
     ) -> Page:
         """Held by me first, then by other staff, then agents, then Lara, then waiting in a
         queue, then closed; most recent activity first within each group."""
-        docs, total = await routing.store.stream(
-            user.actor, _filters(channel, status_), page, page_size
-        )
+        query = await _filters(routing, channel, status_, tag=tag)
+        docs, total = await routing.store.stream(user.actor, query, page, page_size)
         return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
 
     @router.get(
@@ -433,6 +482,74 @@ def build_router(routing: Routing) -> APIRouter:
     async def reveal(conversation_id: str, message_id: str, user: Acting) -> Revealed:
         text = await _run(routing.reveal(conversation_id, message_id, _actor(user)))
         return Revealed(message_id=message_id, text=text)
+
+    @router.get(
+        "/messages",
+        response_model=list[CustomerMessage],
+        summary="A customer's messages across conversations, by author",
+    )
+    async def customer_messages(
+        user: Reader,
+        customer_id: Annotated[str, Query(min_length=1, max_length=100)],
+        author: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="`me` (the caller's own replies), `customer`, or `agent:<id>`",
+            ),
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    ) -> list[CustomerMessage]:
+        """Oldest first, the latest `limit`. The customer panel's Resumen shows them all;
+        its Casos only the caller's own replies (`author=me`, seed 003)."""
+        who = user.actor if author == "me" else author
+        docs = await routing.customer_messages(customer_id, who, limit)
+        return [
+            CustomerMessage(
+                **_message(d).model_dump(),
+                conversation_id=d["conversation_id"],
+                channel=d.get("channel"),
+            )
+            for d in docs
+        ]
+
+    @router.get(
+        "/quick-replies",
+        response_model=list[QuickReplyOut],
+        summary="The team's quick replies and the caller's own",
+    )
+    async def list_quick_replies(user: Replying) -> list[dict[str, Any]]:
+        return await routing.quick_replies.list(user)
+
+    @router.post(
+        "/quick-replies",
+        status_code=201,
+        response_model=QuickReplyOut,
+        summary="Save a quick reply (personal; the team's: staff, admin)",
+        responses=errors.responses(409),
+    )
+    async def create_quick_reply(body: QuickReplyBody, user: Replying) -> dict[str, Any]:
+        return await _run(routing.quick_replies.create(user, body.name, body.text, body.scope))
+
+    @router.patch(
+        "/quick-replies/{reply_id}",
+        response_model=QuickReplyOut,
+        summary="Edit a quick reply (one's own; the team's: staff, admin)",
+        responses=errors.responses(404, 409),
+    )
+    async def edit_quick_reply(
+        reply_id: str, body: QuickReplyChange, user: Replying
+    ) -> dict[str, Any]:
+        return await _run(routing.quick_replies.update(user, reply_id, body.name, body.text))
+
+    @router.delete(
+        "/quick-replies/{reply_id}",
+        status_code=204,
+        summary="Delete a quick reply (one's own; the team's: staff, admin)",
+        responses=errors.responses(404),
+    )
+    async def delete_quick_reply(reply_id: str, user: Replying) -> None:
+        await _run(routing.quick_replies.delete(user, reply_id))
 
     live.add_route(router, live.LiveFeed())
     return router

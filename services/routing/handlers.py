@@ -16,6 +16,7 @@ from services.routing.bot import Bot
 from services.routing.holds import HoldTimers
 from services.routing.inbound import Inbound
 from services.routing.projections import Projections
+from services.routing.quick_replies import QuickReplies
 from services.routing.reads import Reads
 from services.routing.staff import StaffActions
 from services.routing.store import Store
@@ -40,6 +41,7 @@ class Routing:
         self.staff = StaffActions(store, holds, box, tz, template_configured)
         self.projections = Projections(store)
         self.reads = Reads(store)
+        self.quick_replies = QuickReplies(store)
         # The HTTP router calls these by name.
         self.escalate = self.staff.escalate
         self.assign = self.staff.assign
@@ -54,6 +56,7 @@ class Routing:
         self.view = self.reads.view
         self.events = self.reads.events
         self.quality = self.reads.quality
+        self.customer_messages = self.reads.customer_messages
         self.refresh_gauges = self.reads.refresh_gauges
         self.on_customer_event = self.projections.on_customer_event
         self.on_ticket_event = self.projections.on_ticket_event

@@ -49,6 +49,13 @@ class Reads:
             "notes": _with(await self.store.notes_of(conversation_id), staged, "notes"),
         }
 
+    async def customer_messages(
+        self, customer_id: str, author: str | None, limit: int
+    ) -> list[Document]:
+        """A customer's messages across its conversations; with `author`, only theirs (the
+        customer panel's Casos: an agent's own previous replies, seed 003)."""
+        return await self.store.messages_of_customer(customer_id, author, limit)
+
     async def events(self, conversation_id: str) -> list[Document]:
         await self._load(conversation_id)
         return await self.store.events_of(conversation_id)

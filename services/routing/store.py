@@ -12,6 +12,8 @@ Collections (database `routing`):
 - `events`: the audit trail (who, what, when, note). `notes`: internal notes.
 - `identities` / `customers`: projection of the customers service's events.
 - `blocked_messages`: what a blocked identity wrote (recorded, never answered).
+- `quick_replies`: saved replies; `owner` = `team` or the person (`agent:luis`), the name
+  unique per owner (services/routing/quick_replies.py).
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, InsertOne, UpdateMany, UpdateOne
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.routing.domain import stream_rank
+from services.routing.quick_replies import QuickReplyExists
 from services.routing.timeline import Draft
 from shared.bus import Bus
 from shared.contracts import ConversationEvent, OutboundMessage
@@ -68,6 +71,7 @@ class Store:
         self.identities = db["identities"]
         self.customers = db["customers"]
         self.blocked_messages = db["blocked_messages"]
+        self.quick_replies = db["quick_replies"]
 
     async def ensure_indexes(self) -> None:
         c = self.conversations
@@ -88,6 +92,10 @@ class Store:
         await self.notes.create_index([("conversation_id", ASCENDING), ("at", ASCENDING)])
         await self.identities.create_index([("customer_id", ASCENDING)])
         await self.blocked_messages.create_index([("identity_key", ASCENDING)])
+        await self.customers.create_index([("tags", ASCENDING)])
+        await self.quick_replies.create_index(
+            [("owner", ASCENDING), ("name", ASCENDING)], unique=True
+        )
 
     # --- conversations ---------------------------------------------------------------
 
@@ -454,3 +462,56 @@ class Store:
 
     async def customer(self, customer_id: str) -> Document | None:
         return await self.customers.find_one({"_id": customer_id})
+
+    async def customers_tagged(self, tag: str) -> list[str]:
+        """Ids of the customers whose projected snapshot carries `tag`."""
+        cursor = self.customers.find({"tags": tag}, {"_id": 1})
+        return [d["_id"] async for d in cursor]
+
+    async def messages_of_customer(
+        self, customer_id: str, author: str | None, limit: int
+    ) -> list[Document]:
+        """The customer's latest `limit` messages over all its conversations (only
+        `author`'s when given), oldest first, each with its conversation's channel."""
+        conversations = await self.conversations.find(
+            {"customer_id": customer_id}, {"channel": 1}
+        ).to_list(None)
+        channels = {c["_id"]: c["channel"] for c in conversations}
+        if not channels:
+            return []
+        query: Document = {"conversation_id": {"$in": list(channels)}}
+        if author:
+            query["author"] = author
+        cursor = self.messages.find(query).sort([("at", DESCENDING), ("seq", DESCENDING)])
+        docs = await cursor.limit(limit).to_list(None)
+        for doc in docs:
+            doc["channel"] = channels.get(doc["conversation_id"])
+        return docs[::-1]
+
+    # --- quick replies -------------------------------------------------------------------
+
+    async def quick_replies_of(self, owners: list[str]) -> list[Document]:
+        cursor = self.quick_replies.find({"owner": {"$in": owners}}).sort(
+            [("name", ASCENDING), ("owner", ASCENDING)]
+        )
+        return await cursor.to_list(None)
+
+    async def quick_reply(self, reply_id: str) -> Document | None:
+        return await self.quick_replies.find_one({"_id": reply_id})
+
+    async def insert_quick_reply(self, reply: Document) -> None:
+        try:
+            await self.quick_replies.insert_one(reply)
+        except DuplicateKeyError as exc:
+            raise QuickReplyExists(f"a quick reply named {reply['name']!r} exists") from exc
+
+    async def update_quick_reply(self, reply_id: str, changes: Document) -> Document | None:
+        try:
+            return await self.quick_replies.find_one_and_update(
+                {"_id": reply_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError as exc:
+            raise QuickReplyExists(f"a quick reply named {changes.get('name')!r} exists") from exc
+
+    async def delete_quick_reply(self, reply_id: str) -> None:
+        await self.quick_replies.delete_one({"_id": reply_id})

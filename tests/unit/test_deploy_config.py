@@ -100,6 +100,8 @@ def test_proxy_routes_each_path_to_the_service_that_owns_it() -> None:
         "/webhooks/*": "ingest",
         "/api/stream*": "routing",
         "/api/conversations*": "routing",
+        "/api/messages*": "routing",
+        "/api/quick-replies*": "routing",
         "/api/customers*": "customers",
         "/api/access*": "customers",
         "/api/tags*": "customers",
