@@ -32,7 +32,15 @@ const ALLOWED = {
   take: ['staff', 'admin'],
   assign: ['staff', 'admin'],
   act: ['agent', 'staff', 'admin'], // escalate, return, close, notes, reply, seen, reveal
-  editCustomer: ['staff', 'admin'], // profile, tags, comments, merge, block
+  // The customer panel (seed 000: agents tag with evidence; seed 003: agents edit and comment).
+  tagCustomer: ['agent', 'staff', 'admin'],
+  updateCustomer: ['agent', 'staff', 'admin'],
+  commentCustomer: ['agent', 'staff', 'admin'], // comments, case comments, cancelling a case
+  mergeCustomers: ['agent', 'staff', 'admin'],
+  blockIdentity: ['staff', 'admin'],
+  anonymizeCustomer: ['staff', 'admin'],
+  quickReplies: ['agent', 'staff', 'admin'], // one's own; the team's: teamQuickReplies
+  teamQuickReplies: ['staff', 'admin'],
   confirmService: ['admin', 'central'],
   cancelService: ['staff', 'admin', 'central'],
 };
@@ -184,7 +192,8 @@ export async function patchJSON(path, body) {
 }
 
 export async function deleteJSON(path, query) {
-  return (await send('DELETE', path, {query})).json();
+  const response = await send('DELETE', path, {query});
+  return response.status === 204 ? null : response.json();
 }
 
 export async function getText(path, query) {

@@ -1,10 +1,12 @@
 // The console's entry point: sign-in, the two screens (#/actividad, #/tablas/<tabla>) and
 // the live feed that keeps the activity screen current.
 
-import {getJSON, readClaims, session} from './api.js';
+import {can, getJSON, readClaims, session} from './api.js';
 import {createConversation} from './conversation.js';
 import {createCustomerPanel} from './customer.js';
+import {renderCustomers} from './customer_list.js';
 import {connectLive} from './live.js';
+import {renderQuickReplies} from './quick_replies.js';
 import {createStream} from './stream.js';
 import {renderTables} from './tables.js';
 import {clear, clearAlerts, h, toast} from './ui.js';
@@ -127,11 +129,25 @@ function route() {
   header();
   ensureLive();
   const [, screen, arg] = (location.hash || '#/actividad').split('/');
-  for (const [id, on] of [['nav-actividad', screen !== 'tablas'], ['nav-tablas', screen === 'tablas']]) {
-    if (on) document.getElementById(id).setAttribute('aria-current', 'page');
-    else document.getElementById(id).removeAttribute('aria-current');
+  const other = ['tablas', 'clientes', 'respuestas'];
+  for (const [id, on] of [['nav-actividad', !other.includes(screen)], ['nav-tablas', screen === 'tablas'],
+    ['nav-clientes', screen === 'clientes'], ['nav-respuestas', screen === 'respuestas']]) {
+    const link = document.getElementById(id);
+    if (!link) continue;
+    if (on) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
   }
-  if (screen === 'tablas') {
+  document.getElementById('nav-respuestas').hidden = !can('quickReplies');
+  if (screen === 'clientes' || screen === 'respuestas') {
+    activity = null;
+    clear(main);
+    if (screen === 'clientes') {
+      renderCustomers(main, {tag: arg ? decodeURIComponent(arg) : '',
+        onOpenConversation: (id) => { location.hash = `#/actividad/${id}`; }});
+    } else {
+      renderQuickReplies(main);
+    }
+  } else if (screen === 'tablas') {
     activity = null;
     clear(main);
     renderTables(main, arg || 'chats');

@@ -3,6 +3,7 @@
 // still refuses (someone was faster) is said in Spanish and the view reloads.
 
 import {ApiError, OfflineError, can, getJSON, postJSON, session} from './api.js';
+import {attachQuickReplies} from './quick_replies.js';
 import {
   CHANNELS, STATUS, alertError, askForm, authorLabel, clear, confirmAction, h, holderLabel, toast,
   when, whenFull,
@@ -46,9 +47,10 @@ export function createConversation(container, {onLoaded, onChanged}) {
     h('label', {for: 'reply'}, 'Respuesta al cliente'),
     replyText,
     h('div', {class: 'composer-actions'},
-      h('span', {class: 'hint', id: 'reply-hint'}, 'Ctrl+Enter para enviar. El borrador se guarda mientras escribís.'),
+      h('span', {class: 'hint', id: 'reply-hint'}, 'Ctrl+Enter para enviar; "/" y un nombre inserta una respuesta rápida. El borrador se guarda mientras escribís.'),
       h('button', {type: 'submit'}, 'Enviar')));
   replyText.setAttribute('aria-describedby', 'reply-hint');
+  attachQuickReplies(replyText); // "/" and a name inserts a saved reply (seed 002)
   const noteText = h('textarea', {id: 'note-text', name: 'note', rows: 2, maxlength: 4000});
   const noteTo = h('select', {id: 'note-to', name: 'to'},
     h('option', {value: ''}, 'Solo el equipo'),

@@ -41,7 +41,11 @@ export function createStream(container, {onOpen}) {
     h('option', {value: 'abierta'}, 'Abiertas'),
     h('option', {value: 'genero_servicio_tecnico'}, 'Generó servicio técnico'),
     h('option', {value: 'cerrada'}, 'Cerradas'));
-  for (const select of [channel, status]) {
+  // Tags group customers (seed 000): only the conversations of customers with this tag.
+  const tag = h('select', {id: 'stream-tag', name: 'tag'}, h('option', {value: ''}, 'Todas'));
+  getJSON('/api/tags').then((catalogue) => tag.append(
+    ...catalogue.map((t) => h('option', {value: t.tag}, t.label))), () => {});
+  for (const select of [channel, status, tag]) {
     select.addEventListener('change', () => { pages = 1; refresh(); });
   }
   const list = h('div', {class: 'stream-list', id: 'stream-list'});
@@ -52,7 +56,8 @@ export function createStream(container, {onOpen}) {
       h('h1', {}, 'Actividad'),
       h('div', {class: 'filters-inline'},
         h('label', {for: 'stream-channel'}, 'Canal'), channel,
-        h('label', {for: 'stream-status'}, 'Estado'), status)),
+        h('label', {for: 'stream-status'}, 'Estado'), status,
+        h('label', {for: 'stream-tag'}, 'Etiqueta'), tag)),
     list, more);
 
   async function refresh() {
@@ -62,7 +67,7 @@ export function createStream(container, {onOpen}) {
       let count = 0;
       for (let page = 1; page <= pages; page += 1) {
         const body = await getJSON('/api/stream', {
-          page, page_size: PAGE_SIZE, channel: channel.value, status: status.value,
+          page, page_size: PAGE_SIZE, channel: channel.value, status: status.value, tag: tag.value,
         });
         loaded.push(...body.items);
         count = body.total;
