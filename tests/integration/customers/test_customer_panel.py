@@ -75,7 +75,9 @@ async def test_block_and_anonymize_are_for_the_office_only(
     key = f"whatsapp:{phone}"
     agent = platform.auth(uid("luis"), "agent")
 
-    assert (await platform.http.post(f"{base}/identities/{key}/block", headers=agent)).status_code == 403
+    assert (
+        await platform.http.post(f"{base}/identities/{key}/block", headers=agent)
+    ).status_code == 403
     assert (await platform.http.post(f"{base}/anonymize", headers=agent)).status_code == 403
     exported = await platform.http.get(f"{base}/export", headers=agent)
     assert exported.status_code == 200  # every role may export (audited)
