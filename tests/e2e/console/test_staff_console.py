@@ -199,9 +199,9 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await panel.get_by_role("button", name="Guardar cambios").click()
     await expect(panel.locator("#perfil-email-err")).to_contain_text("no es una dirección válida")
     await ana.screenshot(path=artifacts / "06-perfil-validacion.png")
-    await panel.get_by_role("tab", name="Casos").click()
-    await panel.get_by_label("Nuevo comentario del caso").fill("Se ofreció visita técnica")
-    await panel.get_by_role("button", name="Agregar comentario").click()
+    await panel.get_by_role("tab", name="Resumen").click()
+    await panel.get_by_label("Nuevo comentario").fill("Se ofreció visita técnica")
+    await panel.get_by_role("button", name="Comentar").click()
     await expect(
         panel.locator(".comments li", has_text="Se ofreció visita técnica")
     ).to_be_visible()

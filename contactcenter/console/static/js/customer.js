@@ -324,7 +324,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
       form.append(h('p', {class: 'hint'}, can('updateCustomer') ? 'Este cliente no se puede editar.' : 'Tu rol solo puede consultar el perfil.'));
       return form;
     }
-    form.append(h('button', {type: 'submit'}, 'Guardar'));
+    form.append(h('button', {type: 'submit'}, 'Guardar cambios'));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       const changes = {};
