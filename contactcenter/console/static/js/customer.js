@@ -385,7 +385,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
           cancelled ? h('span', {class: 'badge danger'}, ' Cancelado') : null),
         h('ol', {class: 'message-log', 'aria-label': 'Mis respuestas'}, replies.map(messageLine)),
         cancelled
-          ? h('p', {class: 'hint'}, `Cancelado por ${authorLabel(state.cancelled_by)} el ${whenFull(state.cancelled_at)}: sus comentarios se eliminaron.`)
+          ? h('p', {class: 'hint'}, `Cancelado por ${authorLabel(state.cancelled_by)} (${whenFull(state.cancelled_at)}): sus comentarios se eliminaron.`)
           : [
             commentList(state.comments, 'Sin comentarios en este caso.'),
             state.status === 'open' && states.has(caseId)
@@ -442,7 +442,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
       mayMerge ? h('button', {type: 'button', class: 'secondary small', onclick: () => merge(other)}, 'Unir a este cliente') : null);
     const results = h('ul', {class: 'suggestions', 'aria-label': 'Resultados de la búsqueda'});
     const query = h('input', {id: 'identity-search', type: 'search', autocomplete: 'off',
-      placeholder: 'Nombre, documento, teléfono o correo'});
+      placeholder: 'Nombre, documento, teléfono…'});
     const search = h('form', {class: 'identity-search', role: 'search', novalidate: true},
       h('label', {for: 'identity-search'}, 'Buscar identidades coincidentes'), query,
       h('button', {type: 'submit', class: 'secondary small'}, 'Buscar'));
@@ -464,7 +464,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
       h('ul', {class: 'identities'}, customer.identities.map((i) => h('li', {},
         h('span', {class: `badge ch-${i.channel}`}, CHANNELS[i.channel] || 'Otro'), ' ',
         h('code', {}, i.external_id), ' ',
-        h('span', {class: 'hint'}, `${i.contact_count} contactos`),
+        h('span', {class: 'hint'}, i.contact_count === 1 ? '1 contacto' : `${i.contact_count} contactos`),
         i.blocked ? h('span', {class: 'badge danger'}, 'Bloqueada') : null,
         mayBlock ? h('button', {type: 'button', class: 'secondary small',
           onclick: () => toggleBlock(i)}, i.blocked ? 'Desbloquear' : 'Bloquear') : null))),
