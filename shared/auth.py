@@ -58,11 +58,14 @@ POLICY: dict[str, tuple[tuple[Role, ...], str]] = {
     # Customers: one policy for every read of a customer's data, the audited export included.
     "customers.read": (
         ANY_ROLE,
-        "search, profile, suggestions, tag history, comments, audit, export (audited)",
+        "search, profile, suggestions, tag history, comments, cases, audit, export (audited)",
     ),
     "customers.update": (PEOPLE_WHO_SERVE, "edit a profile"),
     "customers.tag": (PEOPLE_WHO_SERVE, "add or remove a tag with its evidence"),
-    "customers.comment": (PEOPLE_WHO_SERVE, "comment on the case"),
+    "customers.comment": (
+        PEOPLE_WHO_SERVE,
+        "comment on the customer or on a case; cancel a case (deletes its comments)",
+    ),
     "customers.merge": (PEOPLE_WHO_SERVE, "merge two customers' identities, undo a merge"),
     "customers.block": (OFFICE, "block or unblock an identity"),
     "customers.anonymize": (OFFICE, "erase a customer's personal data"),
