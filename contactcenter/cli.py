@@ -27,10 +27,15 @@ DEV_WARNING = (
 ENV_FILE = Path(".env")
 
 # What `token` and `simulate` must share with the running platform (and a developer may want
-# to see): the secrets that sign tokens and webhooks, and where the platform listens.
+# to see): the secrets that sign tokens and webhooks, where the platform listens, and where its
+# data and messages live. All or nothing: a second plain `make up` must find the same port,
+# bus namespace and data directory as the first, not the port of one and the data of another.
 SHARED_SETTINGS: tuple[str, ...] = (
     "http_host",
     "http_port",
+    "amqp_url",
+    "bus_namespace",
+    "data_dir",
     "auth_secret",
     "portal_token",
     "whatsapp_app_secret",
@@ -57,6 +62,8 @@ def write_env_file(settings: Settings, path: Path = ENV_FILE) -> bool:
         "# one shell's environment) and restart; never use these values in production.",
     ]
     lines += [f"{name.upper()}={getattr(settings, name)}" for name in SHARED_SETTINGS]
+    if settings.mongo_url:  # unset means the embedded database, which DATA_DIR locates
+        lines.append(f"MONGO_URL={settings.mongo_url}")
     path.write_text("\n".join(lines) + "\n")
     return True
 

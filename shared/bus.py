@@ -29,6 +29,7 @@ from faststream.rabbit import (
     RabbitExchange,
     RabbitQueue,
 )
+from faststream.rabbit.schemas.queue import QuorumQueueArgs
 from prometheus_client import Counter, Histogram
 from yarl import URL
 
@@ -114,6 +115,10 @@ SERVICES_WITH_DLQ = sorted({s.service for s in SUBSCRIPTIONS})
 
 # Routing's inbound queue is the one split into partitions when ROUTING_PARTITIONS > 1.
 PARTITIONED = ("routing", "inbound")
+
+
+class PartitioningMismatch(RuntimeError):
+    """Another process of this namespace splits routing's inbound traffic differently."""
 
 
 def amqp_urls(amqp_url: str) -> list[str]:
@@ -211,14 +216,20 @@ class Bus:
 
     def queue(self, service: str, topic: str) -> RabbitQueue:
         sub = next(s for s in SUBSCRIPTIONS if s.service == service and s.topic == topic)
+        arguments: QuorumQueueArgs = {
+            "x-delivery-limit": self.settings.delivery_limit,
+            "x-dead-letter-exchange": self.dead_letter_exchange(service).name,
+        }
+        if (service, topic) == PARTITIONED:
+            # Unpartitioned, routing's inbound queue is still single-active-consumer: a second
+            # replica started with default settings is a hot standby, never a competing
+            # consumer that would apply one customer's messages out of order.
+            arguments["x-single-active-consumer"] = True
         return RabbitQueue(
             f"{self.prefix}{service}.{topic}",
             queue_type=QueueType.QUORUM,
             routing_key=sub.patterns[0],
-            arguments={
-                "x-delivery-limit": self.settings.delivery_limit,
-                "x-dead-letter-exchange": self.dead_letter_exchange(service).name,
-            },
+            arguments=arguments,
         )
 
     @property
@@ -270,6 +281,7 @@ class Bus:
         return names
 
     async def declare_topology(self) -> None:
+        await self.refuse_other_partitioning()
         exchange = await self.broker.declare_exchange(self.exchange)
         for service in SERVICES_WITH_DLQ:
             dlx = await self.broker.declare_exchange(self.dead_letter_exchange(service))
@@ -285,6 +297,44 @@ class Bus:
                 declared = await self.broker.declare_queue(self.partition_queue(p))
                 # inbound.<channel>.<kind>.p<k> (inbound.ivr.call.p<k> too).
                 await declared.bind(exchange, routing_key=f"inbound.*.*.p{p}")
+
+    async def _queue_exists(self, name: str) -> bool:
+        channel = await (await self.connection()).channel()
+        try:
+            await channel.declare_queue(name, passive=True)
+            return True
+        except aio_pika.exceptions.ChannelClosed:
+            return False  # not found (the broker closed the channel)
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+
+    async def refuse_other_partitioning(self) -> None:
+        """Refuse to start beside processes whose ROUTING_PARTITIONS disagrees with ours.
+
+        Ingest would route each customer by one setting and routing consume by another: a
+        customer's messages would be split over queues and applied out of order, silently.
+        The inbound queues on the broker say which setting declared them: the unpartitioned
+        queue, or partitions p0..p(n-1).
+        """
+        n = self.partitions
+        first_partition = await self._queue_exists(self.partition_queue_name(0))
+        if n == 1:
+            conflicts = [f"{self.partition_queue_name(0)} exists"] if first_partition else []
+        else:
+            others = (self.queue_name(*PARTITIONED), self.partition_queue_name(n))
+            conflicts = [f"{name} exists" for name in others if await self._queue_exists(name)]
+            last = self.partition_queue_name(n - 1)
+            if first_partition and not await self._queue_exists(last):
+                conflicts.append(f"{last} is missing")  # a process with fewer partitions ran
+        if conflicts:
+            raise PartitioningMismatch(
+                f"the inbound queues on the broker ({', '.join(conflicts)}) were declared by a "
+                f"process with another ROUTING_PARTITIONS (this one has {n}). Give every "
+                "process of this BUS_NAMESPACE the same ROUTING_PARTITIONS; after changing it "
+                "on purpose, let the old inbound queues drain and delete them (rabbitmqctl "
+                "delete_queue <name>)."
+            )
 
     async def connection(self) -> AbstractRobustConnection:
         """The process's own robust AMQP connection for batched consumers and publishing

@@ -29,6 +29,29 @@ SECRET_MIN_BYTES: dict[str, int] = {
     "portal_token": 24,
 }
 
+# Words that mark a value copied from an example (deploy/.env.example, the README) rather than
+# generated: refused outside development mode whatever their length.
+PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "replace-me", "example", "placeholder")
+# A generated secret of 16+ bytes uses far more distinct characters than this; fewer means a
+# typed pattern ("aaaa…", "1111…", "abcabc…"), which a guess finds.
+MIN_DISTINCT_CHARACTERS = 8
+
+
+def secret_weakness(value: str, default: str, minimum_bytes: int) -> str | None:
+    """Why `value` is unfit to guard a deployment, or None: the public development value, a
+    placeholder from the repository's examples, too short, or too few distinct characters."""
+    folded = value.lower()
+    if value == default or folded.startswith("dev-"):
+        return "is the public development value"
+    if any(word in folded for word in PLACEHOLDER_WORDS):
+        return "is a placeholder published in the repository's examples"
+    size = len(value.encode())
+    if size < minimum_bytes:
+        return f"is {size} bytes; at least {minimum_bytes}"
+    if len(set(value)) < MIN_DISTINCT_CHARACTERS:
+        return f"is guessable (fewer than {MIN_DISTINCT_CHARACTERS} distinct characters)"
+    return None
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -156,17 +179,14 @@ class Settings(BaseSettings):
         return f"{self.mongo_db_prefix}{service}"
 
     def deployment_problems(self) -> list[str]:
-        """Each secret that still holds its public development value or is too short, named
-        by its environment variable; empty when the settings are fit for a deployment."""
+        """Each secret that is unfit for a deployment (`secret_weakness`), named by its
+        environment variable; empty when the settings are fit for a deployment."""
         defaults = type(self).model_fields
         problems: list[str] = []
         for name, minimum in SECRET_MIN_BYTES.items():
-            value: str = getattr(self, name)
-            env = name.upper()
-            if value == defaults[name].default or value.startswith("dev-"):
-                problems.append(f"{env} is the public development value")
-            elif len(value.encode()) < minimum:
-                problems.append(f"{env} is {len(value.encode())} bytes; at least {minimum}")
+            weakness = secret_weakness(getattr(self, name), defaults[name].default, minimum)
+            if weakness:
+                problems.append(f"{name.upper()} {weakness}")
         return problems
 
 

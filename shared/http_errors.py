@@ -12,11 +12,13 @@ unexpected (a 500).
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
+
+from shared.errors import Invalid, error_response
 
 NOT_UNICODE = (
-    "the request contains text that is not valid Unicode (a lone surrogate such as "
-    "\\ud800): send UTF-8 text"
+    "La solicitud contiene texto que no es Unicode válido (un sustituto aislado como "
+    "\\ud800): envíe texto UTF-8."
 )
 
 
@@ -26,7 +28,7 @@ def is_lone_surrogate_error(exc: BaseException) -> bool:
 
 async def _unicode_error(request: Request, exc: Exception) -> Response:
     if is_lone_surrogate_error(exc):
-        return JSONResponse(status_code=422, content={"detail": NOT_UNICODE})
+        return error_response(Invalid(NOT_UNICODE, code="not_unicode"))
     fallback = request.app.exception_handlers.get(Exception)
     if fallback is None:
         raise exc

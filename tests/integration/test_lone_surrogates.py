@@ -76,7 +76,8 @@ async def test_a_lone_surrogate_in_any_write_body_is_422(
             content=_raw(body),
             headers={**headers, "Content-Type": "application/json"},
         )
-        if response.status_code != 422 or not response.json():
+        body = response.json()  # the one error shape, never FastAPI's {"detail": ...}
+        if response.status_code != 422 or set(body) != {"error"} or not body["error"]["code"]:
             failures.append((method, path, response.status_code, response.text[:200]))
     assert failures == []
     # Nothing half-written: the service is still pending, the conversation still open.

@@ -32,3 +32,22 @@ def test_an_existing_env_file_is_never_overwritten(tmp_path: Path) -> None:
     env.write_text("AUTH_SECRET=mine\n")
     assert not write_env_file(Settings(_env_file=None), env)
     assert env.read_text() == "AUTH_SECRET=mine\n"
+
+
+def test_up_writes_everything_it_was_given_so_a_second_run_finds_the_same_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in (*SHARED_SETTINGS, "mongo_url"):
+        monkeypatch.delenv(name.upper(), raising=False)
+    given = Settings(
+        _env_file=None, http_port=8123, bus_namespace="demo", data_dir=tmp_path / "data"
+    )
+    env = tmp_path / ".env"
+    assert write_env_file(given, env)
+    again = Settings(_env_file=env)
+    assert (again.http_port, again.bus_namespace, again.data_dir) == (
+        8123,
+        "demo",
+        tmp_path / "data",
+    )
+    assert again.mongo_url is None and "MONGO_URL" not in env.read_text()

@@ -174,6 +174,25 @@ def test_alert_rules_pass_promtool() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_every_alert_fires_on_its_fault_and_stays_silent_otherwise() -> None:
+    """`promtool test rules` runs alerts.test.yml: each alert has a firing and a silent case."""
+    result = _promtool("test", "rules", str(DEPLOY / "prometheus" / "alerts.test.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_has_a_firing_and_a_silent_case() -> None:
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+    cases = yaml.safe_load((DEPLOY / "prometheus" / "alerts.test.yml").read_text())
+    firing: set[str] = set()
+    silent: set[str] = set()
+    for case in cases["tests"]:
+        for check in case["alert_rule_test"]:
+            (firing if check.get("exp_alerts") else silent).add(check["alertname"])
+    assert alerts - firing == set(), "alerts never shown firing"
+    assert alerts - silent == set(), "alerts never shown silent"
+
+
 def test_dashboard_json_shows_what_operators_watch() -> None:
     dashboard = _dashboard()
     assert dashboard["uid"] == "contactcenter"

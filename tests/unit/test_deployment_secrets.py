@@ -4,8 +4,10 @@ development mode is explicitly on, and names every offending setting."""
 from __future__ import annotations
 
 import os
+import secrets as random_secrets
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ MONGO = "mongodb://127.0.0.1:1/"  # never reached: the check comes first
 
 
 def production_secrets() -> dict[str, str]:
-    return {name: f"{name}-{'k' * 40}" for name in SECRET_MIN_BYTES}
+    return {name: random_secrets.token_urlsafe(32) for name in SECRET_MIN_BYTES}
 
 
 def test_default_settings_name_every_development_secret():
@@ -41,6 +43,31 @@ def test_any_value_starting_with_dev_counts_as_a_development_value():
     assert problems == ["WHATSAPP_VERIFY_TOKEN is the public development value"]
 
 
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("change-me-to-a-random-string-of-32-bytes-or-more", "is a placeholder published"),
+        ("CHANGEME" + "x" * 40, "is a placeholder published"),
+        ("a" * 64, "is guessable"),
+        ("0123012301230123012301230123012301230123", "is guessable"),
+    ],
+)
+def test_published_and_low_entropy_values_are_refused(value: str, why: str):
+    secrets = {**production_secrets(), "auth_secret": value}
+    problems = Settings(**secrets, dev_mode=False).deployment_problems()
+    assert len(problems) == 1 and problems[0].startswith(f"AUTH_SECRET {why}"), problems
+
+
+def test_every_value_of_the_deploy_example_is_refused():
+    example = (REPO / "deploy" / ".env.example").read_text()
+    values = dict(
+        line.split("=", 1) for line in example.splitlines() if "=" in line and line[0] != "#"
+    )
+    given = {name: values[name.upper()] for name in SECRET_MIN_BYTES if name.upper() in values}
+    problems = Settings(**given, dev_mode=False).deployment_problems()
+    assert {p.split(" ", 1)[0] for p in problems} == {name.upper() for name in SECRET_MIN_BYTES}
+
+
 def test_real_secrets_pass_without_development_mode():
     assert ensure_deployable(Settings(**production_secrets(), dev_mode=False)) == []
 
@@ -51,17 +78,21 @@ def test_development_mode_accepts_them_and_reports_them_for_the_warning():
 
 
 def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DEV_MODE", "AUTH_SECRET")}
+    """Run the CLI as a user would, but with none of this shell's settings and outside the
+    repository, so that neither exported variables nor a `.env` there change the outcome."""
+    settings = {field.upper() for field in Settings.model_fields}
+    clean = {k: v for k, v in os.environ.items() if k not in settings}
     clean.update(env, MONGO_URL=MONGO, PYTHONPATH=str(REPO))
-    return subprocess.run(
-        [sys.executable, "-m", "contactcenter.cli", *args],
-        env=clean,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory() as elsewhere:
+        return subprocess.run(
+            [sys.executable, "-m", "contactcenter.cli", *args],
+            env=clean,
+            cwd=elsewhere,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
 
 def test_contactcenter_up_refuses_to_start_and_says_which_settings():
