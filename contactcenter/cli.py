@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from contactcenter.embedded_mongo import DataDirectoryHeld
 from shared.config import Settings, UnsafeSettings, ensure_deployable
 
 # Said loudly, but as a log line like every other (one format on stderr).
@@ -135,7 +136,17 @@ class EmbeddedDatabaseLock:
             self._file = None
 
 
+class Stopped(Exception):
+    """SIGTERM arrived: unwind so that every `finally` (the embedded database's) runs."""
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise Stopped
+
+
 def _serve(settings: Settings, names: Sequence[str]) -> None:
+    import signal
+
     import uvicorn
 
     from contactcenter.embedded_mongo import EmbeddedMongo
@@ -148,6 +159,10 @@ def _serve(settings: Settings, names: Sequence[str]) -> None:
     # and exploitable from outside (see README, Configuration).
     if ensure_deployable(settings):
         log.warning(DEV_WARNING)
+    # Uvicorn handles SIGINT/SIGTERM while it serves, then re-raises the signal to the
+    # handler it found: with the default one, SIGTERM would kill the process right there and
+    # skip the `finally` below, leaving the embedded database running, owned by nobody.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     embedded: EmbeddedMongo | None = None
     lock = EmbeddedDatabaseLock(settings.data_dir)
     if not settings.mongo_url:
@@ -163,7 +178,7 @@ def _serve(settings: Settings, names: Sequence[str]) -> None:
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
-            timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
+            timeout_graceful_shutdown=max(1, int(settings.graceful_timeout_seconds)),
             proxy_headers=True,
             forwarded_allow_ips=settings.forwarded_allow_ips,
         )
@@ -219,9 +234,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             _serve(settings, SERVICE_NAMES)
         elif args.command == "run":
             _serve(settings, [args.service])
-    except (UnsafeSettings, EmbeddedDatabaseBusy) as exc:
+    except (UnsafeSettings, EmbeddedDatabaseBusy, DataDirectoryHeld) as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, Stopped):
+        return 0  # asked to stop, and stopped: everything below `up` has shut down
     if args.command in ("up", "run"):
         return 0
     if args.command == "token":

@@ -6,7 +6,9 @@ started here when MONGO_URL is unset, for a laptop or a demo. Production sets MO
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +22,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel sends it SIGTERM when the platform dies, even by
+    SIGKILL, so the database never outlives the process that started it (Linux only)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the platform's own shutdown still stops it
+
+
+class DataDirectoryHeld(RuntimeError):
+    """Another database server, typically left running by a killed run, holds the data."""
 
 
 class EmbeddedMongo:
@@ -59,11 +78,23 @@ class EmbeddedMongo:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # Its own process group: Ctrl-C in a terminal signals the platform's group, and
+            # the database must not stop before the services that are still writing to it;
+            # the platform stops it last.
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # only prctl: nothing that could deadlock after fork
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 err = self.process.stderr.read().decode() if self.process.stderr else ""
+                if "WiredTiger.lock" in err:
+                    raise DataDirectoryHeld(
+                        f"the embedded database's data in {self.storage_path} is held by "
+                        "another database server, probably left running by a platform that "
+                        "was killed: stop it (`pkill -f 'secantusd-py.*"
+                        f"{self.storage_path}'`) and start again"
+                    )
                 raise RuntimeError(f"SecantusDB exited at start-up: {err[-2000:]}")
             try:
                 client: MongoClient[dict[str, object]]
@@ -79,7 +110,7 @@ class EmbeddedMongo:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

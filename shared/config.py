@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     prefetch_count: int = 50
     delivery_limit: int = 5
     publish_timeout_seconds: float = 5.0
-    graceful_timeout_seconds: float = 15.0
+    # On stop: open HTTP connections (the live feed's too) get this long to finish, then
+    # in-flight handlers as long again; the platform is gone within ~2x this + 2 s.
+    graceful_timeout_seconds: float = 4.0
     # Micro-batches of the hot consumers: a batch goes when it holds this many messages or
     # its oldest message has waited this long (a batch queued behind a slow one goes at once).
     batch_max_messages: int = 50
