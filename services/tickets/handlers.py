@@ -62,6 +62,8 @@ class ListQuery:
     estado: str | None = None
     page: int = 1
     page_size: int = 50
+    # Services only: the ones generated from this conversation (the console's service panel).
+    conversation_id: str | None = None
 
 
 def stamp() -> datetime:
@@ -487,7 +489,12 @@ class Tickets:
         status = domain.status_filter(query.estado, domain.SERVICE_STATUSES, domain.PENDIENTE)
         when = domain.period(query.desde, query.hasta, self.settings.tz)
         items, total = await self.store.list_services(
-            status, domain.query_terms(query.q), when, query.page, query.page_size
+            status,
+            domain.query_terms(query.q),
+            when,
+            query.page,
+            query.page_size,
+            conversation_id=query.conversation_id,
         )
         return Page(items, total, query.page, query.page_size)
 

@@ -1,7 +1,8 @@
 // The console's entry point: sign-in, the two screens (#/actividad, #/tablas/<tabla>) and
 // the live feed that keeps the activity screen current.
 
-import {getJSON, readClaims, session} from './api.js';
+import {can, getJSON, readClaims, session} from './api.js';
+import {renderConsultations} from './consultations.js';
 import {createConversation} from './conversation.js';
 import {createCustomerPanel} from './customer.js';
 import {connectLive} from './live.js';
@@ -63,6 +64,7 @@ function signInScreen(message) {
 function header() {
   document.getElementById('topbar').hidden = false;
   document.getElementById('who').textContent = `${session.user} · ${ROLE_NAMES[session.role] || session.role}`;
+  document.getElementById('nav-consultas').hidden = !can('consultations');
 }
 
 function setLiveState(state) {
@@ -127,7 +129,8 @@ function route() {
   header();
   ensureLive();
   const [, screen, arg] = (location.hash || '#/actividad').split('/');
-  for (const [id, on] of [['nav-actividad', screen !== 'tablas'], ['nav-tablas', screen === 'tablas']]) {
+  for (const [id, on] of [['nav-actividad', !['tablas', 'consultas'].includes(screen)],
+    ['nav-tablas', screen === 'tablas'], ['nav-consultas', screen === 'consultas']]) {
     if (on) document.getElementById(id).setAttribute('aria-current', 'page');
     else document.getElementById(id).removeAttribute('aria-current');
   }
@@ -135,6 +138,10 @@ function route() {
     activity = null;
     clear(main);
     renderTables(main, arg || 'chats');
+  } else if (screen === 'consultas') {
+    activity = null;
+    clear(main);
+    renderConsultations(main, arg ? decodeURIComponent(arg) : null);
   } else {
     activityScreen(arg ? decodeURIComponent(arg) : null);
   }
