@@ -54,8 +54,8 @@ export function allowedActions(conversation, me) {
   const open = conversation.status !== 'cerrada';
   const mine = holder === me.actor;
   const acts = canAct(conversation, me);
-  // Creating a service only needs the role (services.create): a closed chat may still need one.
-  if (PEOPLE_WHO_SERVE.has(me.role)) can.add('service');
+  // A service comes from a conversation one may act on (services.create), closed ones too.
+  if (PEOPLE_WHO_SERVE.has(me.role) && acts) can.add('service');
   if (!open) return can;
   const staffHolds = holderKind(holder) === 'staff';
   if (isStaff(me) && !staffHolds) can.add('take');
