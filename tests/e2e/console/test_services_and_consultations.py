@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -28,8 +29,8 @@ from shared.config import Settings
 from tests.conftest import _delete_namespace
 from tests.fixtures.graph.smtp import SmtpServer
 from tests.fixtures.graph.standin import GraphStandIn, text_of
-from tests.support import Platform, eventually, meta_body, meta_signature
-from tests.unit.ingest.payloads import wa_text
+from tests.support import Platform, eventually, meta_body, meta_signature, twilio_signature
+from tests.unit.ingest.payloads import twilio_call, wa_text
 
 pw = pytest.importorskip("playwright.async_api")
 expect = pw.expect
@@ -303,6 +304,7 @@ async def test_staff_answer_a_consultation_by_email_close_it_and_turn_another_in
         "Me llegó dos veces la factura de noviembre."
     )
     await expect(ana.locator(".consultation-data")).to_contain_text(email)
+    await expect(ana.locator(".consultation-detail")).not_to_contain_text("null")
     await ana.screenshot(path=artifacts / "25-consulta.png")
 
     await ana.get_by_role("button", name="Responder").click()
@@ -332,7 +334,59 @@ async def test_staff_answer_a_consultation_by_email_close_it_and_turn_another_in
     await dialog.get_by_role("button", name="Generar servicio").click()
     await expect(ana.locator("#consultation-status")).to_have_text("Generó servicio técnico")
     await expect(ana.locator(".consultation-data")).to_contain_text("ST-")
+    await expect(ana.locator("#toasts")).to_contain_text("comunicale el número al cliente")
+    await expect(ana.locator(".consultation-detail")).not_to_contain_text("null")
     await expect(ana.locator(".consultation-detail .actions button")).to_have_count(0)
     await ana.screenshot(path=artifacts / "27-consulta-genero-servicio.png")
+    await ctx.close()
+    assert SCRIPT_ERRORS == []
+
+
+async def _call_step(platform: Platform, params: dict[str, str], query: str = "") -> None:
+    """One step of a phone call, posted and signed as Twilio does."""
+    url = "http://testserver/webhooks/ivr" + (f"?{query}" if query else "")
+    response = await platform.http.post(
+        url,
+        content=urlencode(params).encode(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": twilio_signature(platform.settings.ivr_auth_token, url, params),
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_staff_generate_a_service_from_a_call_row(
+    platform: Platform, console_url: str, browser: Any, artifacts: Path
+) -> None:
+    settings = platform.settings
+    sid = f"CA{uuid.uuid4().hex}"
+    await _call_step(platform, twilio_call(sid))
+    await _call_step(
+        platform, twilio_call(sid, Digits="1", CallStatus="in-progress"), "step=gather&menu=main"
+    )
+    ctx, ana = await _signed_in(browser, console_url, settings, "ana", "staff")
+    await ana.get_by_role("link", name="Tablas").click()
+    await ana.get_by_role("link", name="LLAMADAS", exact=True).click()
+    row = ana.locator("tbody tr", has_text=sid)
+    for _ in range(60):
+        await ana.get_by_role("button", name="Buscar").click()
+        await ana.wait_for_timeout(250)
+        if await row.count():
+            break
+    await row.get_by_role("button", name="Servicio técnico").click()
+    dialog = ana.locator("dialog")
+    await dialog.get_by_label("Motivo").fill("Sin tono en la línea")
+    await dialog.get_by_label("Nombre del cliente").fill("Hugo Paz")
+    await dialog.get_by_role("button", name="Generar servicio").click()
+    # A call cannot receive a message: staff are told to give the number themselves.
+    toasts = ana.locator("#toasts")
+    await expect(toasts).to_contain_text("comunicale el número por correo o teléfono")
+    await ana.screenshot(path=artifacts / "28-servicio-desde-llamada.png")
+    listed = await platform.http.get(
+        "/api/services", params={"q": "Hugo Paz"}, headers=platform.auth("ana", "staff")
+    )
+    [service] = [s for s in listed.json()["items"] if s["call_sid"] == sid]
+    assert service["reason"] == "Sin tono en la línea" and service["conversation_id"]
     await ctx.close()
     assert SCRIPT_ERRORS == []

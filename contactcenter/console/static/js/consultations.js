@@ -112,13 +112,14 @@ export function renderConsultations(container, selectedId) {
       h('section', {class: 'consultation-text', 'aria-labelledby': 'ctext-title'},
         h('h2', {id: 'ctext-title'}, 'Consulta del cliente'),
         h('p', {class: 'text'}, c.text)),
-      answered);
+      ...(answered ? [answered] : []));
   }
 
+  /** Run one action; `success` is the toast, or a function of the call's answer. */
   async function act(call, success) {
     try {
-      await call();
-      toast(success);
+      const out = await call();
+      toast(typeof success === 'function' ? success(out) : success);
       await loadDetail();
       loadList();
     } catch (error) {
@@ -162,12 +163,8 @@ export function renderConsultations(container, selectedId) {
       submit: 'Generar servicio',
     });
     if (!values) return;
-    let number = '';
-    await act(async () => {
-      const out = await postJSON(`/api/consultations/${encodeURIComponent(c.consultation_id)}/service`, {reason: values.reason});
-      number = out.service.number;
-    }, 'Servicio técnico generado.');
-    if (number) toast(`Número de servicio técnico: ${number}. Comunicáselo al cliente.`);
+    await act(() => postJSON(`/api/consultations/${encodeURIComponent(c.consultation_id)}/service`, {reason: values.reason}),
+      (out) => `Servicio técnico ${out.service.number} generado: comunicale el número al cliente.`);
   }
 
   loadList();
