@@ -13,6 +13,7 @@ const CHANNEL = {email: 'correo electrónico', whatsapp: 'WhatsApp', phone: 'tel
 const DELIVERY = {
   pending: 'Enviando…', sent: 'Enviada al cliente', failed: 'No se pudo enviar', not_sent: 'Registrada (respondida por teléfono)',
 };
+const NUMBER_DELIVERY = {pending: 'enviándoselo al cliente…', sent: 'enviado al cliente', failed: 'no se pudo enviar al cliente'};
 const FINAL = new Set(['cerrada', 'genero_servicio_tecnico']);
 const PAGE_SIZE = 50;
 const filters = {q: '', estado: ''}; // kept while the page lives
@@ -73,7 +74,7 @@ export function renderConsultations(container, selectedId) {
       if (!container.isConnected) return;
       renderDetail(c);
       // The connector reports the sending a moment later: reread until it does.
-      if (c.answer_delivery === 'pending') pollTimer = setTimeout(loadDetail, 1500);
+      if (c.answer_delivery === 'pending' || c.number_delivery === 'pending') pollTimer = setTimeout(loadDetail, 1500);
     } catch (error) {
       clear(detail).append(h('p', {class: 'conv-empty'}, error.message));
     }
@@ -107,7 +108,10 @@ export function renderConsultations(container, selectedId) {
       h('dl', {class: 'consultation-data'},
         row('Cliente', c.name), row('Documento', c.document_number), row('Correo electrónico', c.email),
         row('Teléfono', c.phone),
-        row('Servicio técnico', c.service_number),
+        row('Servicio técnico', c.service_number && [
+          h('strong', {class: 'service-number'}, c.service_number),
+          c.number_delivery ? h('span', {class: 'hint', id: 'number-delivery'},
+            ` · ${NUMBER_DELIVERY[c.number_delivery]} por ${CHANNEL[c.number_channel] || c.number_channel}`) : null]),
         row('Cerrada por', c.closed_by ? `${authorLabel(c.closed_by)} · ${whenFull(c.closed_at)}` : null)),
       h('section', {class: 'consultation-text', 'aria-labelledby': 'ctext-title'},
         h('h2', {id: 'ctext-title'}, 'Consulta del cliente'),
@@ -164,7 +168,9 @@ export function renderConsultations(container, selectedId) {
     });
     if (!values) return;
     await act(() => postJSON(`/api/consultations/${encodeURIComponent(c.consultation_id)}/service`, {reason: values.reason}),
-      (out) => `Servicio técnico ${out.service.number} generado: comunicale el número al cliente.`);
+      (out) => (out.consultation.number_channel
+        ? `Servicio técnico ${out.service.number} generado; se le envía el número al cliente.`
+        : `Servicio técnico ${out.service.number} generado: comunicale el número al cliente.`));
   }
 
   loadList();
