@@ -101,11 +101,16 @@ export function createServicePanel({onChanged}) {
     h('h2', {id: 'services-title'}, 'Servicios técnicos'), list);
   let conversation = null;
   let loadedFor = null; // conversation id and version the list was read for
+  let loadedAt = 0;
   let seq = 0;
+  // Confirming or cancelling changes no conversation: someone else's change shows at the
+  // conversation's next periodic reread once the list is this old.
+  const STALE_MS = 15000;
 
   async function load() {
     if (!conversation) return;
     const mine = ++seq;
+    loadedAt = Date.now();
     try {
       const page = await getJSON('/api/services', {conversation_id: conversation.conversation_id, estado: 'todos'});
       if (mine === seq) render(page.items);
@@ -127,14 +132,14 @@ export function createServicePanel({onChanged}) {
 
   return {
     element,
-    /** Called on every render of the conversation; rereads only when it changed. */
+    /** Called on every render of the conversation; rereads when it changed or is stale. */
     show(detail) {
       conversation = detail;
       const key = detail ? `${detail.conversation_id}:${detail.version}` : null;
       if (!detail) {
         element.hidden = true;
         clear(list);
-      } else if (key !== loadedFor) {
+      } else if (key !== loadedFor || Date.now() - loadedAt > STALE_MS) {
         if (!loadedFor?.startsWith(`${detail.conversation_id}:`)) {
           element.hidden = true;
           clear(list);
