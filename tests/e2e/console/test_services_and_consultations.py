@@ -253,6 +253,22 @@ async def test_a_second_staff_member_is_not_offered_what_only_the_holder_may_do(
     for option in ("lara", "agents"):
         await expect(beto.locator(f"#note-to option[value='{option}']")).to_be_hidden()
     await beto.screenshot(path=artifacts / "24-chat-tomado-por-otra-persona.png")
+
+    # Ana, the holder, generates a service and cancels it from the panel, with a reason.
+    await ana.get_by_role("button", name="Servicio técnico").click()
+    dialog = ana.locator("dialog")
+    await dialog.get_by_label("Motivo").fill("Corte de fibra")
+    await dialog.get_by_role("button", name="Generar servicio").click()
+    service = ana.locator(".services-box .service").first
+    await expect(service).to_contain_text("Pendiente")
+    await expect(service.get_by_role("button", name="Confirmar")).to_have_count(0)
+    await service.get_by_role("button", name="Cancelar").click()
+    await dialog.get_by_label("Motivo de la cancelación").fill("Volvió el servicio solo")
+    await dialog.get_by_role("button", name="Cancelar servicio").click()
+    await expect(service).to_contain_text("Cancelado")
+    await expect(service).to_contain_text("Volvió el servicio solo")
+    await expect(service.locator("button")).to_have_count(0)
+    await ana.screenshot(path=artifacts / "29-servicio-cancelado.png")
     await ctx_ana.close()
     await ctx_beto.close()
     assert SCRIPT_ERRORS == []
