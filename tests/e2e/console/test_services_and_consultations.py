@@ -352,9 +352,7 @@ async def test_staff_answer_a_consultation_by_email_close_it_and_turn_another_in
     await expect(ana.locator(".consultation-data")).to_contain_text("ST-")
     await expect(ana.locator("#toasts")).to_contain_text("se le envía el número al cliente")
     # The customer left only a phone: the number goes to their WhatsApp.
-    await expect(ana.locator("#number-delivery")).to_have_text(
-        " · enviado al cliente por WhatsApp"
-    )
+    await expect(ana.locator("#number-delivery")).to_have_text(" · enviado al cliente por WhatsApp")
     await expect(ana.locator(".consultation-detail")).not_to_contain_text("null")
     await expect(ana.locator(".consultation-detail .actions button")).to_have_count(0)
     await ana.screenshot(path=artifacts / "27-consulta-genero-servicio.png")
