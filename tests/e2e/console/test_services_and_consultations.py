@@ -166,6 +166,11 @@ async def test_an_agent_generates_a_service_from_a_chat_and_the_central_office_c
     # no CONSULTAS (an office screen).
     ctx_luis, luis = await _signed_in(browser, console_url, settings, agent_user, "agent")
     await expect(luis.locator("#nav-consultas")).to_be_hidden()
+    await luis.get_by_role("link", name="Tablas").click()
+    await expect(luis.locator(".table-tabs a")).to_have_text(
+        ["LLAMADAS VENTAS", "LLAMADAS", "CHATS", "SERVICIOS"]
+    )
+    await luis.get_by_role("link", name="Actividad").click()
     await luis.locator(".group-mine .entry", has_text=name).click()
     await expect(_buttons(luis)).to_have_text(
         ["Devolver", "Escalar", "Marcar como vista", "Servicio técnico", "Finalizar"]

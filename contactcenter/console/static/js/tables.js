@@ -26,12 +26,14 @@ export const TABLES = {
 const filtersOf = {}; // per table, kept while the page lives
 
 export function renderTables(container, table) {
-  if (!TABLES[table]) table = 'chats';
+  // CONSULTAS is an office table (consultations.read): other roles are not offered it.
+  const offered = (key) => key !== 'consultas' || can('consultations');
+  if (!TABLES[table] || !offered(table)) table = 'chats';
   const spec = TABLES[table];
   const filters = filtersOf[table] || (filtersOf[table] = {q: '', desde: '', hasta: '', estado: '', page: 1});
 
   const tabs = h('nav', {class: 'table-tabs', 'aria-label': 'Tablas'},
-    Object.entries(TABLES).map(([key, t]) => h('a', {href: `#/tablas/${key}`,
+    Object.entries(TABLES).filter(([key]) => offered(key)).map(([key, t]) => h('a', {href: `#/tablas/${key}`,
       'aria-current': key === table ? 'page' : null}, t.title)));
   const q = h('input', {id: 'f-q', name: 'q', type: 'search', value: filters.q, maxlength: 200,
     placeholder: 'Nombre o documento'});
