@@ -168,6 +168,10 @@ class NoteOut(BaseModel):
 
 class ConversationDetail(ConversationItem):
     customer_tags: list[str]
+    # Set by a note from the staff holder: Lara / the agents may speak again (the console
+    # mirrors the holder rules of `domain.can_act` with them).
+    lara_allowed: bool = False
+    agents_allowed: bool = False
     messages: list[MessageOut]
     events: list[EventOut]
     notes: list[NoteOut]
@@ -366,6 +370,8 @@ def build_router(routing: Routing) -> APIRouter:
         return ConversationDetail(
             **_item(view["conversation"]).model_dump(),
             customer_tags=view["customer_tags"],
+            lara_allowed=bool(view["conversation"].get("lara_allowed")),
+            agents_allowed=bool(view["conversation"].get("agents_allowed")),
             messages=[_message(m) for m in view["messages"]],
             events=[_event(e) for e in view["events"]],
             notes=[

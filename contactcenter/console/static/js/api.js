@@ -21,8 +21,8 @@ export const session = {
   get claims() { return readClaims(this.token); },
   get user() { return this.claims?.sub; },
   get role() { return this.claims?.role; },
-  /** How the signed-in user appears as a holder: staff:ana, agent:luis. */
-  get actor() { return `${this.role === 'agent' ? 'agent' : 'staff'}:${this.user}`; },
+  /** How the signed-in user appears as a holder, with the real role: staff:ana, admin:root. */
+  get actor() { return `${this.role}:${this.user}`; },
   signIn(token) { this.token = token.trim(); sessionStorage.setItem(TOKEN_KEY, this.token); },
   signOut() { this.token = null; sessionStorage.removeItem(TOKEN_KEY); },
 };
@@ -43,6 +43,8 @@ const ALLOWED = {
   teamQuickReplies: ['staff', 'admin'],
   confirmService: ['admin', 'central'],
   cancelService: ['staff', 'admin', 'central'],
+  createService: ['agent', 'staff', 'admin'], // services.create
+  consultations: ['staff', 'admin'], // consultations.read and consultations.handle
 };
 
 export function can(action) {

@@ -2,6 +2,7 @@
 // the live feed that keeps the activity screen current.
 
 import {can, getJSON, readClaims, session} from './api.js';
+import {renderConsultations} from './consultations.js';
 import {createConversation} from './conversation.js';
 import {createCustomerPanel} from './customer.js';
 import {renderCustomers} from './customer_list.js';
@@ -65,6 +66,7 @@ function signInScreen(message) {
 function header() {
   document.getElementById('topbar').hidden = false;
   document.getElementById('who').textContent = `${session.user} · ${ROLE_NAMES[session.role] || session.role}`;
+  document.getElementById('nav-consultas').hidden = !can('consultations');
 }
 
 function setLiveState(state) {
@@ -129,9 +131,10 @@ function route() {
   header();
   ensureLive();
   const [, screen, arg] = (location.hash || '#/actividad').split('/');
-  const other = ['tablas', 'clientes', 'respuestas'];
+  const other = ['tablas', 'clientes', 'respuestas', 'consultas'];
   for (const [id, on] of [['nav-actividad', !other.includes(screen)], ['nav-tablas', screen === 'tablas'],
-    ['nav-clientes', screen === 'clientes'], ['nav-respuestas', screen === 'respuestas']]) {
+    ['nav-clientes', screen === 'clientes'], ['nav-respuestas', screen === 'respuestas'],
+    ['nav-consultas', screen === 'consultas']]) {
     const link = document.getElementById(id);
     if (!link) continue;
     if (on) link.setAttribute('aria-current', 'page');
@@ -151,6 +154,10 @@ function route() {
     activity = null;
     clear(main);
     renderTables(main, arg || 'chats');
+  } else if (screen === 'consultas') {
+    activity = null;
+    clear(main);
+    renderConsultations(main, arg ? decodeURIComponent(arg) : null);
   } else {
     activityScreen(arg ? decodeURIComponent(arg) : null);
   }

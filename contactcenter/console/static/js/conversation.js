@@ -2,8 +2,10 @@
 // What a role or the conversation's state does not allow is not offered; what the platform
 // still refuses (someone was faster) is said in Spanish and the view reloads.
 
-import {ApiError, OfflineError, can, getJSON, postJSON, session} from './api.js';
+import {ApiError, OfflineError, can, getJSON, postJSON} from './api.js';
+import {allowedActions, currentUser, holderKind} from './permissions.js';
 import {attachQuickReplies} from './quick_replies.js';
+import {createServicePanel} from './services.js';
 import {
   CHANNELS, STATUS, alertError, askForm, authorLabel, clear, confirmAction, h, holderLabel, toast,
   when, whenFull,
@@ -64,8 +66,9 @@ export function createConversation(container, {onLoaded, onChanged}) {
       h('button', {type: 'submit', class: 'secondary'}, 'Agregar nota')));
   const notes = h('ul', {class: 'notes'});
   const trail = h('ol', {class: 'trail'});
+  const services = createServicePanel({onChanged: () => { onChanged(); load(); }});
   const body = h('div', {class: 'conv-body', hidden: true},
-    head, actions, notice,
+    head, actions, notice, services.element,
     h('div', {class: 'conv-scroll'},
       messages,
       replyForm,
@@ -119,15 +122,13 @@ export function createConversation(container, {onLoaded, onChanged}) {
 
   // --- what may be done, from the role and the conversation's state ---------------------
 
-  const me = () => session.actor;
+  // What the signed-in user may do here: the platform's holder rules (permissions.js), so
+  // no button is shown that the platform would refuse.
   const isOpen = () => current.status !== 'cerrada';
   const heldByPerson = () => !!current.holder && current.holder !== 'lara';
-  const heldByStaff = () => (current.holder || '').startsWith('staff:');
-  const iHold = () => current.holder === me();
-  // Staff and admin act on every conversation; an agent on one they hold or that waits in
-  // the agents' queue (the platform refuses the rest with 403: not offered here).
-  const mayAct = () => can('act')
-    && (session.role !== 'agent' || iHold() || (current.holder === null && current.queue === 'agentes'));
+  const allowed = () => allowedActions(current, currentUser());
+  const iHold = () => current.holder === currentUser()?.actor;
+  const mayAct = () => allowed().has('note');
 
   function replyState() {
     if (READ_ONLY.has(current.channel)) {
@@ -136,15 +137,12 @@ export function createConversation(container, {onLoaded, onChanged}) {
     if (!isOpen()) return {allowed: false, text: 'La conversación está cerrada: el próximo mensaje del cliente abrirá una nueva.'};
     if (!can('act')) return {allowed: false, text: 'Tu rol puede ver esta conversación pero no responder.'};
     if (iHold()) return {allowed: true};
-    if (session.role === 'agent') {
-      const agentMay = current.holder === null && current.queue === 'agentes';
-      return agentMay ? {allowed: true, takesOver: true}
-        : {allowed: false, text: `La tiene ${holderLabel(current.holder, current.queue)}: solo quien la tiene puede responder.`};
+    if (allowed().has('reply')) {
+      // Answering a chat someone else (or nobody) holds takes it, except for an agent the
+      // staff holder let speak with a note.
+      return {allowed: true, takesOver: holderKind(current.holder) !== 'staff'};
     }
-    if (heldByStaff()) {
-      return {allowed: false, text: `La tiene ${holderLabel(current.holder)}: solo quien la tiene puede responder.`};
-    }
-    return {allowed: true, takesOver: true};
+    return {allowed: false, text: `La tiene ${holderLabel(current.holder, current.queue)}: solo quien la tiene puede responder.`};
   }
 
   function render() {
@@ -173,6 +171,10 @@ export function createConversation(container, {onLoaded, onChanged}) {
     replyForm.dataset.takesOver = state.takesOver ? 'true' : 'false';
     if (!replyText.value) replyText.value = sessionStorage.getItem(draftKey(c.conversation_id)) || '';
     noteForm.hidden = !mayAct() || !isOpen();
+    // Addressing a note to Lara or the agents hands the chat back: only its holder may.
+    for (const option of noteTo.options) option.hidden = !!option.value && !allowed().has('noteTo');
+    if (!allowed().has('noteTo')) noteTo.value = '';
+    services.show(c);
     renderMessages();
     clear(notes).append(...(c.notes.length ? c.notes.map((n) => h('li', {},
       h('span', {class: 'who'}, authorLabel(n.author)),
@@ -220,7 +222,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
     if (revealed.has(m.message_id)) {
       return h('p', {class: 'secret-note'}, 'Dato revelado: quedó registrado en la auditoría.');
     }
-    if (!iHold() || !can('act')) {
+    if (!allowed().has('reveal')) {
       return h('p', {class: 'secret-note'}, 'Contiene un dato oculto (solo quien tiene la conversación puede verlo).');
     }
     return h('button', {type: 'button', class: 'link', onclick: () => reveal(m)},
@@ -230,18 +232,21 @@ export function createConversation(container, {onLoaded, onChanged}) {
   function renderActions() {
     clear(actions);
     const c = current;
+    const may = allowed();
     const add = (label, handler, {danger = false, name} = {}) => actions.append(
       h('button', {type: 'button', class: danger ? 'danger' : '', dataset: {action: name}, onclick: handler}, label));
     if (!isOpen()) {
       actions.append(h('span', {class: 'hint'}, `Finalizada ${whenFull(c.closed_at)}.`));
+      if (may.has('service')) add('Servicio técnico', () => services.create(), {name: 'service'});
       return;
     }
-    if (can('take') && !heldByStaff()) add('Tomar', take, {name: 'take'});
-    if (mayAct() && heldByPerson() && (iHold() || can('take'))) add('Devolver', giveBack, {name: 'return'});
-    if (mayAct() && !heldByStaff() && current.queue !== 'staff') add('Escalar', escalate, {name: 'escalate'});
-    if (can('assign')) add(heldByPerson() ? 'Reasignar' : 'Asignar', assign, {name: 'assign'});
-    if (mayAct()) add('Marcar como vista', seen, {name: 'seen'});
-    if (mayAct() && (iHold() || session.role !== 'agent')) add('Finalizar', finish, {danger: true, name: 'close'});
+    if (may.has('take')) add('Tomar', take, {name: 'take'});
+    if (may.has('return')) add('Devolver', giveBack, {name: 'return'});
+    if (may.has('escalate')) add('Escalar', escalate, {name: 'escalate'});
+    if (may.has('assign')) add(heldByPerson() ? 'Reasignar' : 'Asignar', assign, {name: 'assign'});
+    if (may.has('seen')) add('Marcar como vista', seen, {name: 'seen'});
+    if (may.has('service')) add('Servicio técnico', () => services.create(), {name: 'service'});
+    if (may.has('close')) add('Finalizar', finish, {danger: true, name: 'close'});
     if (!can('act')) actions.append(h('span', {class: 'hint'}, 'Tu rol solo puede consultar.'));
     else if (!mayAct()) actions.append(h('span', {class: 'hint'}, `La tiene ${holderLabel(c.holder, c.queue)}: podés consultarla.`));
   }

@@ -3,6 +3,7 @@
 // SERVICIOS also confirms (central office) and cancels through the tickets API.
 
 import {ApiError, OfflineError, can, getBlob, getJSON, getText, postJSON} from './api.js';
+import {createService} from './services.js';
 import {alertError, askForm, clear, h, toast} from './ui.js';
 
 const PAGE_SIZE = 50;
@@ -25,12 +26,14 @@ export const TABLES = {
 const filtersOf = {}; // per table, kept while the page lives
 
 export function renderTables(container, table) {
-  if (!TABLES[table]) table = 'chats';
+  // CONSULTAS is an office table (consultations.read): other roles are not offered it.
+  const offered = (key) => key !== 'consultas' || can('consultations');
+  if (!TABLES[table] || !offered(table)) table = 'chats';
   const spec = TABLES[table];
   const filters = filtersOf[table] || (filtersOf[table] = {q: '', desde: '', hasta: '', estado: '', page: 1});
 
   const tabs = h('nav', {class: 'table-tabs', 'aria-label': 'Tablas'},
-    Object.entries(TABLES).map(([key, t]) => h('a', {href: `#/tablas/${key}`,
+    Object.entries(TABLES).filter(([key]) => offered(key)).map(([key, t]) => h('a', {href: `#/tablas/${key}`,
       'aria-current': key === table ? 'page' : null}, t.title)));
   const q = h('input', {id: 'f-q', name: 'q', type: 'search', value: filters.q, maxlength: 200,
     placeholder: 'Nombre o documento'});
@@ -94,7 +97,8 @@ export function renderTables(container, table) {
   function render(page) {
     const pages = Math.max(1, Math.ceil(page.total / page.page_size));
     summary.textContent = page.total === 1 ? '1 fila' : `${page.total} filas`;
-    const actions = table === 'servicios' && (can('confirmService') || can('cancelService'));
+    const calls = ['llamadas', 'llamadas_ventas'].includes(table) && can('createService');
+    const actions = calls || (table === 'servicios' && (can('confirmService') || can('cancelService')));
     clear(grid).append(h('table', {},
       h('caption', {class: 'sr-only'}, spec.title),
       h('thead', {}, h('tr', {},
@@ -103,7 +107,7 @@ export function renderTables(container, table) {
       h('tbody', {}, page.rows.length
         ? page.rows.map((row) => h('tr', {},
           page.columns.map((c) => h('td', {}, row[c.key] ?? '')),
-          actions ? h('td', {}, h('div', {class: 'row-actions'}, serviceActions(row))) : null))
+          actions ? h('td', {}, h('div', {class: 'row-actions'}, calls ? callActions(row) : serviceActions(row))) : null))
         : h('tr', {}, h('td', {colspan: page.columns.length + (actions ? 1 : 0), class: 'empty'},
           'No hay filas con estos filtros.')))));
     clear(pager).append(
@@ -112,6 +116,15 @@ export function renderTables(container, table) {
       h('span', {}, `Página ${filters.page} de ${pages}`),
       h('button', {type: 'button', class: 'secondary', disabled: filters.page >= pages,
         onclick: () => { filters.page += 1; load(); }}, 'Siguiente ›'));
+  }
+
+  // A technical service from a call row (services.js asks for its data and creates it).
+  function callActions(row) {
+    return [h('button', {type: 'button', class: 'small', dataset: {action: 'service'},
+      onclick: async () => {
+        const origin = {call_sid: row.id, customer_name: row.cliente, document_number: row.documento};
+        if (await createService(origin, {channel: 'ivr'})) setTimeout(load, 1000);
+      }}, 'Servicio técnico')];
   }
 
   function serviceActions(row) {
