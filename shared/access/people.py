@@ -11,7 +11,7 @@ from shared.auth import ROLES, Role
 
 # Login names are what holders and audit trails carry (`agent:luis`): short, lowercase,
 # no spaces or colons, so `<role>:<id>` always splits back into the same person.
-LOGIN_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}")
+LOGIN_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 NAME_MAX = 80
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
@@ -52,7 +52,7 @@ def login_name(value: str) -> str:
     user_id = (value or "").strip().lower()
     if not LOGIN_NAME.fullmatch(user_id):
         raise AccountRefused(
-            "El usuario debe tener de 2 a 32 caracteres: letras minúsculas sin acentos, "
+            "El usuario debe tener de 1 a 32 caracteres: letras minúsculas sin acentos, "
             "números, punto, guion o guion bajo, y empezar con una letra o un número.",
             "id",
         )
