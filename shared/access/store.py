@@ -5,7 +5,8 @@ database (with `MONGO_DB_PREFIX`), next to the token revocations of `shared/revo
 
 - `users`: `_id` = the login name; `name`, `role`, `active`, `password_hash`, times, who.
 - `sessions`: `_id` = SHA-256 of the opaque cookie value (the value itself is never stored,
-  so a database reader cannot sign in with it); `user_id`, `role`, `csrf`, `expires_at`.
+  so a database reader cannot sign in with it); `user_id`, `role`, `csrf`, `expires_at`
+  (a TTL index removes expired ones).
 - `login_failures`: `_id` = login name + client address; failures in the current window and
   `locked_until` once the limit is reached.
 - `audit`: one entry per sign-in, refusal, sign-out and account change.
@@ -40,6 +41,8 @@ class AccessStore:
 
     async def ensure_indexes(self) -> None:
         await self.sessions.create_index([("user_id", ASCENDING)])
+        # Expired sessions are refused on read already; the TTL index only tidies them away.
+        await self.sessions.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0)
         await self.users.create_index([("active", ASCENDING), ("role", ASCENDING)])
         await self.audit.create_index([("at", ASCENDING)])
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from shared.access import Access, AccessStore
+from shared.access.people import AccountRefused
 from shared.auth import User
 from shared.config import Settings
 from shared.revocations import Revocations
@@ -310,3 +311,19 @@ async def test_the_first_admin_is_made_once_with_a_password_to_show(
     signed = await access.login("admin", password, "127.0.0.1")
     assert signed.person.role == "admin"
     assert await access.ensure_first_admin() is None
+
+
+async def test_the_last_active_admin_cannot_be_disabled_or_demoted(
+    platform: Platform, settings: Settings
+):
+    fresh = settings.model_copy(update={"mongo_db_prefix": f"{new_id('last')}_"})
+    mongo = platform.ctx.mongo
+    access = Access(fresh, AccessStore(fresh, mongo), Revocations(fresh, mongo))
+    await access.store.ensure_indexes()
+    assert await access.ensure_first_admin()
+    for change in ({"active": False}, {"role": "staff"}):
+        with pytest.raises(AccountRefused, match="única cuenta de administración"):
+            await access.update_user(ADMIN, "admin", **change)  # type: ignore[arg-type]
+    await access.create_user("admin:admin", "segunda", "Segunda Admin", "admin", None)
+    demoted = await access.update_user(ADMIN, "admin", role="staff")
+    assert demoted.role == "staff"
