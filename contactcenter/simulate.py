@@ -194,6 +194,22 @@ class Simulation:
         self.agent = {"Authorization": f"Bearer {issue_token(settings, 'luis', 'agent')}"}
         self.staff = {"Authorization": f"Bearer {issue_token(settings, 'ana', 'staff')}"}
 
+    async def ensure_team(self) -> None:
+        """Luis (agent) and Ana (staff) are people of the directory: staff hand chats only to
+        those (an admin creates them once; already there is fine)."""
+        admin = {"Authorization": f"Bearer {issue_token(self.settings, 'simulate', 'admin')}"}
+        team = (("luis", "Luis Simulado", "agent"), ("ana", "Ana Simulada", "staff"))
+        for user_id, name, role in team:
+            try:
+                response = await self.client.post(
+                    "/api/access/users",
+                    json={"id": user_id, "name": name, "role": role},
+                    headers=admin,
+                )
+            except httpx.HTTPError:
+                return
+            self.tally.actions[f"directory user {user_id} {response.status_code}"] += 1
+
     async def _post(self, channel: str, path: str, **kwargs: Any) -> httpx.Response | None:
         self.tally.sent[channel] += 1
         try:
@@ -448,6 +464,7 @@ async def simulate(
     """Run the traffic; `transport` lets a test drive an in-process app instead of a socket."""
     async with httpx.AsyncClient(base_url=base_url, timeout=15, transport=transport) as client:
         sim = Simulation(settings, client, seed)
+        await sim.ensure_team()
         people = make_customers(max(1, customers), sim.rng)
         bar = ProgressBar(seconds, enabled=progress)
         # About three contacts per customer over the run, at least two per second.

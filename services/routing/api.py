@@ -48,6 +48,21 @@ REFUSALS: dict[type[domain.DomainError], errors.Refusal] = {
     domain.NoteRequired: errors.Refusal(
         errors.Invalid, "note_required", "Falta la nota: explique el motivo a quien la recibe."
     ),
+    domain.UnknownPerson: errors.Refusal(
+        errors.Invalid,
+        "unknown_user",
+        "No hay nadie con ese usuario en el directorio: elija a la persona de la lista.",
+    ),
+    domain.PersonDisabled: errors.Refusal(
+        errors.Invalid,
+        "user_disabled",
+        "Esa persona está deshabilitada: elija a alguien activo.",
+    ),
+    domain.NotAssignable: errors.Refusal(
+        errors.Invalid,
+        "not_assignable",
+        "Las conversaciones se asignan solo a agentes o al staff, con el rol que tienen.",
+    ),
     domain.InvalidTarget: errors.Refusal(
         errors.Invalid, "invalid_target", "El destino no es válido: use agent:<id> o staff:<id>."
     ),
@@ -108,7 +123,11 @@ class EscalateBody(BaseModel):
 
 
 class AssignBody(BaseModel):
-    to: str | None = Field(None, description="`agent:<id>` or `staff:<id>`")
+    to: str | None = Field(
+        None,
+        description="`agent:<id>`, `staff:<id>` or the login name alone: an active agent "
+        "or staff member of the directory (`GET /api/access/directory`)",
+    )
     note: str | None = Field(None, description="Why (required); kept as an internal note")
 
 
@@ -409,7 +428,8 @@ def build_router(routing: Routing) -> APIRouter:
         responses=ACTION,
     )
     async def assign(conversation_id: str, body: AssignBody, user: Assigning) -> ActionResult:
-        """Staff hand the conversation to `agent:<id>` or `staff:<id>`; 422 without a note."""
+        """Staff hand the conversation to an active agent or staff member of the directory;
+        422 without a note, or for a user unknown, disabled or neither agent nor staff."""
         doc = await _run(routing.assign(conversation_id, _actor(user), body.to, body.note))
         return ActionResult(conversation=_item(doc))
 

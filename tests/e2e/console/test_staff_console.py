@@ -34,8 +34,10 @@ async def _signed_in(browser: Any, url: str, token: str) -> tuple[Any, Any]:
     page = await context.new_page()
     page.on("pageerror", lambda error: SCRIPT_ERRORS.append(str(error)))
     await page.goto(f"{url}/console")
+    # People sign in with user and password (test_accounts_console.py); a token still works.
+    await page.get_by_text("Con un token de acceso").click()
     await page.get_by_label("Token de acceso (JWT)").fill(token)
-    await page.get_by_role("button", name="Ingresar").click()
+    await page.get_by_role("button", name="Ingresar con el token").click()
     await expect(page.locator("#live-state")).to_have_text("En vivo")
     return context, page
 
@@ -66,8 +68,9 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     context_a = await browser.new_context(viewport={"width": 1366, "height": 768})
     page = await context_a.new_page()
     await page.goto(f"{console_url}/console")
+    await page.get_by_text("Con un token de acceso").click()
     await page.get_by_label("Token de acceso (JWT)").fill("esto-no-es-un-token")
-    await page.get_by_role("button", name="Ingresar").click()
+    await page.get_by_role("button", name="Ingresar con el token").click()
     await expect(page.locator("#token-error")).to_contain_text("no parece un token")
     await page.screenshot(path=artifacts / "01-ingreso.png")
     await context_a.close()
@@ -158,21 +161,25 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await ana.get_by_role("button", name="Marcar como vista").click()
     await expect(ana.locator("#toasts")).to_contain_text("Marcada como vista")
 
-    # Reassign to an agent: the note is asked for and required.
+    # Reassign to an agent picked from the directory: the note is asked for and required.
+    await platform.person("luis", "agent", "Luis Pérez")
+    await platform.person(beto_user, "staff", beto_user)
     await ana.get_by_role("button", name="Reasignar").click()
     dialog = ana.locator("dialog")
-    await dialog.get_by_label("Usuario").fill("luis")
+    await dialog.get_by_label("Persona").select_option(label="Luis Pérez (agente)")
     await dialog.get_by_role("button", name="Asignar").click()
     await expect(dialog.locator(".field-error:not([hidden])")).to_contain_text("es obligatorio")
     await ana.screenshot(path=artifacts / "04-nota-obligatoria.png")
     await dialog.get_by_label("Nota (motivo)").fill("Luis conoce la zona")
     await dialog.get_by_role("button", name="Asignar").click()
-    await expect(ana.locator("#conv-holder")).to_have_text("Agente luis")
+    await expect(ana.locator("#conv-holder")).to_have_text("Agente Luis Pérez")
 
     # Escalate to Beto with a note: Beto now holds it and may reply.
     await ana.get_by_role("button", name="Escalar").click()
     await dialog.get_by_label("Nota (motivo)").fill("Necesita una visita técnica")
-    await dialog.get_by_label("Para una persona del staff (opcional)").fill(beto_user)
+    await dialog.get_by_label("Para una persona del staff (opcional)").select_option(
+        f"staff:{beto_user}"
+    )
     await dialog.get_by_role("button", name="Escalar").click()
     await expect(ana.locator("#conv-holder")).to_have_text(f"Staff {beto_user}")
     await expect(beto.locator(".group-mine .entry", has_text=name)).to_be_visible()

@@ -2,7 +2,8 @@
 // What a role or the conversation's state does not allow is not offered; what the platform
 // still refuses (someone was faster) is said in Spanish and the view reloads.
 
-import {ApiError, OfflineError, can, getJSON, postJSON} from './api.js';
+import {ApiError, OfflineError, can, getJSON, postJSON, session} from './api.js';
+import {loadPeople, peopleWith} from './people.js';
 import {allowedActions, currentUser, holderKind} from './permissions.js';
 import {attachQuickReplies} from './quick_replies.js';
 import {createServicePanel} from './services.js';
@@ -10,6 +11,13 @@ import {
   CHANNELS, STATUS, alertError, askForm, authorLabel, clear, confirmAction, h, holderLabel, toast,
   when, whenFull,
 } from './ui.js';
+
+const ROLE_WORDS = {agent: 'agente', staff: 'staff'};
+
+/** The directory's active people of `roles` as select options: [`agent:luis`, "Luis Pérez (agente)"]. */
+function personOptions(roles) {
+  return peopleWith(roles).map((p) => [`${p.role}:${p.id}`, `${p.name} (${ROLE_WORDS[p.role] || p.role})`]);
+}
 
 const READ_ONLY = new Set(['webchat', 'ivr']);
 
@@ -303,35 +311,39 @@ export function createConversation(container, {onLoaded, onChanged}) {
   }
 
   async function escalate() {
+    await loadPeople(); // whoever an admin just added is on the list
     const values = await askForm({
       title: 'Escalar al staff',
       intro: 'La nota explica el motivo y queda como nota interna.',
       fields: [
         {name: 'note', label: 'Nota (motivo)', type: 'textarea', required: true},
-        {name: 'to', label: 'Para una persona del staff (opcional)', hint: 'Usuario, p. ej. ana. Vacío: a la cola del staff.'},
+        {name: 'to', label: 'Para una persona del staff (opcional)', type: 'select',
+          options: [['', 'A la cola del staff (cualquiera)'], ...personOptions(['staff'])]},
       ],
       submit: 'Escalar',
     });
     if (!values) return;
     const bodyOut = {note: values.note};
-    if (values.to) bodyOut.to = values.to.includes(':') ? values.to : `staff:${values.to}`;
+    if (values.to) bodyOut.to = values.to;
     const send = () => run(() => postJSON(path('escalate'), bodyOut), 'Conversación escalada.', send);
     await send();
   }
 
   async function assign() {
+    await loadPeople();
     const values = await askForm({
       title: heldByPerson() ? 'Reasignar la conversación' : 'Asignar la conversación',
       intro: 'La nota explica el motivo y queda como nota interna.',
       fields: [
-        {name: 'kind', label: 'Tipo', type: 'select', options: [['agent', 'Agente'], ['staff', 'Staff']]},
-        {name: 'who', label: 'Usuario', required: true, hint: 'Por ejemplo: luis'},
+        {name: 'to', label: 'Persona', type: 'select', required: true,
+          options: [['', 'Elegí a quién…'], ...personOptions(['agent', 'staff'])],
+          hint: 'Agentes y staff activos del directorio.'},
         {name: 'note', label: 'Nota (motivo)', type: 'textarea', required: true},
       ],
       submit: 'Asignar',
     });
     if (!values) return;
-    const to = values.who.includes(':') ? values.who : `${values.kind}:${values.who}`;
+    const to = values.to;
     const send = () => run(() => postJSON(path('assign'), {to, note: values.note}),
       `Conversación asignada a ${holderLabel(to)}.`, send);
     await send();

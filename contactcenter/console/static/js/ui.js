@@ -1,5 +1,7 @@
 // Small DOM helpers shared by every screen: element builder, notices, dialogs, formats.
 
+import {personName} from './people.js';
+
 /** h('button', {type: 'button', onclick}, 'Tomar') → an element; null/false children skipped. */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -161,12 +163,14 @@ export const CHANNELS = {
   whatsapp: 'WhatsApp', messenger: 'Facebook', webchat: 'Web', ivr: 'Teléfono',
 };
 
-/** lara → Lara, agent:luis → Agente luis, staff:ana → Staff ana, null → En cola. */
+/** lara → Lara, agent:luis → Agente Luis Pérez, staff:ana → Staff Ana Gómez, null → En cola
+ * (display names from the directory, people.js). */
 export function holderLabel(holder, queue) {
   if (!holder) return queue ? `En cola (${queue === 'agentes' ? 'agentes' : 'staff'})` : 'En cola';
   if (holder === 'lara') return 'Lara';
-  const [kind, id] = holder.split(':');
-  return kind === 'agent' ? `Agente ${id}` : kind === 'staff' ? `Staff ${id}` : holder;
+  const [kind] = holder.split(':');
+  const name = personName(holder);
+  return kind === 'agent' ? `Agente ${name}` : kind === 'staff' || kind === 'admin' ? `Staff ${name}` : name;
 }
 
 export function authorLabel(author) {
