@@ -118,8 +118,10 @@ async def _signed_in(
     page = await context.new_page()
     page.on("pageerror", lambda error: SCRIPT_ERRORS.append(str(error)))
     await page.goto(f"{url}/console")
+    # People sign in with user and password (test_accounts_console.py); a token still works.
+    await page.get_by_text("Con un token de acceso").click()
     await page.get_by_label("Token de acceso (JWT)").fill(issue_token(settings, user, role))
-    await page.get_by_role("button", name="Ingresar").click()
+    await page.get_by_role("button", name="Ingresar con el token").click()
     await expect(page.locator("#live-state")).to_have_text("En vivo")
     return context, page
 
@@ -154,13 +156,13 @@ async def test_an_agent_generates_a_service_from_a_chat_and_the_central_office_c
 
     ctx_ana, ana = await _signed_in(browser, console_url, settings, ana_user, "staff")
     await ana.locator(".entry", has_text=name).click()
+    await platform.person(agent_user, "agent", f"Luis {tag}")
     await ana.get_by_role("button", name="Asignar").click()
     dialog = ana.locator("dialog")
-    await dialog.get_by_label("Tipo").select_option("agent")
-    await dialog.get_by_label("Usuario").fill(agent_user)
+    await dialog.get_by_label("Persona").select_option(label=f"Luis {tag} (agente)")
     await dialog.get_by_label("Nota (motivo)").fill("Luis atiende correo")
     await dialog.get_by_role("button", name="Asignar").click()
-    await expect(ana.locator("#conv-holder")).to_have_text(f"Agente {agent_user}")
+    await expect(ana.locator("#conv-holder")).to_have_text(f"Agente Luis {tag}")
 
     # The agent holds it: Devolver, Servicio técnico, Finalizar; never Tomar or Asignar, and
     # no CONSULTAS (an office screen).
