@@ -601,7 +601,7 @@ class TableFilter:
         elif self.estado == ALL_STATUSES:
             parts.append("estado: todos")
         else:
-            parts.append(f"estado: {self.estado}")
+            parts.append(f"estado: {status_word(self.estado)}")
         return "Filtros: " + " · ".join(parts)
 
 
