@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 
 from pypdf import PdfReader
 
@@ -78,10 +79,9 @@ async def test_pages_split_the_rows_newest_first(platform: Platform) -> None:
     first = await table(platform, "servicios", q=token, estado="todos", page=1, page_size=3)
     second = await table(platform, "servicios", q=token, estado="todos", page=2, page_size=3)
     assert (first["total"], len(first["rows"]), len(second["rows"])) == (4, 3, 1)
-    assert [r["fecha"] for r in first["rows"]] == sorted(
-        (r["fecha"] for r in first["rows"]), reverse=True
-    )
-    assert second["rows"][0]["fecha"] == "2024-05-09 23:30"
+    shown = [datetime.strptime(r["fecha"], "%d/%m/%Y %H:%M") for r in first["rows"]]
+    assert shown == sorted(shown, reverse=True)
+    assert second["rows"][0]["fecha"] == "09/05/2024 23:30"
     assert first["columns"][0] == {"key": "numero", "label": "Número"}
 
 
