@@ -6,7 +6,7 @@ import {createConversation} from './conversation.js';
 import {createCustomerPanel} from './customer.js';
 import {connectLive} from './live.js';
 import {createStream} from './stream.js';
-import {renderTables} from './tables.js';
+import {loadCatalogue, renderTables} from './tables.js';
 import {clear, clearAlerts, h, toast} from './ui.js';
 
 const ROLE_NAMES = {agent: 'agente', staff: 'staff', admin: 'administración', central: 'central'};
@@ -126,6 +126,8 @@ function route() {
   if (!session.token || !session.claims) return signInScreen();
   header();
   ensureLive();
+  // The business time zone and the display words, before any time or code is shown.
+  loadCatalogue().catch(() => {});
   const [, screen, arg] = (location.hash || '#/actividad').split('/');
   for (const [id, on] of [['nav-actividad', screen !== 'tablas'], ['nav-tablas', screen === 'tablas']]) {
     if (on) document.getElementById(id).setAttribute('aria-current', 'page');
@@ -134,7 +136,7 @@ function route() {
   if (screen === 'tablas') {
     activity = null;
     clear(main);
-    renderTables(main, arg || 'chats');
+    renderTables(main, arg); // no table named: the first tab, LLAMADAS VENTAS
   } else {
     activityScreen(arg ? decodeURIComponent(arg) : null);
   }
