@@ -36,7 +36,7 @@ from services.exports.tables import (
     table_named,
 )
 from shared import errors
-from shared.auth import CurrentUser, ensure_allowed, roles_for
+from shared.auth import CurrentUser, User, ensure_allowed, may, roles_for
 from shared.config import Settings
 from shared.logging import get_logger
 from shared.words import catalogue_words, date_time_text, person_name, status_word
@@ -195,7 +195,10 @@ def build_router(
         return row_cells(tbl, doc, tz, directory)
 
     @router.get("", summary="The tables, their columns, filters and states, in words")
-    async def catalogue(user: CurrentUser) -> Catalogue:
+    async def catalogue(
+        # Every role reads some table: the list holds those the caller's role may read.
+        user: Annotated[User, may("tables.conversations")],
+    ) -> Catalogue:
         return Catalogue(
             time_zone=settings.tz,
             date_format="dd/mm/aaaa HH:MM",
