@@ -129,6 +129,11 @@ def date_time_text(moment: datetime | None, tz: ZoneInfo) -> str:
     return f"{local.day:02d}/{local.month:02d}/{local.year:04d} {local.hour:02d}:{local.minute:02d}"
 
 
+def zone_word(zone: str) -> str:
+    """`America/Argentina/Buenos_Aires` → `hora de Buenos Aires`: the zone as people say it."""
+    return "hora de " + zone.rsplit("/", 1)[-1].replace("_", " ")
+
+
 def date_text(day: date | None) -> str:
     """`07/12/2026`."""
     return "" if day is None else f"{day.day:02d}/{day.month:02d}/{day.year:04d}"

@@ -39,7 +39,13 @@ from shared import errors
 from shared.auth import CurrentUser, User, ensure_allowed, may, roles_for
 from shared.config import Settings
 from shared.logging import get_logger
-from shared.words import catalogue_words, date_time_text, person_name, status_word
+from shared.words import (
+    catalogue_words,
+    date_time_text,
+    person_name,
+    status_word,
+    zone_word,
+)
 
 log = get_logger("exports")
 
@@ -301,7 +307,8 @@ def build_router(
         generated = date_time_text(datetime.now(tz), tz)
         subtitle = [
             flt.describe(),
-            f"Generado el {generated} por {person_name(user_id, directory)} · {len(rows)} filas",
+            f"Generado el {generated} ({zone_word(settings.tz)}) por "
+            f"{person_name(user_id, directory)} · {len(rows)} filas",
         ]
         # Layout is CPU-bound: in a worker process, so webhooks and consumers go on.
         pdf, pages = await slots.run(render_pdf, tbl.title, subtitle, tbl.labels, rows)

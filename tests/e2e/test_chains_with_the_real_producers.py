@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from shared.words import status_word
 from tests.bus_probe import bus_probe
 from tests.integration.exports.helpers import row_where
 from tests.integration.routing.helpers import conversation, new_identity, open_conversation
@@ -89,7 +90,11 @@ async def test_a_portal_consultation_reaches_the_consultas_table_and_follows_its
     assert closed.status_code == 200, closed.text
     final = closed.json()["status"]
     row = await row_where(
-        platform, "consultas", lambda r: named(r) and r["estado"] == final, q=mark, estado="todos"
+        platform,
+        "consultas",
+        lambda r: named(r) and r["estado"] == status_word(final),
+        q=mark,
+        estado="todos",
     )
     assert row["estado"] != "ABIERTA"
 

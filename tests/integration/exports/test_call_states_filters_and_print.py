@@ -127,7 +127,7 @@ async def test_print_shows_what_a_person_reads(platform: Platform) -> None:
     text = " ".join(
         " ".join(p.extract_text() for p in PdfReader(io.BytesIO(printed.content)).pages).split()
     )
-    assert "ABIERTA" in text and "sin respuesta" in text and "no-answer" not in text
+    assert "ABIERTA" in text and "Sin respuesta" in text and "no-answer" not in text
 
 
 async def test_unmerge_gives_a_call_row_its_own_name_and_document_back(

@@ -77,7 +77,7 @@ async def test_servicios_follow_the_ticket_lifecycle(platform: Platform) -> None
         )
     )
     await row_where(
-        platform, "servicios", lambda r: r["estado"] == "cancelado", q=token, estado="todos"
+        platform, "servicios", lambda r: r["estado"] == "CANCELADO", q=token, estado="todos"
     )
     assert (await table(platform, "servicios", q=token))["total"] == 0
 
