@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import random
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -122,6 +124,13 @@ async def test_tables_open_on_sales_calls_filter_by_their_own_states_show_and_ta
         ["Abiertas (predeterminado)", "ABIERTA", "CERRADA", "GENERÓ SERVICIO TÉCNICO", "Todos"]
     )
     await estado.select_option(label="ABIERTA")
+    # DESDE is written day first; another form is refused in words, before any request.
+    await ana.get_by_label("DESDE").fill("2026-12-31")
+    await ana.get_by_role("button", name="Filtrar").click()
+    await expect(ana.locator("#alerts")).to_contain_text("dd/mm/aaaa")
+    await ana.locator("#alerts").get_by_role("button", name="Cerrar aviso").click()
+    today = datetime.now(ZoneInfo(settings.tz)).strftime("%d/%m/%Y")
+    await ana.get_by_label("DESDE").fill(today)
     call = ana.locator("tbody tr", has_text=call_sid)
     await _filter_until(ana, call)
     await expect(ana.locator("#alerts")).not_to_contain_text("no es válido")

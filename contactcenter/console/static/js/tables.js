@@ -51,8 +51,11 @@ export async function renderTables(container, requested) {
       'aria-current': t.name === table ? 'page' : null}, t.title)));
   const q = h('input', {id: 'f-q', name: 'q', type: 'search', value: filters.q, maxlength: 200,
     placeholder: 'Nombre o documento'});
-  const desde = h('input', {id: 'f-desde', name: 'desde', type: 'date', value: filters.desde});
-  const hasta = h('input', {id: 'f-hasta', name: 'hasta', type: 'date', value: filters.hasta});
+  // Day first, as staff write dates (a date input would follow the browser's language).
+  const dayInput = (id, value) => h('input', {id, name: id.slice(2), type: 'text', value, inputmode: 'numeric',
+    placeholder: 'dd/mm/aaaa', maxlength: 10, autocomplete: 'off', size: 10});
+  const desde = dayInput('f-desde', filters.desde);
+  const hasta = dayInput('f-hasta', filters.hasta);
   const estado = h('select', {id: 'f-estado', name: 'estado'},
     h('option', {value: ''}, `${spec.default_state} (predeterminado)`),
     spec.states.map(({value, label}) => h('option', {value, selected: filters.estado === value}, label)),
@@ -78,16 +81,34 @@ export async function renderTables(container, requested) {
     load();
   });
 
+  /** dd/mm/aaaa → aaaa-mm-dd for the API; '' when empty; null when not a date. */
+  function isoDay(text) {
+    if (!text) return '';
+    const m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text);
+    if (!m) return null;
+    const [day, month, year] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const date = new Date(Date.UTC(year, month - 1, day));
+    if (date.getUTCDate() !== day || date.getUTCMonth() !== month - 1) return null;
+    return `${m[3]}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  }
+
   function query() {
     filters.q = q.value.trim();
-    filters.desde = desde.value;
-    filters.hasta = hasta.value;
+    filters.desde = desde.value.trim();
+    filters.hasta = hasta.value.trim();
     filters.estado = estado.value;
-    return {q: filters.q, desde: filters.desde, hasta: filters.hasta, estado: filters.estado};
+    return {q: filters.q, desde: isoDay(filters.desde), hasta: isoDay(filters.hasta), estado: filters.estado};
   }
 
   function badFilters() {
     const f = query();
+    for (const [value, input, label] of [[f.desde, desde, 'DESDE'], [f.hasta, hasta, 'HASTA']]) {
+      if (value === null) {
+        alertError(`${label}: escribí la fecha como dd/mm/aaaa (por ejemplo 31/12/2024).`);
+        input.focus();
+        return true;
+      }
+    }
     if (f.desde && f.hasta && f.desde > f.hasta) {
       alertError('DESDE no puede ser posterior a HASTA.');
       hasta.focus();
