@@ -191,11 +191,21 @@ async def test_a_caller_whose_phone_belongs_to_a_customer_shows_the_customers_na
     await platform.ctx.bus.publish(first)
     [row] = await rows_when(platform, "llamadas", 1, q=token)
     assert (row["cliente"], row["documento"]) == (f"Elena Ruiz {token}", "28.999.000")
-    # The call first, then the customer who owns the phone.
+    # The call first (listed nameless), then the customer who owns the phone.
     other = f"+54911{random.randint(10**7, 10**8 - 1)}"
-    await platform.ctx.bus.publish(
-        call_event(name=None, document=None, caller=other, customer_id=f"ivr-{uid()}")
+    day = f"20{random.randint(31, 60)}-0{random.randint(1, 9)}-1{random.randint(0, 9)}"
+    nameless = call_event(
+        name=None,
+        document=None,
+        caller=other,
+        customer_id=f"ivr-{uid()}",
+        opened_at=at(f"{day}T15:00"),
     )
+    await platform.ctx.bus.publish(nameless)
+    assert nameless.conversation.call is not None
+    sid = nameless.conversation.call.call_sid
+    row = await row_where(platform, "llamadas", lambda r: r["id"] == sid, desde=day, hasta=day)
+    assert row["cliente"] == ""
     later = f"Zq{uid()}"
     await platform.ctx.bus.publish(
         customer_event(
