@@ -32,7 +32,10 @@ SCRIPT_ERRORS: list[str] = []
 
 
 async def _signed_in(browser: Any, url: str, token: str) -> tuple[Any, Any]:
-    context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="es-AR")
+    # A browser far from the business time zone: the console's clock must not follow it.
+    context = await browser.new_context(
+        viewport={"width": 1366, "height": 768}, locale="es-AR", timezone_id="Asia/Tokyo"
+    )
     page = await context.new_page()
     page.on("pageerror", lambda error: SCRIPT_ERRORS.append(str(error)))
     await page.goto(f"{url}/console")
@@ -172,9 +175,13 @@ async def test_tables_open_on_sales_calls_filter_by_their_own_states_show_and_ta
     await expect(chat).to_contain_text("WhatsApp")
     await expect(chat).to_contain_text("Lara")
     await ana.screenshot(path=artifacts / "25-tabla-chats.png")
+    opened = (await chat.locator("td").nth(1).inner_text()).replace("\n", " ")
+    assert opened.startswith(today), opened  # dd/mm/aaaa in the business time zone
     await chat.get_by_role("button", name="Tomar").click()
     holder = staff_user[:1].upper() + staff_user[1:]
     await expect(ana.locator("#conv-holder")).to_have_text(holder)
+    # One clock: the conversation says the same time the CHATS table says.
+    await expect(ana.locator(".conv-head")).to_contain_text(f"Abierta {opened}")
     await expect(ana.locator(".msg", has_text="Hola, sin internet")).to_be_visible()
     await ana.screenshot(path=artifacts / "26-chat-tomado.png")
     await context.close()
