@@ -65,6 +65,9 @@ ESCALATION_NOTES = (
 )
 TICKET_REASONS = ("Sin conexión", "Cambio de equipo", "Revisión de instalación", "Corte reiterado")
 IVR_DIGITS = ("1", "1", "2", "3", "4", "0")
+# The IVR's second-level menus by first-level key (services/ingest/ivr.py), as a caller
+# meets them: the action URL of the answer names them.
+IVR_SUBMENUS = {"1": "soporte", "2": "consulta", "3": "ventas", "4": "facturacion"}
 CITIES = ("BUENOS AIRES", "CORDOBA", "ROSARIO", "MENDOZA", "LA PLATA", "")
 
 
@@ -330,7 +333,8 @@ class Simulation:
         )
 
     async def ivr(self, customer: Customer) -> None:
-        """One call: it arrives, the caller picks a menu option, it ends."""
+        """One call: it arrives, the caller picks a menu option (and one of its second level),
+        it ends."""
         call_sid = "CA" + uuid.uuid4().hex
         common = {
             "CallSid": call_sid,
@@ -344,10 +348,17 @@ class Simulation:
             "ApiVersion": "2010-04-01",
         }
         await self._twilio("/webhooks/ivr", {**common, "CallStatus": "ringing"})
+        digit = self.rng.choice(IVR_DIGITS)
         await self._twilio(
             "/webhooks/ivr?step=gather&menu=main",
-            {**common, "CallStatus": "in-progress", "Digits": self.rng.choice(IVR_DIGITS)},
+            {**common, "CallStatus": "in-progress", "Digits": digit},
         )
+        submenu = IVR_SUBMENUS.get(digit)
+        if submenu:  # the second level: the specific motive
+            await self._twilio(
+                f"/webhooks/ivr?step=gather&menu={submenu}",
+                {**common, "CallStatus": "in-progress", "Digits": self.rng.choice("123")},
+            )
         await self._twilio(
             "/webhooks/ivr?step=status",
             {

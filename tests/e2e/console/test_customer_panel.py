@@ -79,7 +79,7 @@ async def test_an_agent_tags_edits_and_answers_with_a_quick_reply_and_staff_grou
     await dialog_staff.get_by_label("Persona").select_option(label="Luis Díaz (agente)")
     await dialog_staff.get_by_label("Nota (motivo)").fill("Luis conoce la zona")
     await dialog_staff.get_by_role("button", name="Asignar").click()
-    await expect(staff.locator("#conv-holder")).to_have_text("Agente Luis Díaz")
+    await expect(staff.locator("#conv-holder")).to_have_text("Luis Díaz (agente)")
 
     # The agent tags with evidence ("+" is offered to agents, seed 000).
     await agent.get_by_role("link", name="Actividad").click()

@@ -162,7 +162,7 @@ async def test_an_agent_generates_a_service_from_a_chat_and_the_central_office_c
     await dialog.get_by_label("Persona").select_option(label=f"Luis {tag} (agente)")
     await dialog.get_by_label("Nota (motivo)").fill("Luis atiende correo")
     await dialog.get_by_role("button", name="Asignar").click()
-    await expect(ana.locator("#conv-holder")).to_have_text(f"Agente Luis {tag}")
+    await expect(ana.locator("#conv-holder")).to_have_text(f"Luis {tag} (agente)")
 
     # The agent holds it: Devolver, Servicio técnico, Finalizar; never Tomar or Asignar, and
     # no CONSULTAS (an office screen).
@@ -245,13 +245,13 @@ async def test_a_second_staff_member_is_not_offered_what_only_the_holder_may_do(
     ctx_beto, beto = await _signed_in(browser, console_url, settings, f"beto{tag}", "staff")
     await ana.locator(".entry", has_text=name).click()
     await ana.get_by_role("button", name="Tomar").click()
-    await expect(ana.locator("#conv-holder")).to_have_text(f"Staff ana{tag}")
+    await expect(ana.locator("#conv-holder")).to_have_text(f"Ana{tag}")
     await expect(_buttons(ana)).to_have_text(
         ["Devolver", "Reasignar", "Marcar como vista", "Servicio técnico", "Finalizar"]
     )
 
     await beto.locator(".entry", has_text=name).click()
-    await expect(beto.locator("#conv-holder")).to_have_text(f"Staff ana{tag}")
+    await expect(beto.locator("#conv-holder")).to_have_text(f"Ana{tag}")
     # Devolver and Finalizar are the holder's; Beto reassigns with a note if he must.
     await expect(_buttons(beto)).to_have_text(
         ["Reasignar", "Marcar como vista", "Servicio técnico"]

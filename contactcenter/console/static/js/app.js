@@ -10,7 +10,7 @@ import {connectLive} from './live.js';
 import {renderQuickReplies} from './quick_replies.js';
 import {createStream} from './stream.js';
 import {loadPeople} from './people.js';
-import {renderTables} from './tables.js';
+import {loadCatalogue, renderTables} from './tables.js';
 import {renderUsers} from './users.js';
 import {clear, clearAlerts, h, toast} from './ui.js';
 
@@ -179,6 +179,8 @@ function route() {
   if (!session.me) return signInScreen();
   header();
   ensureLive();
+  // The business time zone and the display words, before any time or code is shown.
+  loadCatalogue().catch(() => {});
   const [, screen, arg] = (location.hash || '#/actividad').split('/');
   const users = screen === 'usuarios' && session.role === 'admin';
   const other = ['tablas', 'clientes', 'respuestas', 'consultas'];
@@ -207,7 +209,7 @@ function route() {
   } else if (screen === 'tablas') {
     activity = null;
     clear(main);
-    renderTables(main, arg || 'chats');
+    renderTables(main, arg); // no table named: the first tab, LLAMADAS VENTAS
   } else if (screen === 'consultas') {
     activity = null;
     clear(main);

@@ -6,26 +6,9 @@ import {getJSON} from './api.js';
 
 let people = new Map(); // id → {id, name, role}
 
-const BOTS = {lara: 'Lara', system: 'Sistema', customer: 'Cliente'};
-
-/** (Re)read the directory; a failure keeps what was known (ids then show as themselves). */
-export async function loadPeople() {
-  try {
-    const list = await getJSON('/api/access/directory');
-    people = new Map(list.map((p) => [p.id, p]));
-  } catch {
-    /* the names fall back to ids; nothing else depends on them */
-  }
-  return [...people.values()];
-}
-
-/** `agent:luis` or `luis` → "Luis Pérez"; a bot → its name; someone unknown → the login name. */
-export function personName(id) {
-  if (!id) return '';
-  if (BOTS[id]) return BOTS[id];
-  const [kind, rest] = id.includes(':') ? id.split(/:(.*)/s) : [null, id];
-  if (kind === 'system') return BOTS.system;
-  return people.get(rest)?.name || rest;
+/** The directory's display name of a login name ("luis" → "Luis Pérez"), or null. */
+export function directoryName(user) {
+  return people.get(user)?.name || null;
 }
 
 /** Active people of `roles`, by name: [{id, name, role}]. */
