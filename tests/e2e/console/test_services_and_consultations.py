@@ -395,7 +395,7 @@ async def test_staff_generate_a_service_from_a_call_row(
     await ana.get_by_role("link", name="LLAMADAS", exact=True).click()
     row = ana.locator("tbody tr", has_text=sid)
     for _ in range(60):
-        await ana.get_by_role("button", name="Buscar").click()
+        await ana.get_by_role("button", name="Filtrar").click()
         await ana.wait_for_timeout(250)
         if await row.count():
             break

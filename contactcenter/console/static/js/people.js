@@ -6,6 +6,17 @@ import {getJSON} from './api.js';
 
 let people = new Map(); // id → {id, name, role}
 
+/** (Re)read the directory; a failure keeps what was known (ids then show as themselves). */
+export async function loadPeople() {
+  try {
+    const list = await getJSON('/api/access/directory');
+    people = new Map(list.map((p) => [p.id, p]));
+  } catch {
+    /* the names fall back to ids; nothing else depends on them */
+  }
+  return [...people.values()];
+}
+
 /** The directory's display name of a login name ("luis" → "Luis Pérez"), or null. */
 export function directoryName(user) {
   return people.get(user)?.name || null;
