@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.routing import domain, live
+from services.routing import domain, live, presence
 from services.routing.domain import Actor
 from services.routing.handlers import Routing, snapshot
 from services.routing.window import TemplateRequired
@@ -118,6 +118,7 @@ class MessageBody(BaseModel):
 class ConversationItem(ConversationSnapshot):
     queue: str | None = None
     last_activity_at: datetime | None = None
+    unread: int = Field(0, description="Customer messages after what the caller last saw")
 
 
 class Page(BaseModel):
@@ -165,6 +166,12 @@ class ActionResult(BaseModel):
     conversation: ConversationItem
 
 
+class SeenResult(ActionResult):
+    recorded: bool = Field(
+        description="A 'seen' was recorded now (false: nothing new since the caller last saw it)"
+    )
+
+
 class ReplyResult(ActionResult):
     message_id: str
 
@@ -174,9 +181,13 @@ class Revealed(BaseModel):
     text: str
 
 
-def _item(doc: Document) -> ConversationItem:
+def _item(doc: Document, user: User | None = None) -> ConversationItem:
+    unread = 0
+    if user is not None:
+        marks = list(doc.get("seen_marks") or [])
+        unread = domain.unread(int(doc.get("customer_messages", 0)), marks, user.actor)
     return ConversationItem(
-        **snapshot(doc).model_dump(), last_activity_at=doc.get("last_activity_at")
+        **snapshot(doc).model_dump(), last_activity_at=doc.get("last_activity_at"), unread=unread
     )
 
 
@@ -292,7 +303,8 @@ def build_router(routing: Routing) -> APIRouter:
         docs, total = await routing.store.list_conversations(
             _filters(channel, status_, holder, identity, customer_id), page, page_size
         )
-        return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
+        items = [_item(d, user) for d in docs]
+        return Page(items=items, total=total, page=page, page_size=page_size)
 
     @router.get("/stream", response_model=Page, summary="Activity stream of the caller")
     async def stream(
@@ -307,7 +319,8 @@ def build_router(routing: Routing) -> APIRouter:
         docs, total = await routing.store.stream(
             user.actor, _filters(channel, status_), page, page_size
         )
-        return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
+        items = [_item(d, user) for d in docs]
+        return Page(items=items, total=total, page=page, page_size=page_size)
 
     @router.get(
         base, response_model=ConversationDetail, summary="One conversation in full", responses=ONE
@@ -315,7 +328,7 @@ def build_router(routing: Routing) -> APIRouter:
     async def get_conversation(conversation_id: str, user: Reader) -> ConversationDetail:
         view = await _run(routing.view(conversation_id))
         return ConversationDetail(
-            **_item(view["conversation"]).model_dump(),
+            **_item(view["conversation"], user).model_dump(),
             customer_tags=view["customer_tags"],
             messages=[_message(m) for m in view["messages"]],
             events=[_event(e) for e in view["events"]],
@@ -418,11 +431,14 @@ def build_router(routing: Routing) -> APIRouter:
         return ReplyResult(conversation=_item(doc), message_id=message_id)
 
     @router.post(
-        f"{base}/seen", response_model=ActionResult, summary="Mark as seen", responses=ACTION
+        f"{base}/seen", response_model=SeenResult, summary="Mark as seen", responses=ACTION
     )
-    async def seen(conversation_id: str, user: Acting) -> ActionResult:
-        doc = await _run(routing.seen(conversation_id, _actor(user)))
-        return ActionResult(conversation=_item(doc))
+    async def seen(conversation_id: str, user: Acting) -> SeenResult:
+        """The console calls it when a person opens the conversation. "seen" is recorded
+        (trail and bus) once per new customer message; opening it again records nothing
+        (`recorded: false`). Agents may mark any conversation seen: it is reading."""
+        doc, recorded = await _run(routing.seen(conversation_id, _actor(user)))
+        return SeenResult(conversation=_item(doc, user), recorded=recorded)
 
     @router.post(
         f"{base}/messages/{{message_id}}/reveal",
@@ -435,4 +451,5 @@ def build_router(routing: Routing) -> APIRouter:
         return Revealed(message_id=message_id, text=text)
 
     live.add_route(router, live.LiveFeed())
+    presence.add_routes(router, routing.store)
     return router

@@ -68,6 +68,7 @@ class Store:
         self.identities = db["identities"]
         self.customers = db["customers"]
         self.blocked_messages = db["blocked_messages"]
+        self.presence = db["presence"]
 
     async def ensure_indexes(self) -> None:
         c = self.conversations
@@ -88,6 +89,7 @@ class Store:
         await self.notes.create_index([("conversation_id", ASCENDING), ("at", ASCENDING)])
         await self.identities.create_index([("customer_id", ASCENDING)])
         await self.blocked_messages.create_index([("identity_key", ASCENDING)])
+        await self.presence.create_index("forget_at", expireAfterSeconds=0)
 
     # --- conversations ---------------------------------------------------------------
 
@@ -398,6 +400,21 @@ class Store:
             )
         result = await self.messages.bulk_write(ops, ordered=True)
         return int(result.modified_count)
+
+    # --- presence ------------------------------------------------------------------------
+
+    async def beat(self, user: str, role: str, at: datetime, forget_at: datetime) -> None:
+        """The person's console is open now (one upsert, whichever replica receives it)."""
+        await self.presence.update_one(
+            {"_id": user},
+            {"$set": {"role": role, "last_beat_at": at, "forget_at": forget_at}},
+            upsert=True,
+        )
+
+    async def team(self, roles: list[str], since: datetime) -> list[Document]:
+        """People of these roles who beat since `since`."""
+        cursor = self.presence.find({"role": {"$in": roles}, "last_beat_at": {"$gte": since}})
+        return [d async for d in cursor]
 
     # --- customers projection ------------------------------------------------------------
 
