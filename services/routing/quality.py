@@ -859,7 +859,7 @@ class _Chat:
         """Not done: a failure in a finished chat, pending in a live one."""
         if self.live:
             return Criterion(
-                name, "pending", evidence or [], f"Pendiente: {detail[0].lower()}{detail[1:]}"
+                name, "pending", evidence or [], f"Todavía {detail[0].lower()}{detail[1:]}"
             )
         return Criterion(name, "not_met", evidence or [], detail)
 
@@ -970,7 +970,8 @@ def _ticket(chat: _Chat, ticket_numbers: tuple[str, ...]) -> Criterion:
     last_customer = chat.customer[-2:]
     still_broken = chat.matching(last_customer, STILL_BROKEN)
     if not (ticket_numbers or mentions or still_broken):
-        return Criterion("servicio_tecnico", "not_applicable", detail="Resuelto sin ticket.")
+        detail = "Sin ticket por ahora." if chat.live else "Resuelto sin ticket."
+        return Criterion("servicio_tecnico", "not_applicable", detail=detail)
     known = tuple(normalize(n) for n in ticket_numbers)
     given = [
         i

@@ -5,6 +5,7 @@ import {getJSON, readClaims, session} from './api.js';
 import {createConversation} from './conversation.js';
 import {createCustomerPanel} from './customer.js';
 import {connectLive} from './live.js';
+import {startPresence, stopPresence} from './presence.js';
 import {createStream} from './stream.js';
 import {renderTables} from './tables.js';
 import {clear, clearAlerts, h, toast} from './ui.js';
@@ -18,6 +19,7 @@ function signInScreen(message) {
   document.getElementById('topbar').hidden = true;
   live?.stop();
   live = null;
+  stopPresence();
   activity = null;
   clear(main);
   const error = h('p', {class: 'field-error', id: 'token-error', hidden: !message}, message || '');
@@ -73,6 +75,7 @@ function setLiveState(state) {
 
 function ensureLive() {
   if (live) return;
+  startPresence();
   live = connectLive({
     onState: setLiveState,
     onSync: () => activity?.resync(),

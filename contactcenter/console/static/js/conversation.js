@@ -3,6 +3,7 @@
 // still refuses (someone was faster) is said in Spanish and the view reloads.
 
 import {ApiError, OfflineError, can, getJSON, postJSON, session} from './api.js';
+import {createScorecard} from './quality.js';
 import {
   CHANNELS, STATUS, alertError, askForm, authorLabel, clear, confirmAction, h, holderLabel, toast,
   when, whenFull,
@@ -62,6 +63,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
       h('button', {type: 'submit', class: 'secondary'}, 'Agregar nota')));
   const notes = h('ul', {class: 'notes'});
   const trail = h('ol', {class: 'trail'});
+  const scorecard = createScorecard();
   const body = h('div', {class: 'conv-body', hidden: true},
     head, actions, notice,
     h('div', {class: 'conv-scroll'},
@@ -70,7 +72,8 @@ export function createConversation(container, {onLoaded, onChanged}) {
       h('section', {class: 'notes-box', 'aria-labelledby': 'notes-title'},
         h('h2', {id: 'notes-title'}, 'Notas internas'), notes, noteForm),
       h('details', {class: 'trail-box'},
-        h('summary', {}, 'Historial de eventos (auditoría)'), trail)));
+        h('summary', {}, 'Historial de eventos (auditoría)'), trail),
+      scorecard.element));
   const empty = h('div', {class: 'conv-empty'},
     h('p', {}, 'Elegí una conversación de la actividad para verla.'));
   clear(container).append(empty, body);
@@ -101,6 +104,8 @@ export function createConversation(container, {onLoaded, onChanged}) {
       current = detail;
       render();
       onLoaded(detail);
+      scorecard.show(detail.conversation_id);
+      markSeen(detail);
     } catch (error) {
       if (mine !== seq || !container.isConnected) return;
       if (error instanceof ApiError && error.status === 404) {
@@ -112,6 +117,18 @@ export function createConversation(container, {onLoaded, onChanged}) {
       } else {
         alertError(`No se pudo cargar la conversación. ${error.message}`);
       }
+    }
+  }
+
+  /** Opening a conversation with customer messages this person has not read records
+   * "seen" (the platform records it once per new customer message) and clears the badge. */
+  async function markSeen(detail) {
+    if (!detail.unread || !can('act') || document.visibilityState !== 'visible') return;
+    try {
+      await postJSON(`/api/conversations/${encodeURIComponent(detail.conversation_id)}/seen`);
+      onChanged();
+    } catch {
+      // Not critical: the next load tries again.
     }
   }
 
