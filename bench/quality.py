@@ -5,7 +5,8 @@ it is live, the services generated for it and a reader's verdict per criterion o
 `met`, `not_met`, `pending` (a live chat where it has not happened yet) or
 `not_applicable`. Prints agreement overall and per criterion, and the confusion per verdict,
 on the held-out set by default (`held_out.json`: written and labelled before any rule was
-changed for it, never tuned on); `--set development` for the chats the rules were tuned on,
+changed for it, never tuned on); `--set held_out_2` for a second round written after the
+rules were tuned and measured once; `--set development` for the chats the rules were tuned on,
 `--set earlier` for the previous round's held-out chats (`chats.json`, "validacion").
 `--errores` lists every disagreement.
 """
@@ -27,10 +28,10 @@ START = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 
 
 def load(name: str) -> list[dict[str, Any]]:
-    """The chats of one set: `held_out`, `development` or `earlier`."""
-    if name == "held_out":
+    """The chats of one set: `held_out`, `held_out_2`, `development` or `earlier`."""
+    if name in ("held_out", "held_out_2"):
         chats: list[dict[str, Any]] = json.loads(
-            (FIXTURES / "held_out.json").read_text(encoding="utf-8")
+            (FIXTURES / f"{name}.json").read_text(encoding="utf-8")
         )["chats"]
         return chats
     everything = json.loads((FIXTURES / "chats.json").read_text(encoding="utf-8"))["chats"]
@@ -106,7 +107,9 @@ def report(result: Agreement, show_misses: bool) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--set", choices=("held_out", "development", "earlier"), default="held_out")
+    parser.add_argument(
+        "--set", choices=("held_out", "held_out_2", "development", "earlier"), default="held_out"
+    )
     parser.add_argument("--errores", action="store_true", help="list every disagreement")
     args = parser.parse_args(argv)
     chats = load(args.set)
