@@ -28,8 +28,8 @@ START = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 
 
 def load(name: str) -> list[dict[str, Any]]:
-    """The chats of one set: `held_out`, `held_out_2`, `development` or `earlier`."""
-    if name in ("held_out", "held_out_2"):
+    """The chats of one set: `held_out`, `held_out_2`, `held_out_3`, `development` or `earlier`."""
+    if name in ("held_out", "held_out_2", "held_out_3"):
         chats: list[dict[str, Any]] = json.loads(
             (FIXTURES / f"{name}.json").read_text(encoding="utf-8")
         )["chats"]
@@ -108,7 +108,9 @@ def report(result: Agreement, show_misses: bool) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
-        "--set", choices=("held_out", "held_out_2", "development", "earlier"), default="held_out"
+        "--set",
+        choices=("held_out", "held_out_2", "held_out_3", "development", "earlier"),
+        default="held_out",
     )
     parser.add_argument("--errores", action="store_true", help="list every disagreement")
     args = parser.parse_args(argv)

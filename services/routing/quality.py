@@ -538,6 +538,42 @@ PROBLEM_SIGNS = (
     "expirad*",
     "no tiene senal",
     "no me llega",
+    # How customers say something misbehaves, beyond "no funciona".
+    "ruido",
+    "interferencia",
+    "se reinicia",
+    "se apaga",
+    "se tilda",
+    "se cuelga",
+    "se traba",
+    "se congela",
+    "duplicad*",
+    "dos veces",
+    "de mas",
+    "vino mal",
+    "esta mal",
+    "incorrect*",
+    "no figur*",
+    "no me encuentran",
+    "no lo encuentro",
+    "no la encuentro",
+    "desaparec*",
+    "no se ve",
+    "no se escucha",
+    "no escucho",
+    "sigue sin",
+    "no es segur*",
+    "malisim*",
+    "pesim*",
+    "horrible",
+    "rechaz*",
+    "vencid*",
+    "timeout",
+    "no resuelve",
+    "no sale",
+    "no salen",
+    "no envia",
+    "no recibo",
     "no me llegan",
     "no carga",
     "no abre",
@@ -1017,7 +1053,12 @@ def score_chat(
     """
     operator = _operator_indexes(lines)
     customer = [i for i, line in enumerate(lines) if line.author == "customer"]
-    problem = any(any_phrase(PROBLEM_SIGNS, lines[i].text) for i in customer)
+    # A problem chat: the customer reports something wrong, or the operator explains what
+    # they checked, found or fixed (they treated it as a problem, whatever words the customer
+    # used for it).
+    problem = any(any_phrase(PROBLEM_SIGNS, lines[i].text) for i in customer) or any(
+        explains(lines[i].text) for i in operator
+    )
     chat = _Chat(lines, operator, customer, problem, live)
     criteria = [
         _greeting(chat),

@@ -450,3 +450,18 @@ def test_echoing_the_customers_words_while_asking_explaining_or_instructing_is_n
         == "not_applicable"
     )
     assert paraphrase_of(customer, "Hola, soy Rocío. Voy a revisar tu módem.") == "not_applicable"
+
+
+def test_an_operator_who_explains_a_finding_was_handling_a_problem() -> None:
+    # No word of the customer's says "broken", but the agent diagnosed and fixed something.
+    report = score_chat(
+        chat(
+            ("customer", 0, "las fotos del catálogo tardan una eternidad en aparecer"),
+            ("agent", 0.5, "Hola, soy Rocío. ¿Desde qué navegador entrás?"),
+            ("customer", 1, "chrome"),
+            ("agent", 2, "Encontré que las fotos pesaban 9 MB cada una; las comprimí y ya cargan."),
+        ),
+        live=True,
+    )
+    assert verdict(report, "explicacion") == "met"
+    assert verdict(report, "preguntas_diagnostico") == "met"

@@ -32,10 +32,10 @@ def held_out() -> list[dict[str, Any]]:
 
 
 def held_out_live_round() -> list[dict[str, Any]]:
-    """The rounds labelled for live chats (`held_out.json`, `held_out_2.json`), measured by
+    """The rounds labelled for live chats (`held_out*.json`), measured by
     `python -m bench.quality`."""
     chats: list[dict[str, Any]] = []
-    for name in ("held_out.json", "held_out_2.json"):
+    for name in ("held_out.json", "held_out_2.json", "held_out_3.json"):
         chats += json.loads((FIXTURE.parent / name).read_text(encoding="utf-8"))["chats"]
     return chats
 
