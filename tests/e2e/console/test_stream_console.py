@@ -49,9 +49,15 @@ async def _customer_writes(url: str, secret: str, text: str, phone: str, name: s
 
 
 async def test_unread_badges_presence_and_the_scorecard(
-    platform: Platform, console_url: str, browser: Any, artifacts: Path
+    platform: Platform,
+    console_url: str,
+    browser: Any,
+    artifacts: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ):
     settings = platform.settings
+    # Consoles beat every 2 s; 6 s without a beat and a person is ausente.
+    monkeypatch.setattr(settings, "presence_timeout_seconds", 6.0)
     errors: list[str] = []
     luis, ana = f"luis{uuid.uuid4().hex[:6]}", f"ana{uuid.uuid4().hex[:6]}"
     name = f"Pedro Gil {uuid.uuid4().hex[:5]}"
@@ -121,6 +127,10 @@ async def test_unread_badges_presence_and_the_scorecard(
         agent.locator('.quality-box tr[data-criterion="explicacion"] .verdict')
     ).to_have_text("pendiente")
 
+    # The agent closes the console: no more beats, and the staff member sees them ausente.
     await ctx_agent.close()
+    await expect(agent_there).to_contain_text("ausente")
+    await expect(staff.locator(f'.person[data-user="staff:{ana}"]')).to_contain_text("en línea")
+    await staff.screenshot(path=artifacts / "24-agente-ausente.png")
     await ctx_staff.close()
     assert not errors, errors

@@ -3,7 +3,13 @@
 // en línea and who ausente, the same on every replica. The panel lists agents and staff.
 
 import {postJSON} from './api.js';
-import {clear, h, holderLabel} from './ui.js';
+import {clear, h} from './ui.js';
+
+const ROLES = {agent: 'Agente', staff: 'Staff', admin: 'Administración'};
+const personLabel = (user) => {
+  const [role, id] = user.split(':');
+  return `${ROLES[role] || 'Usuario'} ${id}`;
+};
 
 const listeners = new Set();
 let team = null;
@@ -47,7 +53,7 @@ export function createTeamPanel(container) {
     clear(list).append(...(current.people.length
       ? current.people.map((p) => h('li', {class: `person p-${p.status}`, dataset: {user: p.user}},
         h('span', {class: 'dot', 'aria-hidden': 'true'}),
-        h('span', {class: 'person-name'}, holderLabel(p.user)),
+        h('span', {class: 'person-name'}, personLabel(p.user)),
         h('span', {class: 'person-state'}, p.label)))
       : [h('li', {class: 'empty'}, 'Nadie conectado.')]));
   };
