@@ -104,6 +104,7 @@ async def test_unread_badges_presence_and_the_scorecard(
     await expect(staff.locator(".entry", has_text=name).locator(".unread")).to_have_count(0)
     await staff.get_by_role("button", name="Tomar").click()
     await expect(staff.locator("#conv-holder")).to_have_text(f"Staff {ana}")
+    await expect(staff.locator(".holder-presence")).to_have_text(" (en línea)")
     await staff.get_by_label("Respuesta al cliente").fill(
         "Hola Pedro, soy Ana. Aguardame un momento que reviso tu casilla."
     )

@@ -3,6 +3,7 @@
 // still refuses (someone was faster) is said in Spanish and the view reloads.
 
 import {ApiError, OfflineError, can, getJSON, postJSON, session} from './api.js';
+import {presenceOf} from './presence.js';
 import {createScorecard} from './quality.js';
 import {
   CHANNELS, STATUS, alertError, askForm, authorLabel, clear, confirmAction, h, holderLabel, toast,
@@ -173,6 +174,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
         h('span', {class: `badge ch-${c.channel}`}, CHANNELS[c.channel] || c.channel), ' ',
         h('span', {class: `badge status-${c.status}`}, STATUS[c.status] || c.status), ' ',
         h('span', {}, 'Responsable: ', h('strong', {id: 'conv-holder'}, holderLabel(c.holder, c.queue))),
+        presenceOf(c.holder) ? h('span', {class: 'holder-presence'}, ` (${presenceOf(c.holder)})`) : null,
         c.document_number ? h('span', {}, ` · Doc. ${c.document_number}`) : null,
         h('span', {}, ` · Abierta ${whenFull(c.opened_at)}`)),
       c.customer_tags?.length
@@ -347,8 +349,11 @@ export function createConversation(container, {onLoaded, onChanged}) {
     await send();
   }
 
-  function seen() {
-    return run(() => postJSON(path('seen')), 'Marcada como vista.', seen);
+  async function seen() {
+    let recorded = false;
+    const done = await run(async () => { recorded = (await postJSON(path('seen'))).recorded; }, null, seen);
+    // The platform records "seen" once per new customer message: say which happened.
+    if (done) toast(recorded ? 'Marcada como vista.' : 'Ya estaba vista: no hay mensajes nuevos del cliente.');
   }
 
   async function reply() {

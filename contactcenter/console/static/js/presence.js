@@ -28,6 +28,11 @@ async function beat() {
   if (running) timer = setTimeout(beat, Math.max(1, every) * 1000);
 }
 
+/** "en línea" / "ausente" for a person of the team, or null when not known. */
+export function presenceOf(user) {
+  return team?.people.find((p) => p.user === user)?.label ?? null;
+}
+
 /** Start beating (once per signed-in console); `stopPresence` on sign-out. */
 export function startPresence() {
   if (running) return;
