@@ -43,7 +43,10 @@ OFFICE: tuple[Role, ...] = ("staff", "admin")
 
 POLICY: dict[str, tuple[tuple[Role, ...], str]] = {
     # Conversations (routing). Holder rules on top of these live in services/routing/domain.
-    "conversations.read": (ANY_ROLE, "list, stream, view, audit trail, quality review"),
+    "conversations.read": (
+        ANY_ROLE,
+        "list, stream (with unread counts), view, audit trail, quality review, presence",
+    ),
     "conversations.act": (
         PEOPLE_WHO_SERVE,
         "escalate, return, finish, note, reply, seen, reveal (holder rules apply)",

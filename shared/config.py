@@ -172,6 +172,8 @@ class Settings(BaseSettings):
     # Phones written the local way (`(011) 4555-1234`) are read in this country's plan.
     default_country: str = "AR"
     hold_reminder_seconds: float = 120.0
+    # A person is "en línea" while their console beat within this; consoles beat 3 times in it.
+    presence_timeout_seconds: float = 60.0
     secrets_key: str = "dev-secrets-key-change-me"
     lara_engine: str = "rules"
     faq_path: Path | None = None

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.routing import domain, live, quick_replies
+from services.routing import domain, live, presence, quick_replies
 from services.routing.domain import Actor
 from services.routing.handlers import Routing, snapshot
 from services.routing.window import TemplateRequired
@@ -149,6 +149,7 @@ class MessageBody(BaseModel):
 class ConversationItem(ConversationSnapshot):
     queue: str | None = None
     last_activity_at: datetime | None = None
+    unread: int = Field(0, description="Customer messages after what the caller last saw")
 
 
 class Page(BaseModel):
@@ -200,6 +201,12 @@ class ActionResult(BaseModel):
     conversation: ConversationItem
 
 
+class SeenResult(ActionResult):
+    recorded: bool = Field(
+        description="A 'seen' was recorded now (false: nothing new since the caller last saw it)"
+    )
+
+
 class ReplyResult(ActionResult):
     message_id: str
 
@@ -209,9 +216,13 @@ class Revealed(BaseModel):
     text: str
 
 
-def _item(doc: Document) -> ConversationItem:
+def _item(doc: Document, user: User | None = None) -> ConversationItem:
+    unread = 0
+    if user is not None:
+        marks = list(doc.get("seen_marks") or [])
+        unread = domain.unread(int(doc.get("customer_messages", 0)), marks, user.actor)
     return ConversationItem(
-        **snapshot(doc).model_dump(), last_activity_at=doc.get("last_activity_at")
+        **snapshot(doc).model_dump(), last_activity_at=doc.get("last_activity_at"), unread=unread
     )
 
 
@@ -364,7 +375,8 @@ def build_router(routing: Routing) -> APIRouter:
     ) -> Page:
         query = await _filters(routing, channel, status_, holder, identity, customer_id, tag)
         docs, total = await routing.store.list_conversations(query, page, page_size)
-        return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
+        items = [_item(d, user) for d in docs]
+        return Page(items=items, total=total, page=page, page_size=page_size)
 
     @router.get("/stream", response_model=Page, summary="Activity stream of the caller")
     async def stream(
@@ -379,7 +391,8 @@ def build_router(routing: Routing) -> APIRouter:
         queue, then closed; most recent activity first within each group."""
         query = await _filters(routing, channel, status_, tag=tag)
         docs, total = await routing.store.stream(user.actor, query, page, page_size)
-        return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
+        items = [_item(d, user) for d in docs]
+        return Page(items=items, total=total, page=page, page_size=page_size)
 
     @router.get(
         base, response_model=ConversationDetail, summary="One conversation in full", responses=ONE
@@ -387,7 +400,7 @@ def build_router(routing: Routing) -> APIRouter:
     async def get_conversation(conversation_id: str, user: Reader) -> ConversationDetail:
         view = await _run(routing.view(conversation_id))
         return ConversationDetail(
-            **_item(view["conversation"]).model_dump(),
+            **_item(view["conversation"], user).model_dump(),
             customer_tags=view["customer_tags"],
             lara_allowed=bool(view["conversation"].get("lara_allowed")),
             agents_allowed=bool(view["conversation"].get("agents_allowed")),
@@ -493,11 +506,14 @@ def build_router(routing: Routing) -> APIRouter:
         return ReplyResult(conversation=_item(doc), message_id=message_id)
 
     @router.post(
-        f"{base}/seen", response_model=ActionResult, summary="Mark as seen", responses=ACTION
+        f"{base}/seen", response_model=SeenResult, summary="Mark as seen", responses=ACTION
     )
-    async def seen(conversation_id: str, user: Acting) -> ActionResult:
-        doc = await _run(routing.seen(conversation_id, _actor(user)))
-        return ActionResult(conversation=_item(doc))
+    async def seen(conversation_id: str, user: Acting) -> SeenResult:
+        """The console calls it when a person opens the conversation. "seen" is recorded
+        (trail and bus) once per new customer message; opening it again records nothing
+        (`recorded: false`). Agents may mark any conversation seen: it is reading."""
+        doc, recorded = await _run(routing.seen(conversation_id, _actor(user)))
+        return SeenResult(conversation=_item(doc, user), recorded=recorded)
 
     @router.post(
         f"{base}/messages/{{message_id}}/reveal",
@@ -578,4 +594,5 @@ def build_router(routing: Routing) -> APIRouter:
         await _run(routing.quick_replies.delete(user, reply_id))
 
     live.add_route(router, live.LiveFeed())
+    presence.add_routes(router, routing.store)
     return router

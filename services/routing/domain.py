@@ -16,6 +16,7 @@ or the agents with a note; anyone else, admins included, reassigns it with a not
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 LARA = "lara"
@@ -435,10 +436,38 @@ def reply(conv: Conversation, actor: Actor) -> Decision:
     raise NotAllowed(f"{actor.name} may not reply to customers")
 
 
-def see(conv: Conversation, actor: Actor) -> Decision:
-    if not actor.is_staff:
-        ensure_can_act(actor, conv)
-    return Decision({}, ("seen",))
+def see(actor: Actor, customer_messages: int, marks: list[dict[str, Any]]) -> bool:
+    """Does this user opening the conversation record a "seen" (seed 002: "la última vez que
+    un usuario vio una conversación")? Only when the customer wrote since this user last saw
+    it: opening it again and again records nothing more (and a redelivered or repeated
+    request changes nothing). Any person who may act sees, agents included: seeing is
+    reading, not acting on the customer."""
+    if not (actor.is_staff or actor.is_agent):
+        raise NotAllowed(f"{actor.name} may not mark conversations as seen")
+    return customer_messages > seen_upto(marks, actor.name)
+
+
+# --- Unread counts --------------------------------------------------------------------------
+# A conversation counts its customer messages (`customer_messages`) and keeps, per person,
+# how many of them that person had when they last saw it (`seen_marks`). What a person has
+# not read is the difference: no query per conversation, and every replica agrees.
+
+
+def seen_upto(marks: list[dict[str, Any]], user: str) -> int:
+    return next((int(m.get("customer_messages", 0)) for m in marks if m.get("user") == user), 0)
+
+
+def unread(customer_messages: int, marks: list[dict[str, Any]], user: str) -> int:
+    """Customer messages after what `user` last saw."""
+    return max(0, customer_messages - seen_upto(marks, user))
+
+
+def mark_seen(
+    marks: list[dict[str, Any]], user: str, customer_messages: int, at: datetime
+) -> list[dict[str, Any]]:
+    """The marks with `user` now having seen `customer_messages` customer messages."""
+    others = [m for m in marks if m.get("user") != user]
+    return [*others, {"user": user, "customer_messages": customer_messages, "at": at}]
 
 
 def may_reveal(conv: Conversation, actor: Actor) -> None:

@@ -182,9 +182,31 @@ class StaffActions:
         )
         return draft.doc
 
-    async def seen(self, conversation_id: str, actor: Actor) -> Document:
-        draft = await self._act(conversation_id, lambda c: domain.see(c, actor), actor)
-        return draft.doc
+    async def seen(self, conversation_id: str, actor: Actor) -> tuple[Document, bool]:
+        """The person opened the conversation: "seen" is recorded (audit trail, bus event,
+        their unread count back to zero) once per new customer message, in one write; an
+        open with nothing new writes nothing. Returns the conversation and whether a "seen"
+        was recorded. Seeing does not move the conversation in the stream."""
+
+        def change(draft: Draft) -> bool:
+            count = int(draft.doc.get("customer_messages", 0))
+            marks = list(draft.doc.get("seen_marks") or [])
+            if not domain.see(actor, count, marks):
+                return False
+            draft.set(seen_marks=domain.mark_seen(marks, actor.name, count, utcnow()))
+            draft.record("seen", actor.name)
+            return True
+
+        doc = await self._load(conversation_id)
+        try:
+            written = await self.store.change([doc], change, flush=False, rounds=CAS_ATTEMPTS)
+        except ChangingTooFast as exc:
+            raise domain.AlreadyTaken("the conversation is changing too fast; try again") from exc
+        if not written:
+            # Nothing new for this person (maybe another open of theirs just recorded it).
+            return await self._load(conversation_id), False
+        await self.store.flush(written)
+        return written[0].doc, True
 
     async def reply(self, conversation_id: str, actor: Actor, text: str) -> tuple[Document, str]:
         """A person writes to the customer (a staff reply to someone else's conversation is a

@@ -8,6 +8,7 @@ import {createCustomerPanel} from './customer.js';
 import {renderCustomers} from './customer_list.js';
 import {connectLive} from './live.js';
 import {renderQuickReplies} from './quick_replies.js';
+import {startPresence, stopPresence} from './presence.js';
 import {createStream} from './stream.js';
 import {loadPeople} from './people.js';
 import {loadCatalogue, renderTables} from './tables.js';
@@ -23,6 +24,7 @@ function signInScreen(message) {
   document.getElementById('topbar').hidden = true;
   live?.stop();
   live = null;
+  stopPresence();
   activity = null;
   clear(main);
   const error = h('p', {class: 'field-error', id: 'login-error', role: 'alert', hidden: !message}, message || '');
@@ -126,6 +128,7 @@ function setLiveState(state) {
 
 function ensureLive() {
   if (live) return;
+  startPresence();
   live = connectLive({
     onState: setLiveState,
     onSync: () => activity?.resync(),

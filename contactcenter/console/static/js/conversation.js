@@ -5,6 +5,8 @@
 import {ApiError, OfflineError, can, getJSON, postJSON, session} from './api.js';
 import {loadPeople, peopleWith} from './people.js';
 import {allowedActions, currentUser, holderKind} from './permissions.js';
+import {presenceOf} from './presence.js';
+import {createScorecard} from './quality.js';
 import {attachQuickReplies} from './quick_replies.js';
 import {createServicePanel} from './services.js';
 import {
@@ -75,6 +77,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
   const notes = h('ul', {class: 'notes'});
   const trail = h('ol', {class: 'trail'});
   const services = createServicePanel({onChanged: () => { onChanged(); load(); }});
+  const scorecard = createScorecard();
   const body = h('div', {class: 'conv-body', hidden: true},
     head, actions, notice, services.element,
     h('div', {class: 'conv-scroll'},
@@ -83,7 +86,8 @@ export function createConversation(container, {onLoaded, onChanged}) {
       h('section', {class: 'notes-box', 'aria-labelledby': 'notes-title'},
         h('h2', {id: 'notes-title'}, 'Notas internas'), notes, noteForm),
       h('details', {class: 'trail-box'},
-        h('summary', {}, 'Historial de eventos (auditoría)'), trail)));
+        h('summary', {}, 'Historial de eventos (auditoría)'), trail),
+      scorecard.element));
   const empty = h('div', {class: 'conv-empty'},
     h('p', {}, 'Elegí una conversación de la actividad para verla.'));
   clear(container).append(empty, body);
@@ -114,6 +118,8 @@ export function createConversation(container, {onLoaded, onChanged}) {
       current = detail;
       render();
       onLoaded(detail);
+      scorecard.show(detail.conversation_id);
+      markSeen(detail);
     } catch (error) {
       if (mine !== seq || !container.isConnected) return;
       if (error instanceof ApiError && error.status === 404) {
@@ -125,6 +131,18 @@ export function createConversation(container, {onLoaded, onChanged}) {
       } else {
         alertError(`No se pudo cargar la conversación. ${error.message}`);
       }
+    }
+  }
+
+  /** Opening a conversation with customer messages this person has not read records
+   * "seen" (the platform records it once per new customer message) and clears the badge. */
+  async function markSeen(detail) {
+    if (!detail.unread || !can('act') || document.visibilityState !== 'visible') return;
+    try {
+      await postJSON(`/api/conversations/${encodeURIComponent(detail.conversation_id)}/seen`);
+      onChanged();
+    } catch {
+      // Not critical: the next load tries again.
     }
   }
 
@@ -164,6 +182,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
         h('span', {class: `badge ch-${c.channel}`}, CHANNELS[c.channel] || c.channel), ' ',
         h('span', {class: `badge status-${c.status}`}, STATUS[c.status] || c.status), ' ',
         h('span', {}, 'Responsable: ', h('strong', {id: 'conv-holder'}, holderLabel(c.holder, c.queue))),
+        presenceOf(c.holder) ? h('span', {class: 'holder-presence'}, ` (${presenceOf(c.holder)})`) : null,
         c.document_number ? h('span', {}, ` · Doc. ${c.document_number}`) : null,
         h('span', {}, ` · Abierta ${whenFull(c.opened_at)}`)),
       c.customer_tags?.length
@@ -349,8 +368,11 @@ export function createConversation(container, {onLoaded, onChanged}) {
     await send();
   }
 
-  function seen() {
-    return run(() => postJSON(path('seen')), 'Marcada como vista.', seen);
+  async function seen() {
+    let recorded = false;
+    const done = await run(async () => { recorded = (await postJSON(path('seen'))).recorded; }, null, seen);
+    // The platform records "seen" once per new customer message: say which happened.
+    if (done) toast(recorded ? 'Marcada como vista.' : 'Ya estaba vista: no hay mensajes nuevos del cliente.');
   }
 
   async function reply() {
