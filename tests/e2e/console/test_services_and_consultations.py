@@ -27,6 +27,7 @@ import uvicorn
 from shared.auth import Role, issue_token
 from shared.config import Settings
 from tests.conftest import _delete_namespace
+from tests.e2e.console.signin import sign_in_with_token
 from tests.fixtures.graph.smtp import SmtpServer
 from tests.fixtures.graph.standin import GraphStandIn, text_of
 from tests.support import Platform, eventually, meta_body, meta_signature, twilio_signature
@@ -118,10 +119,7 @@ async def _signed_in(
     page = await context.new_page()
     page.on("pageerror", lambda error: SCRIPT_ERRORS.append(str(error)))
     await page.goto(f"{url}/console")
-    # People sign in with user and password (test_accounts_console.py); a token still works.
-    await page.get_by_text("Con un token de acceso").click()
-    await page.get_by_label("Token de acceso (JWT)").fill(issue_token(settings, user, role))
-    await page.get_by_role("button", name="Ingresar con el token").click()
+    await sign_in_with_token(page, issue_token(settings, user, role))
     await expect(page.locator("#live-state")).to_have_text("En vivo")
     return context, page
 

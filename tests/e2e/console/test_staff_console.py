@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from shared.auth import issue_token
+from tests.e2e.console.signin import sign_in_with_token
 from tests.support import Platform, meta_body, meta_signature
 from tests.unit.ingest.payloads import wa_text, webchat
 
@@ -34,10 +35,7 @@ async def _signed_in(browser: Any, url: str, token: str) -> tuple[Any, Any]:
     page = await context.new_page()
     page.on("pageerror", lambda error: SCRIPT_ERRORS.append(str(error)))
     await page.goto(f"{url}/console")
-    # People sign in with user and password (test_accounts_console.py); a token still works.
-    await page.get_by_text("Con un token de acceso").click()
-    await page.get_by_label("Token de acceso (JWT)").fill(token)
-    await page.get_by_role("button", name="Ingresar con el token").click()
+    await sign_in_with_token(page, token)
     await expect(page.locator("#live-state")).to_have_text("En vivo")
     return context, page
 
@@ -194,7 +192,7 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await expect(ana.locator(".trail li", has_text="Necesita una visita técnica")).to_be_visible()
     # "Vista" once per person per new customer message (two messages, both had the chat
     # open), not per open or click: Ana's "Marcar como vista" above added none.
-    await expect(ana.locator(".trail li", has_text=f"Vista · Staff {ana_user}")).to_have_count(2)
+    await expect(ana.locator(".trail li", has_text=f"Vista · {_shown(ana_user)}")).to_have_count(2)
     await expect(ana.locator(".trail li", has_text="Vista")).to_have_count(4)
     await expect(ana.locator(".trail li", has_text="Dato oculto revelado")).to_have_count(1)
 

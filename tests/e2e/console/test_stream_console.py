@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from shared.auth import issue_token
+from tests.e2e.console.signin import sign_in_with_token
 from tests.support import Platform, meta_body, meta_signature
 from tests.unit.ingest.payloads import wa_text
 
@@ -28,8 +29,7 @@ async def _signed_in(browser: Any, url: str, token: str, errors: list[str]) -> t
     page = await context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(f"{url}/console")
-    await page.get_by_label("Token de acceso (JWT)").fill(token)
-    await page.get_by_role("button", name="Ingresar").click()
+    await sign_in_with_token(page, token)
     await expect(page.locator("#live-state")).to_have_text("En vivo")
     return context, page
 
@@ -71,7 +71,7 @@ async def test_unread_badges_presence_and_the_scorecard(
 
     # Presence: the staff member sees the agent en línea (beats through the platform).
     agent_there = staff.locator(f'.person[data-user="agent:{luis}"]')
-    await expect(agent_there).to_contain_text(f"Agente {luis}")
+    await expect(agent_there).to_contain_text(f"{luis.capitalize()} (agente)")
     await expect(agent_there).to_contain_text("en línea")
     await expect(agent.locator(f'.person[data-user="staff:{ana}"]')).to_contain_text("en línea")
 
@@ -103,7 +103,7 @@ async def test_unread_badges_presence_and_the_scorecard(
     await staff.locator(".entry", has_text=name).click()
     await expect(staff.locator(".entry", has_text=name).locator(".unread")).to_have_count(0)
     await staff.get_by_role("button", name="Tomar").click()
-    await expect(staff.locator("#conv-holder")).to_have_text(f"Staff {ana}")
+    await expect(staff.locator("#conv-holder")).to_have_text(ana.capitalize())
     await expect(staff.locator(".holder-presence")).to_have_text(" (en línea)")
     await staff.get_by_label("Respuesta al cliente").fill(
         "Hola Pedro, soy Ana. Aguardame un momento que reviso tu casilla."

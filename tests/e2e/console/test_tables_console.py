@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from shared.auth import issue_token
+from tests.e2e.console.signin import sign_in_with_token
 from tests.support import Platform, meta_body, meta_signature, twilio_signature
 from tests.unit.ingest.payloads import twilio_call, wa_text
 
@@ -39,10 +40,7 @@ async def _signed_in(browser: Any, url: str, token: str) -> tuple[Any, Any]:
     page = await context.new_page()
     page.on("pageerror", lambda error: SCRIPT_ERRORS.append(str(error)))
     await page.goto(f"{url}/console")
-    # People sign in with user and password (test_accounts_console.py); a token still works.
-    await page.get_by_text("Con un token de acceso").click()
-    await page.get_by_label("Token de acceso (JWT)").fill(token)
-    await page.get_by_role("button", name="Ingresar con el token").click()
+    await sign_in_with_token(page, token)
     await expect(page.locator("#live-state")).to_have_text("En vivo")
     return context, page
 

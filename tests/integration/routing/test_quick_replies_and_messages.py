@@ -96,6 +96,8 @@ async def test_a_customers_messages_filtered_by_author_hold_only_that_agents_rep
     customer_id = await eventually(customer_known)
     luis_id, juan_id = uid("luis"), uid("juan")
     luis, juan = platform.auth(luis_id, "agent"), platform.auth(juan_id, "agent")
+    for agent in (luis_id, juan_id):  # assignments go to people of the directory
+        await platform.person(agent, "agent")
     url = f"/api/conversations/{cid}"
     staff = platform.auth()
     for to, who, text in (

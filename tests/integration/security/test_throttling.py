@@ -116,4 +116,7 @@ async def test_the_failure_metric_has_no_ids_in_its_labels():
     metric = next(m for m in REGISTRY.collect() if m.name == "cc_auth_failures")
     assert {tuple(s.labels) for s in metric.samples} <= {("credential",)}
     values = {s.labels["credential"] for s in metric.samples}
-    assert values <= {"staff_jwt", "portal_token", "webchat_token", "verify_token", "signature"}
+    assert values <= {
+        *("staff_jwt", "portal_token", "webchat_token", "verify_token", "signature"),
+        *("password", "session"),  # console sign-in (shared/access)
+    }

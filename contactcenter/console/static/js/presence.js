@@ -3,13 +3,7 @@
 // en línea and who ausente, the same on every replica. The panel lists agents and staff.
 
 import {postJSON} from './api.js';
-import {clear, h} from './ui.js';
-
-const ROLES = {agent: 'Agente', staff: 'Staff', admin: 'Administración'};
-const personLabel = (user) => {
-  const [role, id] = user.split(':');
-  return `${ROLES[role] || 'Usuario'} ${id}`;
-};
+import {clear, h, personName} from './ui.js';
 
 const listeners = new Set();
 let team = null;
@@ -58,7 +52,7 @@ export function createTeamPanel(container) {
     clear(list).append(...(current.people.length
       ? current.people.map((p) => h('li', {class: `person p-${p.status}`, dataset: {user: p.user}},
         h('span', {class: 'dot', 'aria-hidden': 'true'}),
-        h('span', {class: 'person-name'}, personLabel(p.user)),
+        h('span', {class: 'person-name'}, personName(p.user)),
         h('span', {class: 'person-state'}, p.label)))
       : [h('li', {class: 'empty'}, 'Nadie conectado.')]));
   };
