@@ -69,13 +69,26 @@ def write_env_file(settings: Settings, path: Path = ENV_FILE) -> bool:
     return True
 
 
-def next_steps(settings: Settings) -> str:
+def first_login(base: str, password: str | None) -> list[str]:
+    """How to sign in to the console: the first admin's password, printed this once."""
+    if password is None:
+        return [f"  Console:              {base}/console/  (sign in with your user)"]
+    return [
+        f"  Console:              {base}/console/",
+        "  First sign-in:        user `admin`, password " + password,
+        "                        (shown only now; create your team in Usuarios, then change it",
+        "                        with POST /api/access/users/admin/password)",
+    ]
+
+
+def next_steps(settings: Settings, first_admin_password: str | None = None) -> str:
     """What a newcomer can do once the platform answers (printed by `up` on stdout)."""
     host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host  # noqa: S104
     base = f"http://{host}:{settings.http_port}"
     return "\n".join(
         [
             f"Contact center is up at {base}",
+            *first_login(base, first_admin_password),
             f"  API docs (OpenAPI):   {base}/docs",
             f"  Bus docs (AsyncAPI):  {base}/asyncapi",
             f"  Health:               {base}/readyz   Metrics: {base}/metrics",
@@ -144,7 +157,7 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise Stopped
 
 
-def _serve(settings: Settings, names: Sequence[str]) -> None:
+def _serve(settings: Settings, names: Sequence[str], first_admin: bool = False) -> None:
     import signal
 
     import uvicorn
@@ -187,7 +200,10 @@ def _serve(settings: Settings, names: Sequence[str]) -> None:
             async def startup(self, sockets: Any = None) -> None:
                 await super().startup(sockets)
                 if self.started:
-                    print(next_steps(settings), flush=True)
+                    # `up` with no active admin yet makes `admin` one, with a password
+                    # shown once here (stdout, never the log).
+                    password = await app.state.access.ensure_first_admin() if first_admin else None
+                    print(next_steps(settings, password), flush=True)
 
         Server(config).run()
     finally:
@@ -231,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "`contactcenter token` and `simulate` read it from this directory.",
                     flush=True,
                 )
-            _serve(settings, SERVICE_NAMES)
+            _serve(settings, SERVICE_NAMES, first_admin=True)
         elif args.command == "run":
             _serve(settings, [args.service])
     except (UnsafeSettings, EmbeddedDatabaseBusy, DataDirectoryHeld) as exc:

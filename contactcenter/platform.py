@@ -7,19 +7,17 @@ import importlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
-from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, FastAPI, Path, Response
+from fastapi import APIRouter, FastAPI, Response
 from faststream.rabbit import RabbitBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
 
 from contactcenter import console, ops_metrics
 from contactcenter.docs import install_docs
 from shared import errors, http_guard
-from shared.auth import User, may
+from shared.access import Access, AccessStore
+from shared.access.api import build_router as access_router
 from shared.bus import Bus, make_broker
 from shared.config import Settings, ensure_deployable
 from shared.errors import install_error_handlers
@@ -83,34 +81,6 @@ def operations_router(ctx: ServiceContext, services: Sequence[Service] = ()) -> 
     return router
 
 
-class Revoked(BaseModel):
-    user_id: str
-    tokens_valid_after: datetime
-
-
-def access_router(revocations: Revocations) -> APIRouter:
-    router = APIRouter(
-        prefix="/api/access", tags=["access"], responses=errors.responses(401, 403, 422)
-    )
-
-    @router.post(
-        "/users/{user_id}/revoke",
-        response_model=Revoked,
-        summary="Void every token a user holds now (admin)",
-    )
-    async def revoke(
-        user_id: Annotated[str, Path(min_length=1, max_length=128)],
-        user: Annotated[User, may("auth.revoke")],
-    ) -> Revoked:
-        """Tokens issued at or before this second are refused from now on, in every process;
-        the user signs in again (a new token, a second later)."""
-        after = await revocations.revoke(user_id, user.actor)
-        log.warning("tokens_revoked", user_id=user_id, by=user.actor)
-        return Revoked(user_id=user_id, tokens_valid_after=after)
-
-    return router
-
-
 async def connect_broker(broker: RabbitBroker, settings: Settings) -> None:
     """Connect, waiting for a broker that refuses connections for up to
     `broker_connect_timeout_seconds` (doubling the pause up to 10 s and logging each wait),
@@ -168,6 +138,8 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
     bus = Bus(settings, broker)
     mongo = make_client(settings.mongo_url)
     ctx = ServiceContext(settings=settings, broker=broker, bus=bus, mongo=mongo)
+    revocations = Revocations(settings, mongo)
+    access = Access(settings, AccessStore(settings, mongo), revocations)
     services = [load_service(name, ctx) for name in names]
 
     @asynccontextmanager
@@ -175,6 +147,7 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
         await connect_broker(broker, settings)
         await bus.declare_topology()
         monitor = await ops_metrics.start(ctx, list(names))
+        await access.store.ensure_indexes()
         for service in services:
             for hook in service.startup:
                 await hook()
@@ -213,10 +186,12 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
     app.state.settings = settings
     app.state.ctx = ctx
     app.state.services = {s.name: s for s in services}
-    app.state.revocations = revocations = Revocations(settings, mongo)
-    app.state.throttle = http_guard.install(app, settings, revocations)
+    app.state.revocations = revocations
+    # Users, console sessions and the directory (shared/access): one for the whole process.
+    app.state.access = app.state.sessions = access
+    app.state.throttle = http_guard.install(app, settings, revocations, sessions=access)
     app.include_router(operations_router(ctx, services))
-    app.include_router(access_router(revocations))
+    app.include_router(access_router(access))
     for service in services:
         if service.router is not None:
             app.include_router(service.router)

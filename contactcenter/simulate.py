@@ -65,6 +65,9 @@ ESCALATION_NOTES = (
 )
 TICKET_REASONS = ("Sin conexión", "Cambio de equipo", "Revisión de instalación", "Corte reiterado")
 IVR_DIGITS = ("1", "1", "2", "3", "4", "0")
+# The IVR's second-level menus by first-level key (services/ingest/ivr.py), as a caller
+# meets them: the action URL of the answer names them.
+IVR_SUBMENUS = {"1": "soporte", "2": "consulta", "3": "ventas", "4": "facturacion"}
 CITIES = ("BUENOS AIRES", "CORDOBA", "ROSARIO", "MENDOZA", "LA PLATA", "")
 
 
@@ -194,6 +197,22 @@ class Simulation:
         self.agent = {"Authorization": f"Bearer {issue_token(settings, 'luis', 'agent')}"}
         self.staff = {"Authorization": f"Bearer {issue_token(settings, 'ana', 'staff')}"}
 
+    async def ensure_team(self) -> None:
+        """Luis (agent) and Ana (staff) are people of the directory: staff hand chats only to
+        those (an admin creates them once; already there is fine)."""
+        admin = {"Authorization": f"Bearer {issue_token(self.settings, 'simulate', 'admin')}"}
+        team = (("luis", "Luis Simulado", "agent"), ("ana", "Ana Simulada", "staff"))
+        for user_id, name, role in team:
+            try:
+                response = await self.client.post(
+                    "/api/access/users",
+                    json={"id": user_id, "name": name, "role": role},
+                    headers=admin,
+                )
+            except httpx.HTTPError:
+                return
+            self.tally.actions[f"directory user {user_id} {response.status_code}"] += 1
+
     async def _post(self, channel: str, path: str, **kwargs: Any) -> httpx.Response | None:
         self.tally.sent[channel] += 1
         try:
@@ -314,7 +333,8 @@ class Simulation:
         )
 
     async def ivr(self, customer: Customer) -> None:
-        """One call: it arrives, the caller picks a menu option, it ends."""
+        """One call: it arrives, the caller picks a menu option (and one of its second level),
+        it ends."""
         call_sid = "CA" + uuid.uuid4().hex
         common = {
             "CallSid": call_sid,
@@ -328,10 +348,17 @@ class Simulation:
             "ApiVersion": "2010-04-01",
         }
         await self._twilio("/webhooks/ivr", {**common, "CallStatus": "ringing"})
+        digit = self.rng.choice(IVR_DIGITS)
         await self._twilio(
             "/webhooks/ivr?step=gather&menu=main",
-            {**common, "CallStatus": "in-progress", "Digits": self.rng.choice(IVR_DIGITS)},
+            {**common, "CallStatus": "in-progress", "Digits": digit},
         )
+        submenu = IVR_SUBMENUS.get(digit)
+        if submenu:  # the second level: the specific motive
+            await self._twilio(
+                f"/webhooks/ivr?step=gather&menu={submenu}",
+                {**common, "CallStatus": "in-progress", "Digits": self.rng.choice("123")},
+            )
         await self._twilio(
             "/webhooks/ivr?step=status",
             {
@@ -448,6 +475,7 @@ async def simulate(
     """Run the traffic; `transport` lets a test drive an in-process app instead of a socket."""
     async with httpx.AsyncClient(base_url=base_url, timeout=15, transport=transport) as client:
         sim = Simulation(settings, client, seed)
+        await sim.ensure_team()
         people = make_customers(max(1, customers), sim.rng)
         bar = ProgressBar(seconds, enabled=progress)
         # About three contacts per customer over the run, at least two per second.

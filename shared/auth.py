@@ -43,7 +43,10 @@ OFFICE: tuple[Role, ...] = ("staff", "admin")
 
 POLICY: dict[str, tuple[tuple[Role, ...], str]] = {
     # Conversations (routing). Holder rules on top of these live in services/routing/domain.
-    "conversations.read": (ANY_ROLE, "list, stream, view, audit trail, quality review"),
+    "conversations.read": (
+        ANY_ROLE,
+        "list, stream (with unread counts), view, audit trail, quality review, presence",
+    ),
     "conversations.act": (
         PEOPLE_WHO_SERVE,
         "escalate, return, finish, note, reply, seen, reveal (holder rules apply)",
@@ -86,8 +89,14 @@ POLICY: dict[str, tuple[tuple[Role, ...], str]] = {
         ANY_ROLE,
         "tables chats, llamadas, llamadas_ventas (JSON, Copy, Print)",
     ),
-    # Access itself.
-    "auth.revoke": (("admin",), "revoke every token a user holds"),
+    # Access itself (shared/access).
+    "access.session": (ANY_ROLE, "GET /api/me, sign out"),
+    "users.directory": (ANY_ROLE, "directory of active users (id, name, role)"),
+    "users.manage": (
+        ("admin",),
+        "create users, rename, change a role, disable, reset a password; the access audit",
+    ),
+    "auth.revoke": (("admin",), "revoke every token a user holds and end their sessions"),
 }
 
 
@@ -182,6 +191,37 @@ class RevocationLookup(Protocol):
     async def valid_after(self, user_id: str) -> float | None: ...
 
 
+class CsrfRefused(Exception):
+    """A write authenticated by the session cookie without the session's CSRF token."""
+
+
+CSRF_MESSAGE = "La solicitud no trae la protección de la sesión (X-CSRF-Token): recargue la página."
+
+
+class SessionPrincipalLike(Protocol):
+    @property
+    def user(self) -> User: ...
+    @property
+    def session_id(self) -> str: ...
+
+
+class SessionLookup(Protocol):
+    """Console sessions (shared/access): the principal of a session cookie. Raises
+    `InvalidToken` (no live session) or `CsrfRefused` (a write without its CSRF token)."""
+
+    async def session(
+        self, cookie: str, method: str, csrf_header: str | None
+    ) -> SessionPrincipalLike: ...
+
+
+SESSION_COOKIE = "cc_session"
+CSRF_HEADER = "x-csrf-token"
+
+
+def csrf_refused() -> Forbidden:
+    return Forbidden(CSRF_MESSAGE, code="csrf_failed")
+
+
 async def authenticate(settings: Settings, revocations: RevocationLookup, token: str) -> User:
     """The user of a valid, unrevoked token; `InvalidToken` otherwise."""
     claims = decode_token(settings, token)
@@ -217,11 +257,26 @@ async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    """The caller. The HTTP guard (shared/http_guard.py) has usually authenticated the
+    """The caller, from a bearer JWT or the console's session cookie (the same principal
+    either way). The HTTP guard (shared/http_guard.py) has usually authenticated the
     request before its body was read and left the user in the request's state."""
     known = getattr(request.state, "user", None)
     if isinstance(known, User):
         return known
+    cookie = request.cookies.get(SESSION_COOKIE)
+    sessions: SessionLookup | None = getattr(request.app.state, "sessions", None)
+    if credentials is None and cookie and sessions is not None:
+        try:
+            principal = await sessions.session(
+                cookie, request.method, request.headers.get(CSRF_HEADER)
+            )
+        except CsrfRefused as exc:
+            raise csrf_refused() from exc
+        except InvalidToken as exc:
+            log.info("session_refused", reason=str(exc))
+            raise unauthorized() from exc
+        request.state.session_id = principal.session_id
+        return principal.user
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized()
     revocations = getattr(request.app.state, "revocations", None) or _NoRevocations()

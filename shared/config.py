@@ -158,6 +158,13 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: float = 60.0
     # How long a process trusts what it read of a user's token revocation.
     revocation_cache_seconds: float = 5.0
+    # Console sign-in (shared/access): how long a session lives, whether its cookie is
+    # `Secure` (unset: Secure unless DEV_MODE, so `make up` works over plain http), and how
+    # many wrong passwords for one user from one address lock that pair for how long.
+    session_minutes: int = 12 * 60
+    session_cookie_secure: bool | None = None
+    login_failure_limit: int = 5
+    login_lock_seconds: float = 300.0
 
     # Domain
     welcome_message: str = "Bienvenido a ToWebs, ¿en qué podemos ayudarte?"
@@ -165,6 +172,8 @@ class Settings(BaseSettings):
     # Phones written the local way (`(011) 4555-1234`) are read in this country's plan.
     default_country: str = "AR"
     hold_reminder_seconds: float = 120.0
+    # A person is "en línea" while their console beat within this; consoles beat 3 times in it.
+    presence_timeout_seconds: float = 60.0
     secrets_key: str = "dev-secrets-key-change-me"
     lara_engine: str = "rules"
     faq_path: Path | None = None

@@ -2,19 +2,23 @@
 
 An ASGI middleware in front of every route:
 
-- `/api/*` (the staff API) needs a valid staff JWT, except `POST /api/consultations`, which
-  needs the portal's `PORTAL_TOKEN`. Without it the request is refused with 401 before a
-  byte of its body is read, so an anonymous client cannot make the process buffer and parse
-  a large body. The authenticated user is left in the request's state for `current_user`.
+- `/api/*` (the staff API) needs a valid staff JWT or the console's session cookie
+  (`shared/access`), except `POST /api/consultations`, which needs the portal's
+  `PORTAL_TOKEN`, and `POST /api/access/login`, where the password is the credential.
+  Without it the request is refused with 401 before a byte of its body is read, so an
+  anonymous client cannot make the process buffer and parse a large body. The authenticated
+  user is left in the request's state for `current_user`. A write authenticated by the
+  cookie (not GET/HEAD/OPTIONS) must carry the session's `X-CSRF-Token`, else 403.
 - A staff API body larger than `MAX_API_BODY_BYTES` gets 413: at once when Content-Length
   says so, else as soon as the bytes received exceed it (a missing or lying Content-Length
   changes nothing). At most that many bytes are ever buffered.
-- Every bad credential (staff JWT, portal token, web chatbot token, Meta verify token,
-  webhook signature) is counted per client (`shared/throttle.py`); a client over the limit
-  gets 429 for that credential. Webhooks check their own credentials in ingest: the guard
-  counts their 401 (and the handshake's 403) answers. A blocked client still gets in with a
-  valid staff JWT: a JWT cannot be guessed, and an office behind one address must not be
-  locked out by one stale browser tab.
+- Every bad credential (staff JWT, session cookie, console password, portal token, web
+  chatbot token, Meta verify token, webhook signature) is counted per client
+  (`shared/throttle.py`); a client over the limit gets 429 for that credential. Webhooks
+  check their own credentials in ingest: the guard counts their 401 (and the handshake's
+  403) answers, and the sign-in's 401. A blocked client still gets in with a valid staff JWT
+  or session: neither can be guessed, and an office behind one address must not be locked
+  out by one stale browser tab.
 """
 
 from __future__ import annotations
@@ -26,7 +30,17 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import UNAUTHORIZED_MESSAGE, InvalidToken, RevocationLookup, authenticate
+from shared.auth import (
+    CSRF_HEADER,
+    CSRF_MESSAGE,
+    SESSION_COOKIE,
+    UNAUTHORIZED_MESSAGE,
+    CsrfRefused,
+    InvalidToken,
+    RevocationLookup,
+    SessionLookup,
+    authenticate,
+)
 from shared.config import Settings
 from shared.logging import get_logger
 from shared.throttle import FailureThrottle
@@ -34,6 +48,7 @@ from shared.throttle import FailureThrottle
 log = get_logger("http_guard")
 
 PORTAL_ROUTE = ("POST", "/api/consultations")
+LOGIN_ROUTE = ("POST", "/api/access/login")
 _SIGNED_WEBHOOKS = frozenset({"/webhooks/whatsapp", "/webhooks/messenger", "/webhooks/ivr"})
 _HANDSHAKES = frozenset({"/webhooks/whatsapp", "/webhooks/messenger"})
 
@@ -43,6 +58,8 @@ def credential_of(method: str, path: str) -> str | None:
     path = path.rstrip("/") or "/"
     if (method, path) == PORTAL_ROUTE:
         return "portal_token"
+    if (method, path) == LOGIN_ROUTE:
+        return "password"
     if path.startswith("/api/") or path == "/api":
         return "staff_jwt"
     if path == "/webhooks/webchat":
@@ -59,6 +76,24 @@ def _bearer(scope: Scope) -> str | None:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
             return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _cookie(scope: Scope, wanted: str) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name != b"cookie":
+            continue
+        for part in value.decode("latin-1").split(";"):
+            key, _, found = part.strip().partition("=")
+            if key == wanted and found:
+                return found
     return None
 
 
@@ -122,11 +157,13 @@ class HttpGuard:
         settings: Settings,
         revocations: RevocationLookup,
         throttle: FailureThrottle,
+        sessions: SessionLookup | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
         self.revocations = revocations
         self.throttle = throttle
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -148,11 +185,18 @@ class HttpGuard:
         if wait:
             await self._too_many(send, credential, wait)
             return
-        await self.app(scope, receive, self._watching(send, source, credential, method))
+        watched = self._watching(send, source, credential, method)
+        if credential == "password":
+            await self._capped(scope, receive, watched)
+            return
+        await self.app(scope, receive, watched)
 
     async def _authenticated(self, scope: Scope, send: Send, source: str, credential: str) -> bool:
         token = _bearer(scope)
         ok = False
+        cookie = _cookie(scope, SESSION_COOKIE) if token is None else None
+        if cookie is not None and credential == "staff_jwt" and self.sessions is not None:
+            return await self._session(scope, send, source, cookie)
         if credential == "portal_token":
             expected = self.settings.portal_token.encode()
             ok = token is not None and hmac.compare_digest(token.encode(), expected)
@@ -189,6 +233,45 @@ class HttpGuard:
         else:
             code = "missing_token" if token is None else "invalid_token"
         await _answer(send, 401, code, UNAUTHORIZED_MESSAGE, [(b"www-authenticate", b"Bearer")])
+        return False
+
+    async def _session(self, scope: Scope, send: Send, source: str, cookie: str) -> bool:
+        """The console's session cookie: its user, and for a write its CSRF token."""
+        assert self.sessions is not None
+        try:
+            principal = await self.sessions.session(
+                cookie, scope["method"], _header(scope, CSRF_HEADER.encode())
+            )
+        except CsrfRefused:
+            # A live session without its token: a forged cross-site write, or a stale page.
+            log.info("csrf_refused", path=scope["path"])
+            await _answer(send, 403, "csrf_failed", CSRF_MESSAGE)
+            return False
+        except InvalidToken as exc:
+            log.info("session_refused", reason=str(exc), path=scope["path"])
+        except Exception:
+            log.exception("sessions_unavailable")
+            retry = [(b"retry-after", b"5")]
+            await _answer(
+                send,
+                503,
+                "unavailable",
+                "No se pudo verificar la sesión; reintente en unos segundos.",
+                retry,
+            )
+            return False
+        else:
+            state = scope.setdefault("state", {})
+            state["user"], state["session_id"] = principal.user, principal.session_id
+            return True
+        wait = self.throttle.retry_after(source, "session")
+        if wait:
+            await self._too_many(send, "session", wait)
+            return False
+        self.throttle.failed(source, "session")
+        await _answer(
+            send, 401, "invalid_session", UNAUTHORIZED_MESSAGE, [(b"www-authenticate", b"Bearer")]
+        )
         return False
 
     async def _capped(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -233,8 +316,19 @@ class HttpGuard:
         return watched
 
 
-def install(app: Any, settings: Settings, revocations: RevocationLookup) -> FailureThrottle:
+def install(
+    app: Any,
+    settings: Settings,
+    revocations: RevocationLookup,
+    sessions: SessionLookup | None = None,
+) -> FailureThrottle:
     """Put the guard in front of every route of `app`; returns its throttle."""
     throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_seconds)
-    app.add_middleware(HttpGuard, settings=settings, revocations=revocations, throttle=throttle)
+    app.add_middleware(
+        HttpGuard,
+        settings=settings,
+        revocations=revocations,
+        throttle=throttle,
+        sessions=sessions,
+    )
     return throttle

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contactcenter.platform import SERVICE_NAMES, build_app
-from shared.auth import Role, issue_token
+from shared.auth import Role, User, issue_token
 from shared.config import Settings
 from shared.mongo import Document
 
@@ -56,6 +56,23 @@ class Platform:
 
     def auth(self, user: str = "ana", role: Role = "staff") -> dict[str, str]:
         return {"Authorization": f"Bearer {issue_token(self.settings, user, role)}"}
+
+    async def person(
+        self, user: str, role: Role = "agent", name: str | None = None, password: str | None = None
+    ) -> str:
+        """Make `user` an active directory user with `role` (whom conversations may be
+        assigned to), as an admin would; returns the password they were created with."""
+        access = self.app.state.access
+        found = await access.directory.person(user)
+        secret = password or f"clave-de-{user}-segura"
+        if found is None:
+            await access.create_user("admin:tests", user, name or user.title(), role, secret)
+        elif found.role != role or not found.active:
+            # Ends their sessions and tokens, as it does for an admin: tests that need this
+            # use their own user ids.
+            admin = User(id="tests", role="admin")
+            await access.update_user(admin, user, role=role, active=True)
+        return secret
 
 
 async def eventually(

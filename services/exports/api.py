@@ -1,7 +1,9 @@
-"""HTTP API of the exports service: each table as JSON, as Copy (TSV) and as Print (PDF).
+"""HTTP API of the exports service: each table as JSON, as Copy (TSV) and as Print (PDF),
+and the catalogue the console builds its tabs and filters from.
 
-The three endpoints share one filter parser and one MongoDB filter, so what is copied or
-printed is exactly what the screen lists. Unknown table: 404; bad filter: 422.
+The three views share one filter parser, one MongoDB filter and one renderer of cells
+(`tables.row_cells`, words from `shared.words`), so what is copied or printed is exactly,
+word for word, what the screen lists. Unknown table: 404; bad filter: 422.
 """
 
 from __future__ import annotations
@@ -27,16 +29,23 @@ from services.exports.tables import (
     Table,
     TableFilter,
     UnknownTable,
-    display_cells,
     make_filter,
     mongo_filter,
+    row_actions,
     row_cells,
     table_named,
 )
 from shared import errors
-from shared.auth import CurrentUser, ensure_allowed
+from shared.auth import CurrentUser, User, ensure_allowed, may, roles_for
 from shared.config import Settings
 from shared.logging import get_logger
+from shared.words import (
+    catalogue_words,
+    date_time_text,
+    person_name,
+    status_word,
+    zone_word,
+)
 
 log = get_logger("exports")
 
@@ -72,13 +81,74 @@ class ColumnOut(BaseModel):
     label: str
 
 
+class RowActionsOut(BaseModel):
+    """Ver opens `conversation_id` (null: nothing to open); Tomar applies when `takeable`."""
+
+    conversation_id: str | None
+    takeable: bool
+
+
 class TablePage(BaseModel):
     table: str
     columns: list[ColumnOut]
     rows: list[dict[str, str]]
+    # actions[i] belongs to rows[i].
+    actions: list[RowActionsOut]
     total: int
     page: int
     page_size: int
+
+
+class StateOut(BaseModel):
+    value: str  # what `estado` takes
+    label: str  # what staff read (the same word the rows show)
+
+
+class FilterOut(BaseModel):
+    name: str  # the query parameter
+    label: str
+
+
+class TableOut(BaseModel):
+    name: str
+    title: str
+    columns: list[ColumnOut]
+    filters: list[FilterOut]
+    states: list[StateOut]
+    default_state: str  # what the ESTADO filter shows when omitted (the open rows)
+
+
+class Catalogue(BaseModel):
+    """The tables the caller's role may read, in the order of seed 004's tabs (the first is
+    where the console opens), with the business time zone and every display word."""
+
+    time_zone: str
+    date_format: str
+    tables: list[TableOut]
+    words: dict[str, dict[str, str]]
+
+
+FILTERS = [
+    FilterOut(name="q", label="BUSCAR"),
+    FilterOut(name="desde", label="DESDE"),
+    FilterOut(name="hasta", label="HASTA"),
+    FilterOut(name="estado", label="ESTADO"),
+]
+
+
+def table_permission(table: Table) -> str:
+    return TABLE_PERMISSION.get(table.name, "tables.conversations")
+
+
+def describe_table(table: Table) -> TableOut:
+    return TableOut(
+        name=table.name,
+        title=table.title,
+        columns=[ColumnOut(key=c.key, label=c.label) for c in table.columns],
+        filters=FILTERS,
+        states=[StateOut(value=s, label=status_word(s)) for s in table.statuses],
+        default_state=table.open_label,
+    )
 
 
 def build_router(
@@ -120,8 +190,31 @@ def build_router(
 
     def permitted(user: CurrentUser, selected: Selection = Depends(selection)) -> Selection:
         """The selection, when the caller's role may read that table (403 otherwise)."""
-        ensure_allowed(user, TABLE_PERMISSION.get(selected.table.name, "tables.conversations"))
+        ensure_allowed(user, table_permission(selected.table))
         return selected
+
+    # The one call site that names people in the tables. A users directory (id → display
+    # name) plugs in here; until then ids are made readable (`staff:ana` → `Ana`).
+    directory: dict[str, str] | None = None
+
+    def cells_of(tbl: Table, doc: dict[str, Any]) -> dict[str, str]:
+        return row_cells(tbl, doc, tz, directory)
+
+    @router.get("", summary="The tables, their columns, filters and states, in words")
+    async def catalogue(
+        # Every role reads some table: the list holds those the caller's role may read.
+        user: Annotated[User, may("tables.conversations")],
+    ) -> Catalogue:
+        return Catalogue(
+            time_zone=settings.tz,
+            date_format="dd/mm/aaaa HH:MM",
+            tables=[
+                describe_table(tbl)
+                for tbl in TABLES.values()
+                if user.role in roles_for(table_permission(tbl))
+            ],
+            words=catalogue_words(),
+        )
 
     @router.get("/{table}", summary="One page of a table's rows, filtered")
     async def list_rows(
@@ -133,13 +226,15 @@ def build_router(
         started = time.perf_counter()
         tbl, _, query = selected
         docs, total = await store.page(query, (page - 1) * page_size, page_size)
-        rows = [row_cells(tbl, doc, tz) for doc in docs]
+        rows = [cells_of(tbl, doc) for doc in docs]
+        actions = [RowActionsOut(**vars(row_actions(tbl, doc))) for doc in docs]
         EXPORT_ROWS.labels(tbl.name, "json").inc(len(rows))
         EXPORT_SECONDS.labels(tbl.name, "json").observe(time.perf_counter() - started)
         return TablePage(
             table=tbl.name,
             columns=[ColumnOut(key=c.key, label=c.label) for c in tbl.columns],
             rows=rows,
+            actions=actions,
             total=total,
             page=page,
             page_size=page_size,
@@ -162,7 +257,7 @@ def build_router(
             yield tsv_line(tbl.labels).encode()
             chunk: list[str] = []
             async for doc in store.stream(query):
-                cells = row_cells(tbl, doc, tz)
+                cells = cells_of(tbl, doc)
                 chunk.append(tsv_line(cells[k] for k in tbl.keys))
                 if len(chunk) >= COPY_CHUNK_ROWS:
                     count += len(chunk)
@@ -207,12 +302,13 @@ def build_router(
             )
         rows: list[list[str]] = []
         async for doc in store.stream(query):
-            cells = display_cells(tbl, row_cells(tbl, doc, tz))
+            cells = cells_of(tbl, doc)
             rows.append([cells[k] for k in tbl.keys])
-        generated = datetime.now(tz).strftime("%Y-%m-%d %H:%M")
+        generated = date_time_text(datetime.now(tz), tz)
         subtitle = [
             flt.describe(),
-            f"Generado el {generated} ({settings.tz}) · {len(rows)} filas",
+            f"Generado el {generated} ({zone_word(settings.tz)}) por "
+            f"{person_name(user_id, directory)} · {len(rows)} filas",
         ]
         # Layout is CPU-bound: in a worker process, so webhooks and consumers go on.
         pdf, pages = await slots.run(render_pdf, tbl.title, subtitle, tbl.labels, rows)

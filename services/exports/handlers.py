@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.exports.metrics import CUSTOMER_UPDATES, ROWS_PROJECTED
 from services.exports.store import ExportsStore
 from services.exports.tables import (
+    CALL_TABLES,
     GENERO_SERVICIO,
     CustomerFacts,
     Row,
@@ -71,6 +72,7 @@ async def project_rows(store: ExportsStore, rows: list[Row]) -> None:
     pending = [row for row in calls if row.row_id not in served]
     for row_id in await store.calls_with_service(pending):
         await store.set_row_status(row_id, GENERO_SERVICIO)
+    await store.name_rows_by_phone([row for row in rows if row.table in CALL_TABLES])
 
 
 def _same_customer(facts: dict[str, CustomerFacts], one: str, other: str) -> bool:
@@ -125,5 +127,8 @@ async def on_customer(store: ExportsStore, event: CustomerEvent) -> None:
         await store.restore_origin_rows(absorbed, await store.own_profile(absorbed))
     if current:
         await store.apply_customer_to_rows(facts.customer_id, facts)
+        # A caller whose phone is this customer's is named by it (seed 004: "en caso de
+        # ser un cliente el nombre del mismo").
+        await store.name_calls_by_phone(facts)
     CUSTOMER_UPDATES.labels(event.action).inc()
     log.debug("customer applied", event_id=event.event_id, action=event.action)

@@ -7,7 +7,9 @@ Collections of the `exports` database:
   `origin_document` (what that source carried, shown again if the unmerged customer's own
   profile lacks them; blanked on anonymization).
 - `customers`: `_id` = customer id, the last profile seen (`name`, `document_number`,
-  `anonymized`, `version`) and `merged_into` once absorbed by another customer.
+  `anonymized`, `version`, `phones`: E.164 digits of its phones and phone identities) and
+  `merged_into` once absorbed by another customer. A call whose own customer has no name
+  shows the name of the customer its phone belongs to (`named_by_phone` on the row).
 - `call_services`: `_id` = `call:<sid>` or `conversation:<id>`, one per call or conversation
   a technical service came from (a call row then shows GENERÓ SERVICIO TÉCNICO, whichever
   of the call's and the service's events arrives first).
@@ -22,12 +24,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.exports.tables import (
+    CALL_TABLES,
     CELL_FIELDS,
     GENERO_SERVICIO,
     SORT,
     CustomerFacts,
     Row,
+    caller_fields,
     customer_fields,
+    phone_digits,
 )
 from shared.mongo import Document
 
@@ -54,6 +59,8 @@ class ExportsStore:
         await self.rows.create_index([("customer_id", ASCENDING)], name="customer")
         await self.rows.create_index([("origin_customer_id", ASCENDING)], name="origin_customer")
         await self.rows.create_index([("conversation_id", ASCENDING)], name="conversation")
+        await self.rows.create_index([("phone", ASCENDING)], name="phone")
+        await self.customers.create_index([("phones", ASCENDING)], name="phones")
 
     # ----------------------------------------------------------------- writes
 
@@ -137,6 +144,7 @@ class ExportsStore:
             "document_number": facts.document_number,
             "anonymized": facts.anonymized,
             "version": facts.version,
+            "phones": list(facts.phones),
         }
         try:
             await self.customers.update_one(
@@ -222,6 +230,59 @@ class ExportsStore:
 
     async def set_row_status(self, row_id: str, status: str) -> None:
         await self.rows.update_one({"_id": row_id}, {"$set": {"status": status}})
+
+    async def name_calls_by_phone(self, facts: CustomerFacts) -> int:
+        """Call rows from one of the customer's phones whose own customer left them nameless
+        (or that this customer named before) take its name and document; when the customer
+        has no name any more (anonymized, merged away), the rows it named go blank again."""
+        named = {"named_by_phone": facts.customer_id}
+        if facts.anonymized or not facts.name or not facts.phones:
+            blank = {"customer_name": "", "search_name": "", "document_number": ""}
+            result = await self.rows.update_many(
+                named, {"$set": blank | {"search_document": "", "named_by_phone": None}}
+            )
+            return result.modified_count
+        result = await self.rows.update_many(
+            {
+                "table": {"$in": sorted(CALL_TABLES)},
+                "phone": {"$in": ["+" + p for p in facts.phones]},
+                "$or": [{"customer_name": ""}, named],
+            },
+            {"$set": caller_fields(facts)},
+        )
+        return result.modified_count
+
+    async def name_rows_by_phone(self, rows: list[Row]) -> None:
+        """Nameless call rows just written take the name of the customer their phone
+        belongs to (the newest named, active customer with that phone), if any."""
+        wanted = {phone_digits(r.phone): r for r in rows if not r.customer_name}
+        wanted.pop("", None)
+        if not wanted:
+            return
+        owners: dict[str, CustomerFacts] = {}
+        cursor = self.customers.find(
+            {
+                "phones": {"$in": sorted(wanted)},
+                "anonymized": {"$ne": True},
+                "merged_into": {"$in": [None]},
+                "name": {"$nin": [None, ""]},
+            }
+        ).sort([("version", DESCENDING), ("_id", ASCENDING)])
+        async for doc in cursor:
+            for phone in doc.get("phones") or []:
+                if phone in wanted and phone not in owners:
+                    owners[phone] = CustomerFacts(
+                        customer_id=doc["_id"],
+                        name=doc.get("name"),
+                        document_number=doc.get("document_number"),
+                        anonymized=False,
+                        version=int(doc.get("version", 0)),
+                    )
+        for phone, facts in owners.items():
+            row = wanted[phone]
+            await self.rows.update_one(
+                {"_id": row.row_id, "customer_name": ""}, {"$set": caller_fields(facts)}
+            )
 
     # ----------------------------------------------------------------- reads
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.routing import domain, live, quick_replies
+from services.routing import domain, live, presence, quick_replies
 from services.routing.domain import Actor
 from services.routing.handlers import Routing, snapshot
 from services.routing.window import TemplateRequired
@@ -47,6 +47,21 @@ REFUSALS: dict[type[domain.DomainError], errors.Refusal] = {
     ),
     domain.NoteRequired: errors.Refusal(
         errors.Invalid, "note_required", "Falta la nota: explique el motivo a quien la recibe."
+    ),
+    domain.UnknownPerson: errors.Refusal(
+        errors.Invalid,
+        "unknown_user",
+        "No hay nadie con ese usuario en el directorio: elija a la persona de la lista.",
+    ),
+    domain.PersonDisabled: errors.Refusal(
+        errors.Invalid,
+        "user_disabled",
+        "Esa persona está deshabilitada: elija a alguien activo.",
+    ),
+    domain.NotAssignable: errors.Refusal(
+        errors.Invalid,
+        "not_assignable",
+        "Las conversaciones se asignan solo a agentes o al staff, con el rol que tienen.",
     ),
     domain.InvalidTarget: errors.Refusal(
         errors.Invalid, "invalid_target", "El destino no es válido: use agent:<id> o staff:<id>."
@@ -108,7 +123,11 @@ class EscalateBody(BaseModel):
 
 
 class AssignBody(BaseModel):
-    to: str | None = Field(None, description="`agent:<id>` or `staff:<id>`")
+    to: str | None = Field(
+        None,
+        description="`agent:<id>`, `staff:<id>` or the login name alone: an active agent "
+        "or staff member of the directory (`GET /api/access/directory`)",
+    )
     note: str | None = Field(None, description="Why (required); kept as an internal note")
 
 
@@ -130,6 +149,7 @@ class MessageBody(BaseModel):
 class ConversationItem(ConversationSnapshot):
     queue: str | None = None
     last_activity_at: datetime | None = None
+    unread: int = Field(0, description="Customer messages after what the caller last saw")
 
 
 class Page(BaseModel):
@@ -168,6 +188,10 @@ class NoteOut(BaseModel):
 
 class ConversationDetail(ConversationItem):
     customer_tags: list[str]
+    # Set by a note from the staff holder: Lara / the agents may speak again (the console
+    # mirrors the holder rules of `domain.can_act` with them).
+    lara_allowed: bool = False
+    agents_allowed: bool = False
     messages: list[MessageOut]
     events: list[EventOut]
     notes: list[NoteOut]
@@ -175,6 +199,12 @@ class ConversationDetail(ConversationItem):
 
 class ActionResult(BaseModel):
     conversation: ConversationItem
+
+
+class SeenResult(ActionResult):
+    recorded: bool = Field(
+        description="A 'seen' was recorded now (false: nothing new since the caller last saw it)"
+    )
 
 
 class ReplyResult(ActionResult):
@@ -186,9 +216,13 @@ class Revealed(BaseModel):
     text: str
 
 
-def _item(doc: Document) -> ConversationItem:
+def _item(doc: Document, user: User | None = None) -> ConversationItem:
+    unread = 0
+    if user is not None:
+        marks = list(doc.get("seen_marks") or [])
+        unread = domain.unread(int(doc.get("customer_messages", 0)), marks, user.actor)
     return ConversationItem(
-        **snapshot(doc).model_dump(), last_activity_at=doc.get("last_activity_at")
+        **snapshot(doc).model_dump(), last_activity_at=doc.get("last_activity_at"), unread=unread
     )
 
 
@@ -341,7 +375,8 @@ def build_router(routing: Routing) -> APIRouter:
     ) -> Page:
         query = await _filters(routing, channel, status_, holder, identity, customer_id, tag)
         docs, total = await routing.store.list_conversations(query, page, page_size)
-        return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
+        items = [_item(d, user) for d in docs]
+        return Page(items=items, total=total, page=page, page_size=page_size)
 
     @router.get("/stream", response_model=Page, summary="Activity stream of the caller")
     async def stream(
@@ -356,7 +391,8 @@ def build_router(routing: Routing) -> APIRouter:
         queue, then closed; most recent activity first within each group."""
         query = await _filters(routing, channel, status_, tag=tag)
         docs, total = await routing.store.stream(user.actor, query, page, page_size)
-        return Page(items=[_item(d) for d in docs], total=total, page=page, page_size=page_size)
+        items = [_item(d, user) for d in docs]
+        return Page(items=items, total=total, page=page, page_size=page_size)
 
     @router.get(
         base, response_model=ConversationDetail, summary="One conversation in full", responses=ONE
@@ -364,8 +400,10 @@ def build_router(routing: Routing) -> APIRouter:
     async def get_conversation(conversation_id: str, user: Reader) -> ConversationDetail:
         view = await _run(routing.view(conversation_id))
         return ConversationDetail(
-            **_item(view["conversation"]).model_dump(),
+            **_item(view["conversation"], user).model_dump(),
             customer_tags=view["customer_tags"],
+            lara_allowed=bool(view["conversation"].get("lara_allowed")),
+            agents_allowed=bool(view["conversation"].get("agents_allowed")),
             messages=[_message(m) for m in view["messages"]],
             events=[_event(e) for e in view["events"]],
             notes=[
@@ -403,7 +441,8 @@ def build_router(routing: Routing) -> APIRouter:
         responses=ACTION,
     )
     async def assign(conversation_id: str, body: AssignBody, user: Assigning) -> ActionResult:
-        """Staff hand the conversation to `agent:<id>` or `staff:<id>`; 422 without a note."""
+        """Staff hand the conversation to an active agent or staff member of the directory;
+        422 without a note, or for a user unknown, disabled or neither agent nor staff."""
         doc = await _run(routing.assign(conversation_id, _actor(user), body.to, body.note))
         return ActionResult(conversation=_item(doc))
 
@@ -467,11 +506,14 @@ def build_router(routing: Routing) -> APIRouter:
         return ReplyResult(conversation=_item(doc), message_id=message_id)
 
     @router.post(
-        f"{base}/seen", response_model=ActionResult, summary="Mark as seen", responses=ACTION
+        f"{base}/seen", response_model=SeenResult, summary="Mark as seen", responses=ACTION
     )
-    async def seen(conversation_id: str, user: Acting) -> ActionResult:
-        doc = await _run(routing.seen(conversation_id, _actor(user)))
-        return ActionResult(conversation=_item(doc))
+    async def seen(conversation_id: str, user: Acting) -> SeenResult:
+        """The console calls it when a person opens the conversation. "seen" is recorded
+        (trail and bus) once per new customer message; opening it again records nothing
+        (`recorded: false`). Agents may mark any conversation seen: it is reading."""
+        doc, recorded = await _run(routing.seen(conversation_id, _actor(user)))
+        return SeenResult(conversation=_item(doc, user), recorded=recorded)
 
     @router.post(
         f"{base}/messages/{{message_id}}/reveal",
@@ -552,4 +594,5 @@ def build_router(routing: Routing) -> APIRouter:
         await _run(routing.quick_replies.delete(user, reply_id))
 
     live.add_route(router, live.LiveFeed())
+    presence.add_routes(router, routing.store)
     return router

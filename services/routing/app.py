@@ -12,6 +12,7 @@ from services.routing.handlers import Routing
 from services.routing.holds import HoldTimers
 from services.routing.store import Store
 from services.routing.subscribers import register
+from shared.access import AccessStore, Directory
 from shared.background import cancel, repeat
 from shared.batching import BatchConsumer
 from shared.secrets import SecretBox
@@ -39,6 +40,8 @@ def create_service(ctx: ServiceContext) -> Service:
         SecretBox(settings.secrets_key),
         settings.tz,
         template_configured=bool(settings.whatsapp_template_name),
+        # Assignments go to active agents and staff of the directory (shared/access).
+        people=Directory(AccessStore(settings, ctx.mongo)),
     )
     consumers = register(ctx.bus, routing)
     tasks: list[asyncio.Task[None]] = []

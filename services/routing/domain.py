@@ -16,7 +16,8 @@ or the agents with a note; anyone else, admins included, reassigns it with a not
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
 LARA = "lara"
 AGENT_QUEUE = "agentes"
@@ -66,6 +67,18 @@ class InvalidTarget(DomainError):
     pass
 
 
+class UnknownPerson(InvalidTarget):
+    """Nobody in the directory has that login name (a typo sends a chat to nobody)."""
+
+
+class PersonDisabled(InvalidTarget):
+    pass
+
+
+class NotAssignable(InvalidTarget):
+    """The person is not an agent or a staff member (central, admin), or not in that role."""
+
+
 class AlreadyTaken(DomainError):
     pass
 
@@ -102,15 +115,46 @@ def is_human(holder: str | None) -> bool:
     return holder is not None and holder_kind(holder) in ("agent", "staff")
 
 
-def parse_target(target: str | None) -> str:
-    """An assignment target must name a person: `agent:<id>`, `staff:<id>`, `admin:<id>`."""
+class Someone(Protocol):
+    """What the directory (shared/access) says of a person a conversation is handed to."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+
+
+ASSIGNABLE_ROLES = ("agent", "staff")
+MAX_TARGET_ID = 64
+
+
+def target_id(target: str | None) -> str:
+    """The login name a target names: `agent:luis`, `staff:ana` or plain `luis`."""
     if not target or not target.strip():
         raise InvalidTarget("say who receives the conversation: 'agent:<id>' or 'staff:<id>'")
-    target = target.strip()
-    kind, _, ident = target.partition(":")
-    if (kind != "agent" and kind not in STAFF_KINDS) or not ident.strip():
-        raise InvalidTarget(f"cannot assign to {target!r}: expected 'agent:<id>' or 'staff:<id>'")
-    return f"{kind}:{ident.strip()}"
+    ident = target.strip().rpartition(":")[2].strip().lower()
+    if not ident or len(ident) > MAX_TARGET_ID:
+        raise UnknownPerson(f"nobody in the directory is called {target[:80]!r}")
+    return ident
+
+
+def check_target(target: str | None, person: Someone | None) -> str:
+    """The holder a conversation is handed to, from the directory's answer for its login
+    name: an active agent or staff member, in the role they have (`agent:luis`)."""
+    ident = target_id(target)
+    if person is None:
+        raise UnknownPerson(f"nobody in the directory is called {ident!r}")
+    if not person.active:
+        raise PersonDisabled(f"{ident} is disabled")
+    if person.role not in ASSIGNABLE_ROLES:
+        raise NotAssignable(f"{ident} is {person.role}: conversations go to agents or staff")
+    assert target is not None
+    kind, colon, _ = target.strip().rpartition(":")
+    if colon and kind != person.role:
+        raise NotAssignable(f"{ident} is {person.role}, not {kind}")
+    return f"{person.role}:{person.id}"
 
 
 def require_note(note: str | None, action: str) -> str:
@@ -234,9 +278,16 @@ def lara_may_reply(conv: Conversation) -> bool:
 # --- Transitions --------------------------------------------------------------------------
 
 
-def escalate(conv: Conversation, actor: Actor, note: str | None, to: str | None = None) -> Decision:
+def escalate(
+    conv: Conversation,
+    actor: Actor,
+    note: str | None,
+    to: str | None = None,
+    person: Someone | None = None,
+) -> Decision:
     """Lara or an agent hands the conversation to staff: to the staff queue, or to one staff
-    member when `to` names one. Staff may escalate any conversation not yet with staff."""
+    member when `to` names one (`person`: the directory's answer for them). Staff may
+    escalate any conversation not yet with staff."""
     note = require_note(note, "escalate")
     _ensure_open(conv)
     if actor.name != LARA:
@@ -248,7 +299,7 @@ def escalate(conv: Conversation, actor: Actor, note: str | None, to: str | None 
     if conv.holder is None and conv.queue == STAFF_QUEUE and to is None:
         raise InvalidTransition("the conversation is already waiting in the staff queue")
     if to is not None:
-        target = parse_target(to)
+        target = check_target(to, person)
         if holder_kind(target) != "staff":
             raise InvalidTarget(
                 "an escalation goes to staff: 'staff:<id>' or no target for the queue"
@@ -266,12 +317,19 @@ def escalate_to_agents(conv: Conversation, note: str | None) -> Decision:
     return Decision(_hold(None, AGENT_QUEUE), ("escalated",), note)
 
 
-def assign(conv: Conversation, actor: Actor, to: str | None, note: str | None) -> Decision:
-    """Staff hand the conversation to an agent or a staff member (reassign when a person
-    already holds it). A note is required and is kept as an internal note."""
+def assign(
+    conv: Conversation,
+    actor: Actor,
+    to: str | None,
+    note: str | None,
+    person: Someone | None = None,
+) -> Decision:
+    """Staff hand the conversation to an active agent or staff member of the directory
+    (`person`: its answer for `to`), reassigning when a person already holds it. A note is
+    required and is kept as an internal note."""
     if not actor.is_staff:
         raise NotAllowed("only staff may assign conversations")
-    target = parse_target(to)
+    target = check_target(to, person)
     note = require_note(note, "assign")
     _ensure_open(conv)
     if conv.holder == target:
@@ -378,10 +436,38 @@ def reply(conv: Conversation, actor: Actor) -> Decision:
     raise NotAllowed(f"{actor.name} may not reply to customers")
 
 
-def see(conv: Conversation, actor: Actor) -> Decision:
-    if not actor.is_staff:
-        ensure_can_act(actor, conv)
-    return Decision({}, ("seen",))
+def see(actor: Actor, customer_messages: int, marks: list[dict[str, Any]]) -> bool:
+    """Does this user opening the conversation record a "seen" (seed 002: "la última vez que
+    un usuario vio una conversación")? Only when the customer wrote since this user last saw
+    it: opening it again and again records nothing more (and a redelivered or repeated
+    request changes nothing). Any person who may act sees, agents included: seeing is
+    reading, not acting on the customer."""
+    if not (actor.is_staff or actor.is_agent):
+        raise NotAllowed(f"{actor.name} may not mark conversations as seen")
+    return customer_messages > seen_upto(marks, actor.name)
+
+
+# --- Unread counts --------------------------------------------------------------------------
+# A conversation counts its customer messages (`customer_messages`) and keeps, per person,
+# how many of them that person had when they last saw it (`seen_marks`). What a person has
+# not read is the difference: no query per conversation, and every replica agrees.
+
+
+def seen_upto(marks: list[dict[str, Any]], user: str) -> int:
+    return next((int(m.get("customer_messages", 0)) for m in marks if m.get("user") == user), 0)
+
+
+def unread(customer_messages: int, marks: list[dict[str, Any]], user: str) -> int:
+    """Customer messages after what `user` last saw."""
+    return max(0, customer_messages - seen_upto(marks, user))
+
+
+def mark_seen(
+    marks: list[dict[str, Any]], user: str, customer_messages: int, at: datetime
+) -> list[dict[str, Any]]:
+    """The marks with `user` now having seen `customer_messages` customer messages."""
+    others = [m for m in marks if m.get("user") != user]
+    return [*others, {"user": user, "customer_messages": customer_messages, "at": at}]
 
 
 def may_reveal(conv: Conversation, actor: Actor) -> None:

@@ -18,7 +18,7 @@ from services.routing.inbound import Inbound
 from services.routing.projections import Projections
 from services.routing.quick_replies import QuickReplies
 from services.routing.reads import Reads
-from services.routing.staff import StaffActions
+from services.routing.staff import People, StaffActions
 from services.routing.store import Store
 from services.routing.timeline import derived_id, snapshot
 from shared.secrets import SecretBox
@@ -35,10 +35,11 @@ class Routing:
         box: SecretBox,
         tz: str,
         template_configured: bool = False,
+        people: People | None = None,
     ) -> None:
         self.store = store
         self.inbound = Inbound(store, bot, box)
-        self.staff = StaffActions(store, holds, box, tz, template_configured)
+        self.staff = StaffActions(store, holds, box, tz, template_configured, people)
         self.projections = Projections(store)
         self.reads = Reads(store)
         self.quick_replies = QuickReplies(store)

@@ -4,8 +4,9 @@ Support teams review chats against a contact structure: greet, paraphrase the pr
 ask diagnostic questions, keep a customer on hold only with renewals every ~2 minutes,
 explain what was done or found, give a ticket number when the problem could not be solved
 and close with "¿podemos ayudarte en algo más?". `score_chat` applies that structure to
-the lines of a conversation (live or closed) and says, per criterion, met / not met / not
-applicable with the lines that support the verdict.
+the lines of a conversation (live or closed) and says, per criterion, met / not met /
+pending / not applicable with the lines that support the verdict. A live chat is judged by
+what the operator did: what has not happened yet is pending, never not met.
 
 Spelling is credited, never disqualifying: every phrase is matched on normalized text
 (no accents, lower case, punctuation dropped) and each word tolerates a typo or two
@@ -23,8 +24,13 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
+from services.routing import understanding
+
 Author = Literal["customer", "lara", "agent", "staff", "system"]
-Verdict = Literal["met", "not_met", "not_applicable"]
+# `pending`: a live chat where it has not happened YET. Seed 001 judges live chats by what
+# the agent did ("no debes fijarte tanto en lo que le falta"), and an explanation may come
+# late, so what is still due is neither met nor a failure, and it does not count in the score.
+Verdict = Literal["met", "not_met", "pending", "not_applicable"]
 
 # ---------------------------------------------------------------------------------------------
 # Spelling-tolerant matching of Spanish phrases
@@ -525,7 +531,49 @@ PROBLEM_SIGNS = (
     "no me funciona",
     "no puedo",
     "no me deja",
+    "no me puedo",
+    "no imprime",
+    "en blanco",
+    "me cortaron",
+    "expirad*",
+    "no tiene senal",
     "no me llega",
+    # How customers say something misbehaves, beyond "no funciona".
+    "ruido",
+    "interferencia",
+    "se reinicia",
+    "se apaga",
+    "se tilda",
+    "se cuelga",
+    "se traba",
+    "se congela",
+    "duplicad*",
+    "dos veces",
+    "de mas",
+    "vino mal",
+    "esta mal",
+    "incorrect*",
+    "no figur*",
+    "no me encuentran",
+    "no lo encuentro",
+    "no la encuentro",
+    "desaparec*",
+    "no se ve",
+    "no se escucha",
+    "no escucho",
+    "sigue sin",
+    "no es segur*",
+    "malisim*",
+    "pesim*",
+    "horrible",
+    "rechaz*",
+    "vencid*",
+    "timeout",
+    "no resuelve",
+    "no sale",
+    "no salen",
+    "no envia",
+    "no recibo",
     "no me llegan",
     "no carga",
     "no abre",
@@ -656,6 +704,103 @@ def explains(text: str) -> bool:
     return False
 
 
+# Words that carry no content of the problem: fillers, agreement, generic verbs.
+_FILLERS = (
+    "ok okey okay claro perfecto bien bueno vale dale barbaro genial uh ah ahh "
+    "entonces asi que es son era fue no si ya pero como cuando con sin todo toda nada "
+    "algo hay estas esta estoy estan tenes tiene tengo tenemos hace hacer puedo podes "
+    "puede quiero queres quiere pasa pasar ahora hoy ayer vez veces desde hasta "
+    "cada mas menos solo siempre nunca otra otro hola buenas buen dia tardes noches "
+    "soy te le lo la mi tu yo vos usted"
+)
+_NOT_CONTENT = understanding.STOPWORDS | frozenset(_FILLERS.split())
+# A sentence opening with these asks the customer for something: not a restatement, even
+# when it reuses the customer's words ("Necesito que me digas qué modelo de impresora...").
+_REQUEST_STARTS = (
+    "necesito",
+    "te pido",
+    "le pido",
+    "pasame",
+    "decime",
+    "contame",
+    "indicame",
+    "fijate",
+    "proba",
+    "intenta",
+    "desenchufa",
+    "reinicia",
+    "voy a",
+    "vamos a",
+    "dejame",
+    "permitime",
+    "podrias",
+    "podria",
+)
+_NUMBER_WORDS = {
+    "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5",
+    "seis": "6", "siete": "7", "ocho": "8", "nueve": "9", "diez": "10",
+}  # fmt: skip
+
+
+def content_keys(text: str) -> set[str]:
+    """The words of `text` that carry content, as Lara reads them: synonyms folded ("mail"
+    and "casilla" are "correo"), stems and sound keys ("navegás" ~ "navegar"), numbers as
+    digits ("dos días" ~ "2 días"); fillers and greetings dropped."""
+    keys = set()
+    for word in understanding.plain_words(text):
+        word = _NUMBER_WORDS.get(word, word)
+        if word in _NOT_CONTENT or (len(word) < 3 and not word.isdigit()):
+            continue
+        keys.add(understanding.key_of(word))
+    return keys
+
+
+def _past_action(sentence: str) -> bool:
+    """Does the sentence report what the operator did ("Revisé tu dominio y ...")?"""
+    sentence_words = words(sentence)
+    return any(strict_phrase_in(verb, sentence_words) for verb in EXPLANATION_VERBS)
+
+
+_ACCENTED_END = re.compile(r"^[^\W\d_]{3,}[áéí](?:te|me|lo|la)?$")
+
+
+_CONNECTORS = frozenset(("y", "luego", "despues", "después", "ahora", "entonces", "primero"))
+# Sentences end at a stop followed by a space: "$9.900", "192.168.1.1" and "Dra." stay whole.
+_STATEMENT_END = re.compile(r"[.!?;:]+(?=\s|$)|\n+")
+
+
+def _voseo_command(sentence: str) -> bool:
+    """Does the sentence open with a command ("Entrá a…", "Desenchufá…", "Después fijate
+    si…")?"""
+    opening = [w.strip(",").casefold() for w in sentence.split()]
+    while opening and opening[0] in _CONNECTORS:
+        opening.pop(0)
+    first = opening[0] if opening else ""
+    return bool(_ACCENTED_END.match(first)) or first.endswith("ate")
+
+
+def restates(text: str, customer_texts: Sequence[str]) -> bool:
+    """Does the operator restate, in a statement of their own words, what the customer
+    wrote before ("Claro, desde la tormenta el módem quedó con la luz roja")? Seed 001's
+    paraphrase needs no stock opening: a sentence counts when at least two of its content
+    words (and a third of them) are the customer's, and it neither asks (a question, a
+    request to do or tell something) nor reports what the operator did (an explanation)."""
+    said = set().union(*(content_keys(t) for t in customer_texts)) if customer_texts else set()
+    if len(said) < 2 or _past_action(text):  # a report of what was done explains
+        return False
+    for sentence in _STATEMENT_END.split(_QUESTION.sub(". ", text)):
+        plain = normalize(sentence)
+        if not plain or plain.startswith(_REQUEST_STARTS) or is_hold_request(sentence):
+            continue
+        if explains(sentence) or _voseo_command(sentence):
+            continue
+        keys = content_keys(sentence)
+        shared = keys & said
+        if len(shared) >= 2 and len(shared) * 3 >= len(keys):
+            return True
+    return False
+
+
 def gratitude_count(texts: Iterable[str]) -> int:
     """How many of the customer's messages express gratitude or satisfaction."""
     return sum(1 for text in texts if any_phrase(GRATITUDE, text))
@@ -692,7 +837,14 @@ class QualityReport:
             "score": self.score,
             "satisfaction": self.satisfaction,
             "criteria": [
-                {"name": c.name, "verdict": c.verdict, "evidence": c.evidence, "detail": c.detail}
+                {
+                    "name": c.name,
+                    "title": CRITERION_TITLES[c.name],
+                    "verdict": c.verdict,
+                    "verdict_label": VERDICT_LABELS[c.verdict],
+                    "evidence": c.evidence,
+                    "detail": c.detail,
+                }
                 for c in self.criteria
             ],
         }
@@ -700,6 +852,24 @@ class QualityReport:
     def verdicts(self) -> dict[str, Verdict]:
         return {c.name: c.verdict for c in self.criteria}
 
+
+# What staff read on the scorecard.
+CRITERION_TITLES = {
+    "saludo": "Saludo inicial",
+    "parafraseo": "Parafraseo",
+    "preguntas_diagnostico": "Preguntas de diagnóstico",
+    "espera": "Pedido de tiempo de espera",
+    "explicacion": "Explicación de la situación",
+    "servicio_tecnico": "Número de servicio técnico",
+    "cierre": "Cierre (¿algo más?)",
+    "satisfaccion": "Satisfacción del cliente",
+}
+VERDICT_LABELS: dict[str, str] = {
+    "met": "cumplido",
+    "not_met": "no cumplido",
+    "pending": "pendiente",
+    "not_applicable": "no aplica",
+}
 
 CRITERIA = (
     "saludo",
@@ -719,6 +889,15 @@ class _Chat:
     operator: list[int]  # indexes of the lines the reviewed operator wrote
     customer: list[int]
     problem: bool  # the customer reported something broken (not only a question)
+    live: bool  # still open: what has not happened yet is pending
+
+    def still_due(self, name: str, detail: str, evidence: list[int] | None = None) -> Criterion:
+        """Not done: a failure in a finished chat, pending in a live one."""
+        if self.live:
+            return Criterion(
+                name, "pending", evidence or [], f"Todavía {detail[0].lower()}{detail[1:]}"
+            )
+        return Criterion(name, "not_met", evidence or [], detail)
 
     def matching(self, indexes: Iterable[int], phrases: Iterable[str]) -> list[int]:
         phrases = tuple(phrases)
@@ -735,6 +914,8 @@ def _operator_indexes(lines: Sequence[ChatLine]) -> list[int]:
 
 def _greeting(chat: _Chat) -> Criterion:
     if not chat.operator:
+        if chat.live:
+            return Criterion("saludo", "pending", detail="Todavía nadie respondió.")
         return Criterion("saludo", "not_applicable", detail="Nadie atendió el chat.")
     found = chat.matching(chat.operator[:2], GREETINGS)
     if found:
@@ -748,11 +929,18 @@ _QUESTION = re.compile(r"¿[^?]*\??")
 def _paraphrase(chat: _Chat) -> Criterion:
     # "¿Me decís qué luces ves?" asks; "Me decís que no da tono, ¿es así?" restates.
     found = [
-        i for i in chat.operator if any_phrase(PARAPHRASES, _QUESTION.sub(" ", chat.lines[i].text))
+        i
+        for i in chat.operator
+        if any_phrase(PARAPHRASES, _QUESTION.sub(" ", chat.lines[i].text))
+        or restates(chat.lines[i].text, _customer_before(chat, i))
     ]
     if found:
         return Criterion("parafraseo", "met", found)
     return Criterion("parafraseo", "not_applicable", detail="Opcional: no se usó.")
+
+
+def _customer_before(chat: _Chat, index: int) -> list[str]:
+    return [chat.lines[i].text for i in chat.customer if i < index]
 
 
 def _is_question(text: str) -> bool:
@@ -773,9 +961,7 @@ def _diagnostic_questions(chat: _Chat) -> Criterion:
     ]
     if found:
         return Criterion("preguntas_diagnostico", "met", found)
-    return Criterion(
-        "preguntas_diagnostico", "not_met", detail="No hizo preguntas para diagnosticar."
-    )
+    return chat.still_due("preguntas_diagnostico", "No hizo preguntas para diagnosticar.")
 
 
 def _hold(chat: _Chat) -> Criterion:
@@ -812,7 +998,7 @@ def _explanation(chat: _Chat) -> Criterion:
     found = [i for i in chat.operator if explains(chat.lines[i].text)]
     if found:
         return Criterion("explicacion", "met", found)
-    return Criterion("explicacion", "not_met", detail="No explicó qué revisó ni qué encontró.")
+    return chat.still_due("explicacion", "No explicó qué revisó ni qué encontró.")
 
 
 def _ticket(chat: _Chat, ticket_numbers: tuple[str, ...]) -> Criterion:
@@ -820,7 +1006,8 @@ def _ticket(chat: _Chat, ticket_numbers: tuple[str, ...]) -> Criterion:
     last_customer = chat.customer[-2:]
     still_broken = chat.matching(last_customer, STILL_BROKEN)
     if not (ticket_numbers or mentions or still_broken):
-        return Criterion("servicio_tecnico", "not_applicable", detail="Resuelto sin ticket.")
+        detail = "Sin ticket por ahora." if chat.live else "Resuelto sin ticket."
+        return Criterion("servicio_tecnico", "not_applicable", detail=detail)
     known = tuple(normalize(n) for n in ticket_numbers)
     given = [
         i
@@ -830,20 +1017,19 @@ def _ticket(chat: _Chat, ticket_numbers: tuple[str, ...]) -> Criterion:
     ]
     if given:
         return Criterion("servicio_tecnico", "met", given)
-    return Criterion(
+    return chat.still_due(
         "servicio_tecnico",
-        "not_met",
-        mentions or still_broken,
         "Sin solución y sin número de servicio técnico para el cliente.",
+        mentions or still_broken,
     )
 
 
-def _closing(chat: _Chat, live: bool) -> Criterion:
-    if live:
-        return Criterion("cierre", "not_applicable", detail="Chat en curso.")
+def _closing(chat: _Chat) -> Criterion:
     found = chat.matching(chat.operator[-4:], CLOSING_QUESTIONS)
     if found:
         return Criterion("cierre", "met", found)
+    if chat.live:  # seed 001, criterion 2: no farewell is expected of a live chat
+        return Criterion("cierre", "pending", detail="Chat en curso: el cierre llega al final.")
     return Criterion("cierre", "not_met", detail="No preguntó si podía ayudar en algo más.")
 
 
@@ -861,13 +1047,19 @@ def score_chat(
 
     `ticket_numbers`: the services generated for this conversation, if known; a chat with a
     ticket is one whose problem was not solved in the chat, so its number must be given.
-    The score is met / applicable (1.0 when nothing applies). Optional criteria (paraphrase,
-    satisfaction) are credited when present and never count against the operator.
+    The score is met / (met + not met): pending and not applicable do not count (1.0 when
+    nothing counts). Optional criteria (paraphrase, satisfaction) are credited when present
+    and never count against the operator.
     """
     operator = _operator_indexes(lines)
     customer = [i for i, line in enumerate(lines) if line.author == "customer"]
-    problem = any(any_phrase(PROBLEM_SIGNS, lines[i].text) for i in customer)
-    chat = _Chat(lines, operator, customer, problem)
+    # A problem chat: the customer reports something wrong, or the operator explains what
+    # they checked, found or fixed (they treated it as a problem, whatever words the customer
+    # used for it).
+    problem = any(any_phrase(PROBLEM_SIGNS, lines[i].text) for i in customer) or any(
+        explains(lines[i].text) for i in operator
+    )
+    chat = _Chat(lines, operator, customer, problem, live)
     criteria = [
         _greeting(chat),
         _paraphrase(chat),
@@ -875,10 +1067,10 @@ def score_chat(
         _hold(chat),
         _explanation(chat),
         _ticket(chat, ticket_numbers),
-        _closing(chat, live),
+        _closing(chat),
         _satisfaction(chat),
     ]
-    applicable = [c for c in criteria if c.verdict != "not_applicable"]
+    applicable = [c for c in criteria if c.verdict in ("met", "not_met")]
     met = sum(1 for c in applicable if c.verdict == "met")
     score = met / len(applicable) if applicable else 1.0
     satisfaction = gratitude_count(lines[i].text for i in customer)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from services.routing import domain, metrics
 from services.routing.domain import Actor, Decision
@@ -30,6 +31,19 @@ log = get_logger("routing.staff")
 CAS_ATTEMPTS = 100
 
 
+class People(Protocol):
+    """The directory of shared/access: routing reads people there, never another service."""
+
+    async def person(self, user_id: str) -> domain.Someone | None: ...
+
+
+class Nobody:
+    """No directory: every person a conversation would be handed to is unknown."""
+
+    async def person(self, user_id: str) -> domain.Someone | None:
+        return None
+
+
 class StaffActions:
     def __init__(
         self,
@@ -38,13 +52,21 @@ class StaffActions:
         box: SecretBox,
         tz: str,
         template_configured: bool = False,
+        people: People | None = None,
     ) -> None:
         self.store = store
+        self.people = people or Nobody()
         self.holds = holds
         self.box = box
         self.tz = tz
         # WHATSAPP_TEMPLATE_NAME is set: a late WhatsApp reply can still go, as the template.
         self.template_configured = template_configured
+
+    async def _person(self, to: str | None) -> domain.Someone | None:
+        """Who the directory says `to` is (None: nobody, or no target given)."""
+        if to is None or not to.strip():
+            return None
+        return await self.people.person(domain.target_id(to))
 
     async def _load(self, conversation_id: str) -> Document:
         doc = await self.store.get(conversation_id)
@@ -101,10 +123,11 @@ class StaffActions:
         self, conversation_id: str, actor: Actor, note: str | None, to: str | None
     ) -> Document:
         escalated_by: list[str | None] = [None]  # the holder the winning decision saw
+        person = await self._person(to)
 
         def decide(conv: domain.Conversation) -> Decision:
             escalated_by[0] = conv.holder
-            return domain.escalate(conv, actor, note, to)
+            return domain.escalate(conv, actor, note, to, person)
 
         draft = await self._act(conversation_id, decide, actor)
         metrics.ESCALATIONS.labels(domain.holder_kind(escalated_by[0])).inc()
@@ -113,8 +136,9 @@ class StaffActions:
     async def assign(
         self, conversation_id: str, actor: Actor, to: str | None, note: str | None
     ) -> Document:
+        person = await self._person(to)
         draft = await self._act(
-            conversation_id, lambda conv: domain.assign(conv, actor, to, note), actor
+            conversation_id, lambda conv: domain.assign(conv, actor, to, note, person), actor
         )
         metrics.REASSIGNMENTS.labels(
             draft.recorded[0].action, domain.holder_kind(draft.doc["holder"])
@@ -158,9 +182,31 @@ class StaffActions:
         )
         return draft.doc
 
-    async def seen(self, conversation_id: str, actor: Actor) -> Document:
-        draft = await self._act(conversation_id, lambda c: domain.see(c, actor), actor)
-        return draft.doc
+    async def seen(self, conversation_id: str, actor: Actor) -> tuple[Document, bool]:
+        """The person opened the conversation: "seen" is recorded (audit trail, bus event,
+        their unread count back to zero) once per new customer message, in one write; an
+        open with nothing new writes nothing. Returns the conversation and whether a "seen"
+        was recorded. Seeing does not move the conversation in the stream."""
+
+        def change(draft: Draft) -> bool:
+            count = int(draft.doc.get("customer_messages", 0))
+            marks = list(draft.doc.get("seen_marks") or [])
+            if not domain.see(actor, count, marks):
+                return False
+            draft.set(seen_marks=domain.mark_seen(marks, actor.name, count, utcnow()))
+            draft.record("seen", actor.name)
+            return True
+
+        doc = await self._load(conversation_id)
+        try:
+            written = await self.store.change([doc], change, flush=False, rounds=CAS_ATTEMPTS)
+        except ChangingTooFast as exc:
+            raise domain.AlreadyTaken("the conversation is changing too fast; try again") from exc
+        if not written:
+            # Nothing new for this person (maybe another open of theirs just recorded it).
+            return await self._load(conversation_id), False
+        await self.store.flush(written)
+        return written[0].doc, True
 
     async def reply(self, conversation_id: str, actor: Actor, text: str) -> tuple[Document, str]:
         """A person writes to the customer (a staff reply to someone else's conversation is a

@@ -72,6 +72,7 @@ class Store:
         self.customers = db["customers"]
         self.blocked_messages = db["blocked_messages"]
         self.quick_replies = db["quick_replies"]
+        self.presence = db["presence"]
 
     async def ensure_indexes(self) -> None:
         c = self.conversations
@@ -96,6 +97,7 @@ class Store:
         await self.quick_replies.create_index(
             [("owner", ASCENDING), ("name", ASCENDING)], unique=True
         )
+        await self.presence.create_index("forget_at", expireAfterSeconds=0)
 
     # --- conversations ---------------------------------------------------------------
 
@@ -406,6 +408,21 @@ class Store:
             )
         result = await self.messages.bulk_write(ops, ordered=True)
         return int(result.modified_count)
+
+    # --- presence ------------------------------------------------------------------------
+
+    async def beat(self, user: str, role: str, at: datetime, forget_at: datetime) -> None:
+        """The person's console is open now (one upsert, whichever replica receives it)."""
+        await self.presence.update_one(
+            {"_id": user},
+            {"$set": {"role": role, "last_beat_at": at, "forget_at": forget_at}},
+            upsert=True,
+        )
+
+    async def team(self, roles: list[str], since: datetime) -> list[Document]:
+        """People of these roles who beat since `since`."""
+        cursor = self.presence.find({"role": {"$in": roles}, "last_beat_at": {"$gte": since}})
+        return [d async for d in cursor]
 
     # --- customers projection ------------------------------------------------------------
 

@@ -115,6 +115,8 @@ def new_conversation(
         "last_activity_at": at,
         "last_inbound_at": None,
         "message_count": 0,
+        "customer_messages": 0,
+        "seen_marks": [],
         "call": None,
         "customer_id": None,
         "customer_name": None,
@@ -217,6 +219,9 @@ class Draft:
         self.doc["last_message_at"] = now
         self.doc["last_message_preview"] = preview(masked)
         self.doc["last_activity_at"] = now
+        if direction == "inbound" and author == "customer":
+            # What each person has not read yet is counted against this (`domain.unread`).
+            self.doc["customer_messages"] = int(self.doc.get("customer_messages", 0)) + 1
         if direction == "inbound":
             # The customer-service window (24 h on WhatsApp) runs from the customer's last
             # message, as the platform received it (a provider's clock is not ours; a reply

@@ -128,6 +128,11 @@ REFUSALS: dict[type[domain.TicketsError], errors.Refusal] = {
     domain.ConsultationAlreadyClosed: errors.Refusal(
         errors.Conflict, "consultation_already_closed", "La consulta ya está cerrada."
     ),
+    domain.ServiceAlreadyOpen: errors.Refusal(
+        errors.Conflict,
+        "service_already_open",
+        "La conversación ya tiene un servicio técnico abierto.",
+    ),
     domain.ConcurrentUpdate: errors.Refusal(
         errors.Conflict, "concurrent_update", "Alguien lo cambió al mismo tiempo; reintente."
     ),
@@ -180,8 +185,24 @@ def list_query(
     estado: Annotated[str | None, Query(max_length=40, description="status or 'todos'")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    conversation_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=128,
+            description="only the services generated from this conversation (services only)",
+        ),
+    ] = None,
 ) -> ListQuery:
-    return ListQuery(q=q, desde=desde, hasta=hasta, estado=estado, page=page, page_size=page_size)
+    return ListQuery(
+        q=q,
+        desde=desde,
+        hasta=hasta,
+        estado=estado,
+        page=page,
+        page_size=page_size,
+        conversation_id=conversation_id,
+    )
 
 
 Filters = Annotated[ListQuery, Depends(list_query)]

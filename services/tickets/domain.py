@@ -170,6 +170,21 @@ def reply_status_applies(
     return current_message_id == message_id and current_delivery != status
 
 
+def number_channel(email: str | None, phone: str | None) -> str | None:
+    """How a consultation's customer learns the number of the service it became: by email
+    when they left one, else by WhatsApp at their phone, else (no contact) not at all."""
+    if email:
+        return "email"
+    if phone:
+        return "whatsapp"
+    return None
+
+
+def service_number_text(number: str) -> str:
+    """What the customer is told, in every channel (routing says the same in chats)."""
+    return f"Tu número de servicio técnico es {number}"
+
+
 def whatsapp_identity(phone: str) -> str:
     """The phone the customer typed ("+54 9 11 1234-5678") as E.164, WhatsApp's key."""
     return "+" + re.sub(r"\D", "", phone)

@@ -62,6 +62,8 @@ class ListQuery:
     estado: str | None = None
     page: int = 1
     page_size: int = 50
+    # Services only: the ones generated from this conversation (the console's service panel).
+    conversation_id: str | None = None
 
 
 def stamp() -> datetime:
@@ -139,26 +141,60 @@ class Tickets:
     def _answer_to_send(self, snapshot: ConsultationSnapshot) -> list[Event]:
         """The outbound message of a pending answer (its id is the answer's message id, so
         staging it again changes nothing and the connector sends it once)."""
+        messages = self._number_to_send(snapshot)
         if snapshot.answer_delivery != "pending" or not snapshot.answer_message_id:
+            return messages
+        return (
+            self._message_to_customer(
+                snapshot,
+                snapshot.answer_message_id,
+                snapshot.answer_channel,
+                f"Re: {snapshot.subject}",
+                snapshot.answer_text or "",
+                snapshot.answered_by or "staff",
+            )
+            + messages
+        )
+
+    def _number_to_send(self, snapshot: ConsultationSnapshot) -> list[Event]:
+        """The service's number for the customer of a converted consultation, while pending."""
+        if snapshot.number_delivery != "pending" or not snapshot.number_message_id:
             return []
-        text = snapshot.answer_text or ""
-        author = snapshot.answered_by or "staff"
-        if snapshot.answer_channel == "email" and snapshot.email:
+        number = snapshot.service_number or ""
+        return self._message_to_customer(
+            snapshot,
+            snapshot.number_message_id,
+            snapshot.number_channel,
+            f"Servicio técnico {number}",
+            domain.service_number_text(number),
+            "system",
+        )
+
+    def _message_to_customer(
+        self,
+        snapshot: ConsultationSnapshot,
+        message_id: str,
+        channel: str | None,
+        subject: str,
+        text: str,
+        author: str,
+    ) -> list[Event]:
+        if channel == "email" and snapshot.email:
             return [
                 ConsultationEmail(
-                    event_id=snapshot.answer_message_id,
+                    event_id=message_id,
                     consultation_id=snapshot.consultation_id,
                     to_email=snapshot.email,
                     to_name=snapshot.name,
-                    subject=f"Re: {snapshot.subject}",
+                    subject=subject,
                     text=text,
                     author=author,
                 )
             ]
-        if snapshot.answer_channel == "whatsapp" and snapshot.phone:
+        if channel == "whatsapp" and snapshot.phone:
             return [
                 OutboundMessage(
-                    event_id=snapshot.answer_message_id,
+                    event_id=message_id,
                     consultation_id=snapshot.consultation_id,
                     channel="whatsapp",
                     identity=Identity(
@@ -174,6 +210,8 @@ class Tickets:
         """The connector sent (or could not send) an answer: the consultation shows it.
         Idempotent: a report already applied, or about a superseded answer, changes nothing."""
         current = await self.store.get_consultation(report.consultation_id)
+        if current is not None and current.get("number_message_id") == report.message_id:
+            return await self._on_number_status(report)
         if current is None or not domain.reply_status_applies(
             current.get("answer_message_id"),
             current.get("answer_delivery"),
@@ -203,6 +241,22 @@ class Tickets:
             return False
         CONSULTATIONS_TOTAL.labels(f"answer_{report.status}").inc()
         await self._publish_consultation(snapshot, "answered", "system")
+        return True
+
+    async def _on_number_status(self, report: ConsultationReplyStatus) -> bool:
+        """The connector reported on the service number sent to the customer."""
+
+        def decide(doc: Document) -> Document:
+            if doc.get("number_delivery") == report.status:
+                raise _AlreadyReported
+            return {"number_delivery": report.status, "updated_at": stamp()}
+
+        try:
+            snapshot = await self._consultation_transition(report.consultation_id, decide)
+        except _AlreadyReported:
+            return False
+        CONSULTATIONS_TOTAL.labels(f"number_{report.status}").inc()
+        await self._publish_consultation(snapshot, "converted", "system")
         return True
 
     async def republish_unstaged(self, older_than: timedelta = timedelta(seconds=5)) -> int:
@@ -487,7 +541,12 @@ class Tickets:
         status = domain.status_filter(query.estado, domain.SERVICE_STATUSES, domain.PENDIENTE)
         when = domain.period(query.desde, query.hasta, self.settings.tz)
         items, total = await self.store.list_services(
-            status, domain.query_terms(query.q), when, query.page, query.page_size
+            status,
+            domain.query_terms(query.q),
+            when,
+            query.page,
+            query.page_size,
+            conversation_id=query.conversation_id,
         )
         return Page(items, total, query.page, query.page_size)
 
@@ -616,8 +675,20 @@ class Tickets:
             consultation_id=consultation_id,
             service_id=service_id,
         )
+        # The customer is told the number through the contact they left (the message id
+        # derives from the service, so a republication sends it once).
+        channel = domain.number_channel(claimed.email, claimed.phone)
+        told: Document = (
+            {
+                "number_message_id": f"{service.service_id}:number",
+                "number_channel": channel,
+                "number_delivery": "pending",
+            }
+            if channel
+            else {}
+        )
         snapshot = await self._consultation_transition(
-            consultation_id, lambda _cur: {"service_number": service.number}
+            consultation_id, lambda _cur: {"service_number": service.number, **told}
         )
         CONSULTATIONS_TOTAL.labels("converted").inc()
         await self._publish_consultation(snapshot, "converted", actor)

@@ -106,8 +106,11 @@ class TicketsStore:
         when: Period,
         page: int,
         page_size: int,
+        conversation_id: str | None = None,
     ) -> tuple[list[Document], int]:
         query: Document = {}
+        if conversation_id:
+            query["conversation_id"] = conversation_id
         if status:
             query["status"] = status[0] if len(status) == 1 else {"$in": status}
         created: Document = {}
@@ -148,9 +151,17 @@ class TicketsStore:
         return await self._compare_and_set(self.services, service_id, version, changes)
 
     async def list_services(
-        self, status: list[str] | None, terms: list[str], when: Period, page: int, page_size: int
+        self,
+        status: list[str] | None,
+        terms: list[str],
+        when: Period,
+        page: int,
+        page_size: int,
+        conversation_id: str | None = None,
     ) -> tuple[list[Document], int]:
-        return await self._page(self.services, status, terms, when, page, page_size)
+        return await self._page(
+            self.services, status, terms, when, page, page_size, conversation_id
+        )
 
     async def claim_origin(self, origin: str, service_id: str, at: datetime) -> bool:
         """Take the origin for a new service; False when another service holds it."""

@@ -96,6 +96,12 @@ class ConsultationSnapshot(BaseModel):
     answer_delivery: Literal["pending", "sent", "failed", "not_sent"] | None = None
     answer_delivery_error: str | None = None
     answer_external_id: str | None = None
+    # Additive, optional: a consultation turned into a service tells the customer its number
+    # through the contact they left (email, else WhatsApp); "pending" until the connector
+    # reports, like an answer.
+    number_message_id: str | None = None
+    number_channel: Literal["email", "whatsapp"] | None = None
+    number_delivery: Literal["pending", "sent", "failed"] | None = None
 
 
 class ConsultationEvent(Event):

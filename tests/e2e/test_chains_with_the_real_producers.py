@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from shared.words import status_word
 from tests.bus_probe import bus_probe
 from tests.integration.exports.helpers import row_where
 from tests.integration.routing.helpers import conversation, new_identity, open_conversation
@@ -49,13 +50,13 @@ async def test_a_sales_call_goes_from_the_ivr_through_routing_to_tickets_and_exp
     )
 
     def this_sale(row: dict[str, str]) -> bool:
-        return row["id"] == call_sid and row["motivo"] == "ventas"
+        return row["id"] == call_sid and row["motivo"] == "Ventas"
 
     call_row = await row_where(platform, "llamadas", this_sale, estado="todos", q=mark)
     assert call_row["cliente"] == f"Sofía Ventas {mark}"
     sales_row = await row_where(platform, "llamadas_ventas", this_sale, estado="todos", q=mark)
     assert sales_row["telefono"] == phone
-    assert sales_row["motivo"] == "ventas"
+    assert sales_row["motivo"] == "Ventas"
 
 
 async def test_a_portal_consultation_reaches_the_consultas_table_and_follows_its_state(
@@ -79,7 +80,7 @@ async def test_a_portal_consultation_reaches_the_consultas_table_and_follows_its
         return row["nombre"] == form["name"]
 
     row = await row_where(platform, "consultas", named, q=mark)
-    assert (row["asunto"], row["estado"]) == ("Factura duplicada", "abierta")
+    assert (row["asunto"], row["estado"]) == ("Factura duplicada", "ABIERTA")
 
     closed = await platform.http.post(
         f"/api/consultations/{consultation['consultation_id']}/close",
@@ -89,9 +90,13 @@ async def test_a_portal_consultation_reaches_the_consultas_table_and_follows_its
     assert closed.status_code == 200, closed.text
     final = closed.json()["status"]
     row = await row_where(
-        platform, "consultas", lambda r: named(r) and r["estado"] == final, q=mark, estado="todos"
+        platform,
+        "consultas",
+        lambda r: named(r) and r["estado"] == status_word(final),
+        q=mark,
+        estado="todos",
     )
-    assert row["estado"] != "abierta"
+    assert row["estado"] != "ABIERTA"
 
 
 async def test_a_staff_rename_in_customers_reaches_routing_and_exports(platform: Platform):
@@ -151,4 +156,4 @@ async def test_a_service_created_in_tickets_reaches_routing_the_customer_and_exp
     row = await row_where(
         platform, "servicios", lambda r: number in r.values(), q=mark, estado="todos"
     )
-    assert row["estado"] == "pendiente"
+    assert row["estado"] == "PENDIENTE"

@@ -104,6 +104,7 @@ def test_proxy_routes_each_path_to_the_service_that_owns_it() -> None:
         "/api/quick-replies*": "routing",
         "/api/customers*": "customers",
         "/api/access*": "customers",
+        "/api/me": "customers",
         "/api/tags*": "customers",
         "/api/customer-fields*": "customers",
         "/api/services*": "tickets",

@@ -74,12 +74,12 @@ async def test_an_agent_tags_edits_and_answers_with_a_quick_reply_and_staff_grou
         await _whatsapp(console_url, settings.whatsapp_app_secret, text, number, who)
     await staff.get_by_role("link", name="Actividad").click()
     await staff.locator(".entry", has_text=name).click()
+    await platform.person(agent_user, "agent", "Luis Díaz")
     await staff.get_by_role("button", name="Asignar").click()
-    await dialog_staff.get_by_label("Tipo").select_option("agent")
-    await dialog_staff.get_by_label("Usuario").fill(agent_user)
+    await dialog_staff.get_by_label("Persona").select_option(label="Luis Díaz (agente)")
     await dialog_staff.get_by_label("Nota (motivo)").fill("Luis conoce la zona")
     await dialog_staff.get_by_role("button", name="Asignar").click()
-    await expect(staff.locator("#conv-holder")).to_have_text(f"Agente {agent_user}")
+    await expect(staff.locator("#conv-holder")).to_have_text("Luis Díaz (agente)")
 
     # The agent tags with evidence ("+" is offered to agents, seed 000).
     await agent.get_by_role("link", name="Actividad").click()

@@ -131,3 +131,57 @@ async def test_an_answer_by_phone_sends_nothing(sending: Platform) -> None:
     cid = await consultation(sending, phone=phone())
     answered = await answer(sending, cid, "phone")
     assert answered["answer_delivery"] == "not_sent"
+
+
+async def _convert(platform: Platform, cid: str) -> dict[str, Any]:
+    response = await platform.http.post(
+        f"/api/consultations/{cid}/service",
+        json={"reason": "Visita técnica"},
+        headers=platform.auth("ana", "staff"),
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _number_delivery(platform: Platform, cid: str, state: str) -> dict[str, Any]:
+    async def reported() -> dict[str, Any] | None:
+        response = await platform.http.get(f"/api/consultations/{cid}", headers=platform.auth())
+        body: dict[str, Any] = response.json()
+        return body if body.get("number_delivery") == state else None
+
+    return await eventually(reported, timeout=20)
+
+
+async def test_a_consultation_turned_into_a_service_emails_the_customer_its_number_once(
+    sending: Platform, smtp: SmtpServer
+) -> None:
+    address = f"nro-{uuid.uuid4().hex[:8]}@example.com"
+    cid = await consultation(sending, email=address)
+    await answer(sending, cid, "email")
+    await delivery_of(sending, cid, "sent")
+    converted = await _convert(sending, cid)
+    number = converted["service"]["number"]
+    assert converted["consultation"]["number_delivery"] == "pending"
+    assert converted["consultation"]["number_channel"] == "email"
+
+    shown = await _number_delivery(sending, cid, "sent")
+    answer_mail, number_mail = smtp.mailbox.parsed(address)
+    assert answer_mail["Subject"] == "Re: Factura duplicada — ¿qué hago?"
+    assert number_mail["Subject"] == f"Servicio técnico {number}"
+    assert number_mail.get_content().strip() == f"Tu número de servicio técnico es {number}"
+    # The staff member's answer stays what the consultation shows as its answer.
+    assert shown["answer_text"] == ANSWER and shown["answer_delivery"] == "sent"
+    assert shown["status"] == "genero_servicio_tecnico"
+    assert len(smtp.mailbox.parsed(address)) == 2  # the report re-published nothing to send
+
+
+async def test_a_phone_only_consultation_gets_its_service_number_on_whatsapp(
+    sending: Platform, graph: GraphStandIn
+) -> None:
+    number = phone()
+    cid = await consultation(sending, phone=number)
+    service = (await _convert(sending, cid))["service"]["number"]
+    await _number_delivery(sending, cid, "sent")
+    [sent] = graph.accepted(number.lstrip("+"))
+    assert sent.body["text"]["body"] == f"Tu número de servicio técnico es {service}"

@@ -29,15 +29,15 @@ async def test_a_call_is_open_until_attended_and_closed_when_attended(platform: 
     token, sid = f"Zq{uid()}", f"CA{uid()}"
     await platform.ctx.bus.publish(_call(token, sid, "abierta", 1))
     [row] = await rows_when(platform, "llamadas", 1, q=token)  # the default (open) view
-    assert (row["estado"], row["estado_llamada"]) == ("abierta", "in-progress")
+    assert (row["estado"], row["estado_llamada"]) == ("ABIERTA", "En curso")
     [row] = await rows_when(platform, "llamadas", 1, q=token, estado="abierta")
     # Twilio ends the call while nobody attended it yet: still open.
     await platform.ctx.bus.publish(_call(token, sid, "abierta", 2, twilio="completed"))
     [row] = await rows_when(platform, "llamadas", 1, q=token, estado="ABIERTA")
-    assert row["estado_llamada"] in ("in-progress", "completed")
+    assert row["estado_llamada"] in ("En curso", "Completada")
     await platform.ctx.bus.publish(_call(token, sid, "cerrada", 3, twilio="completed"))
     [row] = await rows_when(platform, "llamadas", 1, q=token, estado="cerrada")
-    assert (row["estado"], row["estado_llamada"]) == ("cerrada", "completed")
+    assert (row["estado"], row["estado_llamada"]) == ("CERRADA", "Completada")
     assert (await table(platform, "llamadas", q=token))["total"] == 0
 
 
@@ -127,7 +127,7 @@ async def test_print_shows_what_a_person_reads(platform: Platform) -> None:
     text = " ".join(
         " ".join(p.extract_text() for p in PdfReader(io.BytesIO(printed.content)).pages).split()
     )
-    assert "ABIERTA" in text and "sin respuesta" in text and "no-answer" not in text
+    assert "ABIERTA" in text and "Sin respuesta" in text and "no-answer" not in text
 
 
 async def test_unmerge_gives_a_call_row_its_own_name_and_document_back(

@@ -52,8 +52,8 @@ async def test_a_23_hour_day_is_filtered_and_shown_in_local_time(exports_in_madr
         return {r["cliente"].removesuffix(f" {token}"): r["fecha"] for r in body["rows"]}
 
     assert await names(desde="2024-03-31", hasta="2024-03-31") == {
-        "domingo-medianoche": "2024-03-31 00:00",
-        "domingo-noche": "2024-03-31 23:59",
+        "domingo-medianoche": "31/03/2024 00:00",
+        "domingo-noche": "31/03/2024 23:59",
     }
     assert list(await names(hasta="2024-03-30")) == ["sabado-tarde"]
     assert list(await names(desde="2024-04-01")) == ["lunes-medianoche"]

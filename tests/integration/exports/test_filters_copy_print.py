@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 
 from pypdf import PdfReader
 
@@ -78,10 +79,9 @@ async def test_pages_split_the_rows_newest_first(platform: Platform) -> None:
     first = await table(platform, "servicios", q=token, estado="todos", page=1, page_size=3)
     second = await table(platform, "servicios", q=token, estado="todos", page=2, page_size=3)
     assert (first["total"], len(first["rows"]), len(second["rows"])) == (4, 3, 1)
-    assert [r["fecha"] for r in first["rows"]] == sorted(
-        (r["fecha"] for r in first["rows"]), reverse=True
-    )
-    assert second["rows"][0]["fecha"] == "2024-05-09 23:30"
+    shown = [datetime.strptime(r["fecha"], "%d/%m/%Y %H:%M") for r in first["rows"]]
+    assert shown == sorted(shown, reverse=True)
+    assert second["rows"][0]["fecha"] == "09/05/2024 23:30"
     assert first["columns"][0] == {"key": "numero", "label": "Número"}
 
 
@@ -154,9 +154,9 @@ async def test_print_is_a_pdf_with_title_filters_rows_accents_and_pages(platform
     reader = PdfReader(io.BytesIO(response.content))
     assert reader.pages[0].mediabox.width > reader.pages[0].mediabox.height  # landscape
     text = "\n".join(p.extract_text() for p in reader.pages)
-    assert "Servicios técnicos" in text
-    assert f"búsqueda «{token}»" in text and "desde 2024-05-10" in text and "estado: todos" in text
-    assert "Generado el" in text and "America/Argentina/Buenos_Aires" in text
+    assert "SERVICIOS" in text
+    assert f"búsqueda «{token}»" in text and "desde 10/05/2024" in text and "estado: todos" in text
+    assert "Generado el" in text and "(hora de Buenos Aires)" in text
     assert "Número" in text and "Documento" in text
     assert f"Martinez Ruiz {token}" in text and f"Peña {token}" in text and f"Gómez {token}" in text
     assert f"Martínez Peña {token}" not in text  # before desde

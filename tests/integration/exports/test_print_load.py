@@ -16,7 +16,7 @@ import httpx
 from prometheus_client import REGISTRY
 
 from services.exports.printing import render_pdf
-from services.exports.tables import TABLES, display_cells, row_cells, rows_from_conversation
+from services.exports.tables import TABLES, row_cells, rows_from_conversation
 from tests.support import Platform, eventually
 from tests.unit.exports.factories import at, chat_event, uid
 
@@ -39,7 +39,7 @@ async def _seed(platform: Platform, token: str) -> list[list[str]]:
     await platform.db("exports")["rows"].insert_many(docs, ordered=False)
     chats = TABLES["chats"]
     tz = ZoneInfo(platform.settings.tz)
-    cells = [display_cells(chats, row_cells(chats, doc, tz)) for doc in docs]
+    cells = [row_cells(chats, doc, tz) for doc in docs]
     return [[c[k] for k in chats.keys] for c in cells]
 
 

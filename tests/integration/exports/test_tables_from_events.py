@@ -37,10 +37,10 @@ async def test_ivr_conversations_are_calls_not_chats(platform: Platform) -> None
     assert event.conversation.call is not None
     assert row["id"] == event.conversation.call.call_sid
     assert (row["motivo"], row["ciudad"], row["estado"], row["estado_llamada"]) == (
-        "soporte técnico",
+        "Soporte técnico",
         "Córdoba",
-        "abierta",
-        "in-progress",
+        "ABIERTA",
+        "En curso",
     )
     assert (await table(platform, "chats", q=token, estado="todos"))["total"] == 0
 
@@ -51,8 +51,8 @@ async def test_sales_calls_fill_llamadas_ventas(platform: Platform) -> None:
     await platform.ctx.bus.publish(event)
     [row] = await rows_when(platform, "llamadas_ventas", 1, q=token, estado="todos")
     assert row["telefono"] == "+5491155554444"
-    assert (row["ciudad"], row["motivo"]) == ("Rosario", "ventas")
-    assert (row["estado"], row["estado_llamada"]) == ("abierta", "in-progress")
+    assert (row["ciudad"], row["motivo"]) == ("Rosario", "Ventas")
+    assert (row["estado"], row["estado_llamada"]) == ("ABIERTA", "En curso")
 
 
 async def test_servicios_follow_the_ticket_lifecycle(platform: Platform) -> None:
@@ -64,7 +64,7 @@ async def test_servicios_follow_the_ticket_lifecycle(platform: Platform) -> None
     [row] = await rows_when(platform, "servicios", 1, q=token)
     assert (row["numero"], row["estado"], row["motivo"]) == (
         f"ST-{token}",
-        "pendiente",
+        "PENDIENTE",
         "Sin conexión a internet",
     )
     await platform.ctx.bus.publish(
@@ -77,7 +77,7 @@ async def test_servicios_follow_the_ticket_lifecycle(platform: Platform) -> None
         )
     )
     await row_where(
-        platform, "servicios", lambda r: r["estado"] == "cancelado", q=token, estado="todos"
+        platform, "servicios", lambda r: r["estado"] == "CANCELADO", q=token, estado="todos"
     )
     assert (await table(platform, "servicios", q=token))["total"] == 0
 
@@ -88,7 +88,7 @@ async def test_consultas_list_the_portal_form(platform: Platform) -> None:
     [row] = await rows_when(platform, "consultas", 1, q=token)
     assert row["nombre"] == f"María Gómez {token}"
     assert row["contacto"] == "maria@example.com / +5491100001111"
-    assert (row["asunto"], row["estado"]) == ("Facturación de marzo", "abierta")
+    assert (row["asunto"], row["estado"]) == ("Facturación de marzo", "ABIERTA")
 
 
 async def test_the_same_event_delivered_twice_gives_one_row(platform: Platform) -> None:
@@ -117,7 +117,7 @@ async def test_an_older_snapshot_never_overwrites_a_newer_one(platform: Platform
     await platform.ctx.bus.publish(chat_event(name=f"Marca {marker}"))
     await rows_when(platform, "chats", 1, q=marker)
     [row] = (await table(platform, "chats", q=token, estado="todos"))["rows"]
-    assert (row["estado"], row["ultimo_mensaje"]) == ("cerrada", "gracias")
+    assert (row["estado"], row["ultimo_mensaje"]) == ("CERRADA", "gracias")
 
 
 async def test_a_renamed_customer_is_renamed_on_every_table(platform: Platform) -> None:
@@ -213,7 +213,7 @@ async def test_dates_outside_every_range_are_still_listed_with_todos(platform: P
         chat_event(name=f"Viejo {token}", opened_at=at("2019-01-01T12:00"), status="cerrada")
     )
     [row] = await rows_when(platform, "chats", 1, q=token, estado="todos")
-    assert row["fecha"] == "2019-01-01 09:00"
+    assert row["fecha"] == "01/01/2019 09:00"
 
 
 async def test_an_older_customer_profile_never_undoes_a_newer_rename(platform: Platform) -> None:
@@ -268,10 +268,10 @@ async def test_a_newer_sales_call_revision_updates_the_row(platform: Platform) -
         sales_call_event(call_sid=sid, name=name, call_status="ringing", revision=1)
     )
     [row] = await rows_when(platform, "llamadas_ventas", 1, q=token, estado="abierta")
-    assert row["estado_llamada"] == "ringing"
+    assert row["estado_llamada"] == "Sonando"
     await platform.ctx.bus.publish(
         sales_call_event(call_sid=sid, name=name, call_status="completed", revision=2)
     )
     [row] = await rows_when(platform, "llamadas_ventas", 1, q=token, estado="cerrada")
-    assert row["estado_llamada"] == "completed"
+    assert row["estado_llamada"] == "Completada"
     assert (await table(platform, "llamadas_ventas", q=token, estado="todos"))["total"] == 1

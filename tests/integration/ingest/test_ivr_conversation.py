@@ -70,7 +70,8 @@ async def test_the_ivr_prompts_are_stored_in_order_with_what_the_caller_said(
     assert said[1][1] == "7"
     assert said[2][1].startswith("No entendimos su opción") and "No entendimos" in wrong.text
     assert said[3][1] == "1"
-    assert "soporte técnico" in said[4][1] and said[4][1] in right.text
+    # The first level asks the second (seed 004: a more specific motive follows).
+    assert said[4][1].startswith("Si no tiene conexión") and said[4][1] in right.text
     # A plain motive keeps the call where it was: no queue, nobody asked for a person.
     assert view["queue"] is None
 

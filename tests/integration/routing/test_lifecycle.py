@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import aio_pika
+import pytest
 
 from tests.integration.routing.helpers import (
     conversation,
@@ -53,6 +54,13 @@ async def test_escalate_puts_the_conversation_in_the_staff_queue_with_the_note(
     escalated = [e for e in view["events"] if e["action"] == "escalated"]
     assert escalated[0]["note"] == "pide reintegro"
     assert escalated[0]["actor"] == "staff:ana"
+
+
+@pytest.fixture(autouse=True)
+async def directory(platform: Platform) -> None:
+    """Luis (agent) and Eva (staff) are people of the directory: conversations go to them."""
+    await platform.person("luis", "agent", "Luis Pérez")
+    await platform.person("eva", "staff", "Eva Díaz")
 
 
 async def test_assign_requires_staff_a_note_and_a_person(platform: Platform):
@@ -264,7 +272,8 @@ async def test_seen_is_recorded_in_the_trail(platform: Platform):
 
 async def test_agent_may_not_act_on_a_conversation_held_by_lara(platform: Platform):
     cid = await open_conversation(platform)
-    for action in ("escalate", "notes", "seen", "close"):
+    # (Marking it seen is reading, allowed: test_unread_seen_presence.py.)
+    for action in ("escalate", "notes", "close"):
         response = await platform.http.post(
             url(cid, action),
             json={"note": "x", "text": "x"},

@@ -28,6 +28,7 @@ async def test_stream_lists_mine_then_other_staff_then_agents_then_lara_then_que
     mine = await open_conversation(platform, new_identity(channel))
     h = platform.auth
     await platform.http.post(f"/api/conversations/{closed}/close", headers=h("x"))
+    await platform.person("z", "agent")
     await platform.http.post(
         f"/api/conversations/{agent}/assign", json={"to": "agent:z", "note": "n"}, headers=h("x")
     )

@@ -74,6 +74,7 @@ def call_event(
     call_status: str | None = "in-progress",
     opened_at: datetime | None = None,
     version: int = 1,
+    caller: str | None = None,
 ) -> ConversationEvent:
     sid = call_sid or f"CA{uid()}"
     return ConversationEvent(
@@ -89,7 +90,13 @@ def call_event(
             status="abierta",
             holder="lara",
             opened_at=opened_at or at("2024-03-10T15:00"),
-            call=CallInfo(call_sid=sid, motive=motive, city=city, call_status=call_status),
+            call=CallInfo(
+                call_sid=sid,
+                motive=motive,
+                city=city,
+                call_status=call_status,
+                caller_number=caller,
+            ),
             version=version,
         ),
     )
@@ -199,6 +206,7 @@ def customer_event(
     first_name: str | None = None,
     last_name: str | None = None,
     document: str | None = None,
+    mobile_phone: str | None = None,
     anonymized: bool = False,
     merged_customer_id: str | None = None,
     merged_customer: CustomerSnapshot | None = None,
@@ -211,6 +219,7 @@ def customer_event(
             first_name=first_name,
             last_name=last_name,
             document_number=document,
+            mobile_phone=mobile_phone,
             anonymized=anonymized,
             version=version,
         ),

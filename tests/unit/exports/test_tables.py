@@ -15,11 +15,11 @@ from services.exports.tables import (
     apply_customer,
     customer_facts,
     customer_fields,
-    display_cells,
     document_key,
     make_filter,
     mongo_filter,
     normalize,
+    row_actions,
     row_cells,
     rows_from_consultation,
     rows_from_conversation,
@@ -61,7 +61,7 @@ def test_unknown_table_is_refused() -> None:
 def test_chat_rows_show_the_origin_by_its_public_name(channel: str, origin: str) -> None:
     [row] = rows_from_conversation(chat_event(channel=channel))
     assert row.table == "chats"
-    assert row.values["origen"] == origin
+    assert row_cells(TABLES["chats"], row.fields(), TZ)["origen"] == origin
 
 
 def test_chat_row_masks_a_password_even_if_routing_did_not() -> None:
@@ -128,7 +128,7 @@ def test_profile_without_document_keeps_the_rows_document() -> None:
 def test_cells_show_the_date_in_the_platform_time_zone() -> None:
     [row] = rows_from_conversation(chat_event(opened_at=at("2024-03-10T02:30")))
     cells = row_cells(TABLES["chats"], row.fields(), TZ)
-    assert cells["fecha"] == "2024-03-09 23:30"
+    assert cells["fecha"] == "09/03/2024 23:30"
     assert list(cells) == TABLES["chats"].keys
 
 
@@ -192,17 +192,41 @@ def test_a_document_typed_with_any_punctuation_is_searched_by_its_digits(typed: 
     assert search_terms(f"Peña {typed}") == ["pena", "30123456"]
 
 
-def test_print_cells_read_as_words_and_names() -> None:
-    shown = display_cells(
-        TABLES["chats"],
-        {"estado": "genero_servicio_tecnico", "responsable": "staff:ana", "cliente": "X"},
-    )
-    assert shown == {"estado": "GENERÓ SERVICIO TÉCNICO", "responsable": "Ana", "cliente": "X"}
-    assert display_cells(TABLES["chats"], {"responsable": "agent:luis.perez"})["responsable"] == (
-        "Luis Perez (agente)"
-    )
-    call = display_cells(TABLES["llamadas"], {"estado": "abierta", "estado_llamada": "no-answer"})
-    assert call == {"estado": "ABIERTA", "estado_llamada": "sin respuesta"}
+def test_cells_read_as_words_and_names() -> None:
+    """What the screen, Copy and Print all show: words, never codes."""
+    [chat] = rows_from_conversation(chat_event(holder="staff:ana"))
+    chat.status = "genero_servicio_tecnico"
+    cells = row_cells(TABLES["chats"], chat.fields(), TZ)
+    assert (cells["estado"], cells["responsable"]) == ("GENERÓ SERVICIO TÉCNICO", "Ana")
+    named = row_cells(TABLES["chats"], chat.fields(), TZ, {"ana": "Ana María Gómez"})
+    assert named["responsable"] == "Ana María Gómez"
+    [queued] = rows_from_conversation(chat_event(holder=None))
+    assert row_cells(TABLES["chats"], queued.fields(), TZ)["responsable"] == "En cola"
+    [call] = rows_from_conversation(call_event(call_status="no-answer"))
+    shown = row_cells(TABLES["llamadas"], call.fields(), TZ)
+    assert (shown["estado"], shown["estado_llamada"]) == ("ABIERTA", "Sin respuesta")
+    assert shown["motivo"] == "Soporte técnico"
+
+
+def test_a_call_without_a_motive_says_so_instead_of_a_blank() -> None:
+    [call] = rows_from_conversation(call_event(motive=None))
+    assert row_cells(TABLES["llamadas"], call.fields(), TZ)["motivo"] == "Sin motivo"
+
+
+def test_only_an_open_chat_no_person_holds_can_be_taken() -> None:
+    for holder, status, takeable in [
+        (None, "abierta", True),
+        ("lara", "abierta", True),
+        ("agent:luis", "abierta", False),
+        ("staff:ana", "abierta", False),
+        (None, "cerrada", False),
+    ]:
+        [row] = rows_from_conversation(chat_event(holder=holder))
+        row.status = status
+        actions = row_actions(TABLES["chats"], row.fields())
+        assert (actions.takeable, actions.conversation_id) == (takeable, row.key), holder
+    [call] = rows_from_conversation(call_event())
+    assert row_actions(TABLES["llamadas"], call.fields()).takeable is False
 
 
 def test_todos_shows_every_status_and_an_exact_status_matches_exactly() -> None:
@@ -240,7 +264,7 @@ def test_a_range_ending_before_it_starts_is_refused() -> None:
 def test_filters_describe_themselves_for_the_printed_page() -> None:
     flt = make_filter("Peña", "2024-03-01", None, None)
     assert flt.desde == date(2024, 3, 1)
-    assert flt.describe() == "Filtros: búsqueda «Peña» · desde 2024-03-01 · estado: abiertos"
+    assert flt.describe() == "Filtros: búsqueda «Peña» · desde 01/03/2024 · estado: abiertos"
 
 
 def test_a_sales_call_row_is_versioned_by_the_calls_revision() -> None:

@@ -45,8 +45,8 @@ def test_empty_city_is_none() -> None:
         ("4", "facturación"),
         ("0", "hablar con una persona"),
         ("1#", "soporte técnico"),
-        ("9", None),
-        ("12", None),
+        ("9", "Opción no válida"),
+        ("12", "Opción no válida"),
     ],
 )
 def test_menu_digits_give_the_motive(digits: str, motive: str | None) -> None:
@@ -64,7 +64,7 @@ def test_menu_digits_give_the_motive(digits: str, motive: str | None) -> None:
         ("una consulta sobre mi servicio", "consulta de servicio"),
         ("no me llegó la factura", "facturación"),
         ("quiero hablar con una persona", "hablar con una persona"),
-        ("qué lindo día", None),
+        ("qué lindo día", "Opción no válida"),
     ],
 )
 def test_spoken_answers_give_the_motive(speech: str, motive: str | None) -> None:
@@ -74,7 +74,7 @@ def test_spoken_answers_give_the_motive(speech: str, motive: str | None) -> None
 def test_step_from_query_parameter_wins_and_menu_names_the_gather_key() -> None:
     event = call(twilio_call("CA3", Digits=""), step_hint="gather", menu="main")
     assert event.event_id == "tw:CA3:gather:main:none"
-    assert event.motive is None  # timeout: empty Digits
+    assert event.motive == "Opción no válida"  # timeout: empty Digits
 
 
 def test_each_answer_of_a_caller_is_its_own_event_and_a_resend_is_the_same() -> None:
@@ -85,7 +85,7 @@ def test_each_answer_of_a_caller_is_its_own_event_and_a_resend_is_the_same() -> 
     resent = call(twilio_call("CA4", Digits="1"), step_hint="gather", menu="main")
     assert mistyped.event_id != retried.event_id
     assert retried.event_id == resent.event_id
-    assert (mistyped.motive, retried.motive) == (None, "soporte técnico")
+    assert (mistyped.motive, retried.motive) == ("Opción no válida", "soporte técnico")
     said = call(twilio_call("CA4", SpeechResult="soporte"), step_hint="gather")
     said_again = call(twilio_call("CA4", SpeechResult="soporte"), step_hint="gather")
     other = call(twilio_call("CA4", SpeechResult="ventas"), step_hint="gather")
@@ -136,11 +136,46 @@ def test_incoming_is_answered_with_a_spanish_menu_gather() -> None:
     assert "marque 1" in (say.text or "") and "marque 0" in (say.text or "")
 
 
-def test_a_valid_choice_says_goodbye_and_an_invalid_one_repeats_the_menu() -> None:
-    chosen = ET.fromstring(ivr.twiml(call(twilio_call(Digits="3")), "/a"))
-    assert chosen.find("Gather") is None and "ventas" in (chosen.findtext("Say") or "")
-    retry = ET.fromstring(ivr.twiml(call(twilio_call(Digits="7")), "/a"))
-    assert retry.find("Gather") is not None
+def test_a_first_level_choice_asks_its_second_level_and_an_invalid_one_repeats_the_menu() -> None:
+    url = "/webhooks/ivr?step=gather&menu=main"
+    chosen = ET.fromstring(ivr.twiml(call(twilio_call(Digits="3")), url))
+    gather = chosen.find("Gather")
+    assert gather is not None and gather.get("action") == "/webhooks/ivr?step=gather&menu=ventas"
+    assert "internet en su hogar" in (gather.findtext("Say") or "")
+    retry = ET.fromstring(ivr.twiml(call(twilio_call(Digits="7")), url))
+    assert (retry.find("Gather") or ET.Element("x")).get("action") == url
+
+
+@pytest.mark.parametrize(
+    ("menu", "digits", "motive"),
+    [
+        ("soporte", "1", "soporte técnico: sin conexión a internet"),
+        ("consulta", "2", "consulta de servicio: cambio de plan"),
+        ("ventas", "1", "ventas: internet para el hogar"),
+        ("facturacion", "3", "facturación: pago no acreditado"),
+        ("soporte", "8", "soporte técnico: opción no válida"),
+    ],
+)
+def test_a_second_level_choice_gives_the_specific_motive(
+    menu: str, digits: str, motive: str
+) -> None:
+    """Seed 004: "dependiendo de las opciones que elija ... un MOTIVO más específico"."""
+    event = call(twilio_call("CA8", Digits=digits), step_hint="gather", menu=menu)
+    assert event.event_id == f"tw:CA8:gather:{menu}:d{digits}"
+    assert event.motive == motive
+    answer = ET.fromstring(ivr.twiml(event, "/a?step=gather&menu=main"))
+    if "no válida" in motive:  # the same submenu again
+        assert (answer.find("Gather") or ET.Element("x")).get("action") == (
+            f"/a?step=gather&menu={menu}"
+        )
+    else:
+        assert answer.find("Gather") is None and answer.find("Hangup") is not None
+        assert motive in (answer.findtext("Say") or "")
+
+
+def test_spoken_second_level_answers_give_the_specific_motive() -> None:
+    said = call(twilio_call(SpeechResult="se me corta todo el tiempo"), menu="soporte")
+    assert said.motive == "soporte técnico: internet lento o intermitente"
 
 
 def test_each_step_carries_what_the_ivr_said_in_its_twiml() -> None:
@@ -199,7 +234,7 @@ def test_twilio_fixture_details() -> None:
     )
     assert call(CALLS["gather_digits"]).motive == "ventas"
     assert call(CALLS["gather_speech"]).motive == "ventas"
-    assert call(CALLS["gather_timeout"]).motive is None
+    assert call(CALLS["gather_timeout"]).motive == "Opción no válida"
     completed = call(CALLS["status_completed"])
     assert (completed.event_id, completed.duration_seconds) == (
         f"tw:{CALLS['status_completed']['CallSid']}:status:4",

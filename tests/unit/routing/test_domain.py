@@ -6,11 +6,13 @@ import pytest
 
 from services.routing import domain
 from services.routing.domain import Actor, Conversation
+from shared.access.people import Person
 
 ANA = Actor("staff:ana")
 BETO = Actor("staff:beto")
 LUIS = Actor("agent:luis")
 MIA = Actor("agent:mia")
+MIA_AGENT = Person("mia", "Mía", "agent", True)  # what the directory says of her
 
 
 def conv(**kw: object) -> Conversation:
@@ -25,10 +27,11 @@ def test_escalate_without_a_note_is_refused():
 def test_escalate_goes_to_the_staff_queue_or_to_one_staff_member():
     queued = domain.escalate(conv(holder="agent:luis"), LUIS, "no sé")
     assert queued.changes["holder"] is None and queued.changes["queue"] == "staff"
-    direct = domain.escalate(conv(holder="agent:luis"), LUIS, "VIP", to="staff:eva")
+    eva = Person("eva", "Eva", "staff", True)
+    direct = domain.escalate(conv(holder="agent:luis"), LUIS, "VIP", to="staff:eva", person=eva)
     assert direct.changes["holder"] == "staff:eva"
     with pytest.raises(domain.InvalidTarget):
-        domain.escalate(conv(holder="agent:luis"), LUIS, "x", to="agent:mia")
+        domain.escalate(conv(holder="agent:luis"), LUIS, "x", to="agent:mia", person=MIA_AGENT)
 
 
 def test_escalating_a_conversation_staff_holds_is_refused():
@@ -44,16 +47,16 @@ def test_lara_escalates_to_the_agent_queue():
 
 def test_assign_needs_staff_a_note_and_a_person():
     with pytest.raises(domain.NotAllowed):
-        domain.assign(conv(), LUIS, "agent:mia", "x")
+        domain.assign(conv(), LUIS, "agent:mia", "x", MIA_AGENT)
     with pytest.raises(domain.NoteRequired):
-        domain.assign(conv(), ANA, "agent:mia", None)
+        domain.assign(conv(), ANA, "agent:mia", None, MIA_AGENT)
     with pytest.raises(domain.InvalidTarget):
         domain.assign(conv(), ANA, "lara", "x")
 
 
 def test_assign_to_a_person_already_holding_is_a_reassignment():
-    assert domain.assign(conv(), ANA, "agent:mia", "x").actions == ("assigned",)
-    assert domain.assign(conv(holder="agent:luis"), ANA, "agent:mia", "x").actions == (
+    assert domain.assign(conv(), ANA, "agent:mia", "x", MIA_AGENT).actions == ("assigned",)
+    assert domain.assign(conv(holder="agent:luis"), ANA, "agent:mia", "x", MIA_AGENT).actions == (
         "reassigned",
     )
 

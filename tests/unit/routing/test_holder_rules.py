@@ -8,6 +8,7 @@ import pytest
 
 from services.routing import domain
 from services.routing.domain import Actor, Conversation
+from shared.access.people import Person
 
 ANA = Actor("staff:ana")
 BETO = Actor("staff:beto")
@@ -46,10 +47,12 @@ def test_staff_may_still_finish_what_lara_or_a_queue_holds_and_the_system_anythi
 
 def test_anyone_else_reassigns_with_a_note_and_then_may_finish():
     taken = conv(holder="staff:ana")
+    beto = Person("beto", "Beto", "staff", True)
     with pytest.raises(domain.NoteRequired):
-        domain.assign(taken, ROOT, "admin:root", None)
-    decision = domain.assign(taken, ROOT, "admin:root", "Ana se fue; sigo yo")
-    assert decision.actions == ("reassigned",) and decision.changes["holder"] == "admin:root"
+        domain.assign(taken, ROOT, "staff:beto", None, beto)
+    decision = domain.assign(taken, ROOT, "staff:beto", "Ana se fue; sigue Beto", beto)
+    assert decision.actions == ("reassigned",) and decision.changes["holder"] == "staff:beto"
+    assert domain.close(conv(holder="staff:beto"), BETO).actions == ("closed",)
     assert domain.close(conv(holder="admin:root"), ROOT).actions == ("closed",)
 
 
@@ -101,8 +104,30 @@ def test_reveal_refused_when_nobody_holds_it():
 
 def test_admins_are_of_the_staff_kind_and_named_with_their_role():
     assert domain.holder_kind("admin:root") == "staff"
-    assert domain.parse_target(" admin:root ") == "admin:root"
     assert domain.author_kind("admin:root") == "staff"
     assert ROOT.is_staff and not Actor("central:oficina").is_staff
-    with pytest.raises(domain.InvalidTarget):
-        domain.parse_target("central:oficina")
+
+
+@pytest.mark.parametrize(
+    ("target", "person", "refusal"),
+    [
+        ("agent:luiz_typo", None, domain.UnknownPerson),
+        ("staff:" + "x" * 5000, None, domain.UnknownPerson),
+        ("agent:mia", Person("mia", "Mía", "agent", False), domain.PersonDisabled),
+        ("admin:root", Person("root", "Root", "admin", True), domain.NotAssignable),
+        ("central:oficina", Person("oficina", "Oficina", "central", True), domain.NotAssignable),
+        ("staff:mia", Person("mia", "Mía", "agent", True), domain.NotAssignable),
+        ("", None, domain.InvalidTarget),
+    ],
+)
+def test_a_conversation_goes_only_to_an_active_agent_or_staff_member_of_the_directory(
+    target: str, person: Person | None, refusal: type[domain.DomainError]
+):
+    with pytest.raises(refusal):
+        domain.assign(conv(), ANA, target, "motivo", person)
+
+
+def test_the_holder_is_named_with_the_role_the_directory_gives():
+    mia = Person("mia", "Mía", "agent", True)
+    assert domain.assign(conv(), ANA, "mia", "x", mia).changes["holder"] == "agent:mia"
+    assert domain.assign(conv(), ANA, " agent:mia ", "x", mia).changes["holder"] == "agent:mia"

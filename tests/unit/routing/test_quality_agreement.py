@@ -10,6 +10,7 @@ those held-out chats only: agreement on chats the rules were tuned on says nothi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,15 @@ def labelled_chats() -> list[dict[str, Any]]:
 
 def held_out() -> list[dict[str, Any]]:
     return [c for c in labelled_chats() if c["conjunto"] == "validacion"]
+
+
+def held_out_live_round() -> list[dict[str, Any]]:
+    """The rounds labelled for live chats (`held_out*.json`), measured by
+    `python -m bench.quality`."""
+    chats: list[dict[str, Any]] = []
+    for name in ("held_out.json", "held_out_2.json", "held_out_3.json"):
+        chats += json.loads((FIXTURE.parent / name).read_text(encoding="utf-8"))["chats"]
+    return chats
 
 
 def agreement(chats: list[dict[str, Any]]) -> tuple[int, int, dict[str, float]]:
@@ -76,10 +86,24 @@ def test_no_held_out_line_is_copied_into_a_unit_test() -> None:
     sources = "\n".join(p.read_text(encoding="utf-8") for p in UNIT_TESTS.glob("test_*.py"))
     copied = {
         line["text"]
-        for chat in held_out()
+        for chat in held_out() + held_out_live_round()
         for line in chat["lines"]
         if line["author"] != "lara"  # Lara's configured words are everywhere by design
         and len(line["text"]) > 15
         and line["text"] in sources
     }
     assert not copied
+
+
+# The live-chat rounds are frozen as labelled: a label changed after seeing the scorer's
+# answer would make the figures in docs/lara-and-quality.md say nothing.
+HELD_OUT_SHA256 = {
+    "held_out.json": "1d1e3ec33288423a2558de2919b6214dcd3a00bd07ee3234d853f12e4307457d",
+    "held_out_2.json": "2e5be9b734f910e12ec5d1e127d6ad912a95d973f9fda910b8b1fb10b2744021",
+    "held_out_3.json": "da4a02127da9c35e1ec17833879634bcc9e15a315fe25d75b67f34df8c468cdd",
+}
+
+
+def test_the_live_chat_held_out_rounds_are_frozen() -> None:
+    for name, digest in HELD_OUT_SHA256.items():
+        assert hashlib.sha256((FIXTURE.parent / name).read_bytes()).hexdigest() == digest, name

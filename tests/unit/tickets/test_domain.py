@@ -174,3 +174,10 @@ def test_chat_traffic_is_not_projected_but_lifecycle_and_calls_are():
     assert worth_projecting("opened", has_call=False)
     assert worth_projecting("status_changed", has_call=False)
     assert worth_projecting("message_received", has_call=True)
+
+
+def test_a_converted_consultation_tells_its_number_by_email_else_whatsapp_else_not_at_all():
+    assert domain.number_channel("a@b.com", "+5491155550000") == "email"
+    assert domain.number_channel(None, "+5491155550000") == "whatsapp"
+    assert domain.number_channel(None, None) is None
+    assert domain.service_number_text("ST-000042") == "Tu número de servicio técnico es ST-000042"

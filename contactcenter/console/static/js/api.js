@@ -1,4 +1,4 @@
-// The platform's public HTTP API, with the staff token, and refusals in Spanish.
+// The platform's public HTTP API, with the session (or a pasted token), and refusals in Spanish.
 
 const TOKEN_KEY = 'consola.token';
 
@@ -16,16 +16,80 @@ export function readClaims(token) {
   }
 }
 
+// Who is signed in. The console signs in with user and password: the platform keeps the
+// session in an HttpOnly cookie the scripts never see, and `me` ({id, name, role}) comes from
+// GET /api/me. A pasted token (scripts, tests) still works: it travels as a bearer header.
 export const session = {
   token: sessionStorage.getItem(TOKEN_KEY),
+  me: null,
   get claims() { return readClaims(this.token); },
-  get user() { return this.claims?.sub; },
-  get role() { return this.claims?.role; },
-  /** How the signed-in user appears as a holder: staff:ana, agent:luis. */
-  get actor() { return `${this.role === 'agent' ? 'agent' : 'staff'}:${this.user}`; },
+  get user() { return this.me?.id || this.claims?.sub; },
+  get role() { return this.me?.role || this.claims?.role; },
+  get name() { return this.me?.name || this.user; },
+  /** How the signed-in user appears as a holder: staff:ana, agent:luis, admin:root. */
+  get actor() { return `${this.role}:${this.user}`; },
   signIn(token) { this.token = token.trim(); sessionStorage.setItem(TOKEN_KEY, this.token); },
-  signOut() { this.token = null; sessionStorage.removeItem(TOKEN_KEY); },
+  signOut() { this.token = null; this.me = null; sessionStorage.removeItem(TOKEN_KEY); },
 };
+
+/** The CSRF token of the cookie session (the readable `cc_csrf` cookie), for writes. */
+function csrfToken() {
+  const found = document.cookie.split('; ').find((c) => c.startsWith('cc_csrf='));
+  return found ? decodeURIComponent(found.slice('cc_csrf='.length)) : '';
+}
+
+/** Headers that authenticate a call: the pasted token, or the cookie plus, on writes, CSRF. */
+export function authHeaders(method = 'GET') {
+  if (session.token) return {Authorization: `Bearer ${session.token}`};
+  return ['GET', 'HEAD', 'OPTIONS'].includes(method) ? {} : {'X-CSRF-Token': csrfToken()};
+}
+
+/** GET /api/me with whatever credential there is; null (quietly) when there is none. */
+export async function whoAmI() {
+  let response;
+  try {
+    response = await fetch('/api/me', {headers: authHeaders('GET'), cache: 'no-store'});
+  } catch {
+    throw new OfflineError();
+  }
+  if (response.status === 401) return null;
+  if (!response.ok) throw new ApiError(response.status, describe(response.status, null), null);
+  session.me = await response.json();
+  return session.me;
+}
+
+/** Sign in with user and password: the platform sets the session cookie. */
+export async function login(user, password) {
+  let response;
+  try {
+    response = await fetch('/api/access/login', {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({user, password}),
+    });
+  } catch {
+    throw new OfflineError();
+  }
+  const answer = await response.json().catch(() => null);
+  if (!response.ok) {
+    const message = response.status === 401 ? 'Usuario o contraseña incorrectos.'
+      : answer?.error?.message || describe(response.status, null);
+    throw new ApiError(response.status, message, answer);
+  }
+  session.signOut();
+  session.me = {id: answer.id, name: answer.name, role: answer.role};
+  return session.me;
+}
+
+/** Sign out: the platform ends the session (a pasted token is simply forgotten). */
+export async function logout() {
+  if (!session.token) {
+    try {
+      await fetch('/api/access/logout', {method: 'POST', headers: authHeaders('POST')});
+    } catch { /* offline: the cookie still goes when the tab closes; nothing to keep */ }
+  }
+  session.signOut();
+}
 
 // What each role may do (README's table); the console offers nothing else.
 const ALLOWED = {
@@ -43,6 +107,8 @@ const ALLOWED = {
   teamQuickReplies: ['staff', 'admin'],
   confirmService: ['admin', 'central'],
   cancelService: ['staff', 'admin', 'central'],
+  createService: ['agent', 'staff', 'admin'], // services.create
+  consultations: ['staff', 'admin'], // consultations.read and consultations.handle
 };
 
 export function can(action) {
@@ -54,7 +120,7 @@ const ERRORS = {
   ConversationClosed: 'La conversación está cerrada.',
   ReadOnlyChannel: 'Este canal es de solo lectura: respondé por el correo o el teléfono del cliente.',
   NoteRequired: 'La nota es obligatoria: explicá el motivo.',
-  InvalidTarget: 'El destino no es válido: usá agent:<usuario> o staff:<usuario>.',
+  InvalidTarget: 'El destino no es válido: elegí a una persona de la lista.',
   NotHolder: 'Solo quien tiene la conversación puede hacer esto.',
   NotAllowed: 'Tu rol no puede hacer esto.',
   InvalidTransition: 'La conversación no admite esa acción en su estado actual.',
@@ -159,7 +225,7 @@ async function send(method, path, {body, query, accept} = {}) {
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, value);
   }
-  const headers = {Authorization: `Bearer ${session.token}`};
+  const headers = authHeaders(method);
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (accept) headers.Accept = accept;
   let response;

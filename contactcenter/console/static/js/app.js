@@ -1,14 +1,18 @@
-// The console's entry point: sign-in, the two screens (#/actividad, #/tablas/<tabla>) and
-// the live feed that keeps the activity screen current.
+// The console's entry point: sign-in, the screens (#/actividad, #/tablas/<tabla>, and
+// #/usuarios for admins) and the live feed that keeps the activity screen current.
 
-import {can, getJSON, readClaims, session} from './api.js';
+import {can, getJSON, login, logout, readClaims, session, whoAmI} from './api.js';
+import {renderConsultations} from './consultations.js';
 import {createConversation} from './conversation.js';
 import {createCustomerPanel} from './customer.js';
 import {renderCustomers} from './customer_list.js';
 import {connectLive} from './live.js';
 import {renderQuickReplies} from './quick_replies.js';
+import {startPresence, stopPresence} from './presence.js';
 import {createStream} from './stream.js';
-import {renderTables} from './tables.js';
+import {loadPeople} from './people.js';
+import {loadCatalogue, renderTables} from './tables.js';
+import {renderUsers} from './users.js';
 import {clear, clearAlerts, h, toast} from './ui.js';
 
 const ROLE_NAMES = {agent: 'agente', staff: 'staff', admin: 'administración', central: 'central'};
@@ -20,23 +24,57 @@ function signInScreen(message) {
   document.getElementById('topbar').hidden = true;
   live?.stop();
   live = null;
+  stopPresence();
   activity = null;
   clear(main);
-  const error = h('p', {class: 'field-error', id: 'token-error', hidden: !message}, message || '');
-  const input = h('textarea', {id: 'token', name: 'token', rows: 5, required: true, spellcheck: 'false',
-    autocomplete: 'off', 'aria-describedby': 'token-hint token-error'});
-  const form = h('form', {class: 'signin card', novalidate: true},
-    h('h1', {}, 'Consola de atención'),
-    h('p', {}, 'Ingresá con tu token de acceso.'),
-    h('div', {class: 'field'},
-      h('label', {for: 'token'}, 'Token de acceso (JWT)'),
-      input,
-      h('p', {class: 'hint', id: 'token-hint'},
-        'Lo entrega un administrador (', h('code', {}, 'contactcenter token --user ana --role staff'), ').'),
-      error),
-    h('button', {type: 'submit'}, 'Ingresar'));
+  const error = h('p', {class: 'field-error', id: 'login-error', role: 'alert', hidden: !message}, message || '');
+  const user = h('input', {id: 'login-user', name: 'username', required: true, autocomplete: 'username',
+    spellcheck: 'false', autocapitalize: 'none', 'aria-describedby': 'login-error'});
+  const password = h('input', {id: 'login-password', name: 'password', type: 'password', required: true,
+    autocomplete: 'current-password', 'aria-describedby': 'login-error'});
+  const submit = h('button', {type: 'submit'}, 'Ingresar');
+  const form = h('form', {class: 'signin card', novalidate: true, 'aria-labelledby': 'signin-title'},
+    h('h1', {id: 'signin-title'}, 'Consola de atención'),
+    h('p', {}, 'Ingresá con tu usuario y tu contraseña.'),
+    h('div', {class: 'field'}, h('label', {for: 'login-user'}, 'Usuario'), user),
+    h('div', {class: 'field'}, h('label', {for: 'login-password'}, 'Contraseña'), password),
+    error,
+    submit,
+    h('p', {class: 'hint'}, '¿No tenés usuario o no recordás la contraseña? Pedíselo a un administrador.'),
+    tokenSignIn());
   form.addEventListener('submit', async (event) => {
+    if (event.submitter && event.submitter !== submit) return; // the token's own button
     event.preventDefault();
+    const fail = (text, field) => {
+      error.textContent = text;
+      error.hidden = false;
+      for (const input of [user, password]) input.toggleAttribute('aria-invalid', input === field || !field);
+      (field || password).focus();
+    };
+    if (!user.value.trim()) return fail('Escribí tu usuario.', user);
+    if (!password.value) return fail('Escribí tu contraseña.', password);
+    submit.disabled = true;
+    try {
+      await login(user.value.trim(), password.value);
+    } catch (err) {
+      password.value = '';
+      return fail(err.message, null);
+    } finally {
+      submit.disabled = false;
+    }
+    await enter();
+  });
+  main.append(form);
+  user.focus();
+}
+
+/** Scripts and tests may still sign in with a token of `contactcenter token`. */
+function tokenSignIn() {
+  const error = h('p', {class: 'field-error', id: 'token-error', hidden: true});
+  const input = h('textarea', {id: 'token', name: 'token', rows: 4, spellcheck: 'false',
+    autocomplete: 'off', 'aria-describedby': 'token-hint token-error'});
+  const use = h('button', {type: 'button', class: 'secondary'}, 'Ingresar con el token');
+  use.addEventListener('click', async () => {
     const token = input.value.trim();
     const claims = readClaims(token);
     const fail = (text) => {
@@ -50,21 +88,36 @@ function signInScreen(message) {
     if (claims.exp && claims.exp * 1000 < Date.now()) return fail('El token venció: pedí uno nuevo.');
     session.signIn(token);
     try {
-      await getJSON('/api/stream', {page_size: 1});
+      if (!await whoAmI()) throw new Error('La plataforma no aceptó el token (inválido o vencido).');
     } catch (err) {
       session.signOut();
-      return fail(err.status === 401 ? 'La plataforma no aceptó el token (inválido o vencido).' : err.message);
+      return fail(err.message);
     }
-    location.hash = '#/actividad';
-    route();
+    await enter();
   });
-  main.append(form);
-  input.focus();
+  return h('details', {class: 'token-signin'},
+    h('summary', {}, 'Con un token de acceso (scripts y pruebas)'),
+    h('div', {class: 'field'},
+      h('label', {for: 'token'}, 'Token de acceso (JWT)'),
+      input,
+      h('p', {class: 'hint', id: 'token-hint'},
+        'Lo imprime ', h('code', {}, 'contactcenter token --user ana --role staff'), '.'),
+      error),
+    use);
+}
+
+/** Signed in: read the directory (names, whom to assign), then the screen the URL asks for. */
+async function enter() {
+  await loadPeople();
+  if (!location.hash || location.hash === '#') location.hash = '#/actividad';
+  route();
 }
 
 function header() {
   document.getElementById('topbar').hidden = false;
-  document.getElementById('who').textContent = `${session.user} · ${ROLE_NAMES[session.role] || session.role}`;
+  document.getElementById('who').textContent = `${session.name} · ${ROLE_NAMES[session.role] || session.role}`;
+  document.getElementById('nav-consultas').hidden = !can('consultations');
+  document.getElementById('nav-usuarios').hidden = session.role !== 'admin';
 }
 
 function setLiveState(state) {
@@ -75,6 +128,7 @@ function setLiveState(state) {
 
 function ensureLive() {
   if (live) return;
+  startPresence();
   live = connectLive({
     onState: setLiveState,
     onSync: () => activity?.resync(),
@@ -125,20 +179,28 @@ function activityScreen(conversationId) {
 }
 
 function route() {
-  if (!session.token || !session.claims) return signInScreen();
+  if (!session.me) return signInScreen();
   header();
   ensureLive();
+  // The business time zone and the display words, before any time or code is shown.
+  loadCatalogue().catch(() => {});
   const [, screen, arg] = (location.hash || '#/actividad').split('/');
-  const other = ['tablas', 'clientes', 'respuestas'];
-  for (const [id, on] of [['nav-actividad', !other.includes(screen)], ['nav-tablas', screen === 'tablas'],
-    ['nav-clientes', screen === 'clientes'], ['nav-respuestas', screen === 'respuestas']]) {
+  const users = screen === 'usuarios' && session.role === 'admin';
+  const other = ['tablas', 'clientes', 'respuestas', 'consultas'];
+  for (const [id, on] of [['nav-actividad', !other.includes(screen) && !users], ['nav-tablas', screen === 'tablas'],
+    ['nav-clientes', screen === 'clientes'], ['nav-respuestas', screen === 'respuestas'],
+    ['nav-consultas', screen === 'consultas'], ['nav-usuarios', users]]) {
     const link = document.getElementById(id);
     if (!link) continue;
     if (on) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
   document.getElementById('nav-respuestas').hidden = !can('quickReplies');
-  if (screen === 'clientes' || screen === 'respuestas') {
+  if (users) {
+    activity = null;
+    clear(main);
+    renderUsers(main);
+  } else if (screen === 'clientes' || screen === 'respuestas') {
     activity = null;
     clear(main);
     if (screen === 'clientes') {
@@ -150,7 +212,11 @@ function route() {
   } else if (screen === 'tablas') {
     activity = null;
     clear(main);
-    renderTables(main, arg || 'chats');
+    renderTables(main, arg); // no table named: the first tab, LLAMADAS VENTAS
+  } else if (screen === 'consultas') {
+    activity = null;
+    clear(main);
+    renderConsultations(main, arg ? decodeURIComponent(arg) : null);
   } else {
     activityScreen(arg ? decodeURIComponent(arg) : null);
   }
@@ -164,9 +230,16 @@ window.addEventListener('consola:unauthorized', () => {
   session.signOut();
   signInScreen('Tu sesión no es válida o venció: ingresá de nuevo.');
 });
-document.getElementById('logout').addEventListener('click', () => {
-  session.signOut();
+document.getElementById('logout').addEventListener('click', async () => {
+  await logout();
   location.hash = '';
   signInScreen();
 });
-route();
+
+// A session cookie (or a pasted token) from before this page load still signs in.
+(async () => {
+  try {
+    if (await whoAmI()) return enter();
+  } catch { /* offline or unavailable: the sign-in screen says so on the next try */ }
+  signInScreen();
+})();

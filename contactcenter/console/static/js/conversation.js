@@ -3,11 +3,23 @@
 // still refuses (someone was faster) is said in Spanish and the view reloads.
 
 import {ApiError, OfflineError, can, getJSON, postJSON, session} from './api.js';
+import {loadPeople, peopleWith} from './people.js';
+import {allowedActions, currentUser, holderKind} from './permissions.js';
+import {presenceOf} from './presence.js';
+import {createScorecard} from './quality.js';
 import {attachQuickReplies} from './quick_replies.js';
+import {createServicePanel} from './services.js';
 import {
   CHANNELS, STATUS, alertError, askForm, authorLabel, clear, confirmAction, h, holderLabel, toast,
   when, whenFull,
 } from './ui.js';
+
+const ROLE_WORDS = {agent: 'agente', staff: 'staff'};
+
+/** The directory's active people of `roles` as select options: [`agent:luis`, "Luis Pérez (agente)"]. */
+function personOptions(roles) {
+  return peopleWith(roles).map((p) => [`${p.role}:${p.id}`, `${p.name} (${ROLE_WORDS[p.role] || p.role})`]);
+}
 
 const READ_ONLY = new Set(['webchat', 'ivr']);
 
@@ -64,15 +76,18 @@ export function createConversation(container, {onLoaded, onChanged}) {
       h('button', {type: 'submit', class: 'secondary'}, 'Agregar nota')));
   const notes = h('ul', {class: 'notes'});
   const trail = h('ol', {class: 'trail'});
+  const services = createServicePanel({onChanged: () => { onChanged(); load(); }});
+  const scorecard = createScorecard();
   const body = h('div', {class: 'conv-body', hidden: true},
-    head, actions, notice,
+    head, actions, notice, services.element,
     h('div', {class: 'conv-scroll'},
       messages,
       replyForm,
       h('section', {class: 'notes-box', 'aria-labelledby': 'notes-title'},
         h('h2', {id: 'notes-title'}, 'Notas internas'), notes, noteForm),
       h('details', {class: 'trail-box'},
-        h('summary', {}, 'Historial de eventos (auditoría)'), trail)));
+        h('summary', {}, 'Historial de eventos (auditoría)'), trail),
+      scorecard.element));
   const empty = h('div', {class: 'conv-empty'},
     h('p', {}, 'Elegí una conversación de la actividad para verla.'));
   clear(container).append(empty, body);
@@ -103,6 +118,8 @@ export function createConversation(container, {onLoaded, onChanged}) {
       current = detail;
       render();
       onLoaded(detail);
+      scorecard.show(detail.conversation_id);
+      markSeen(detail);
     } catch (error) {
       if (mine !== seq || !container.isConnected) return;
       if (error instanceof ApiError && error.status === 404) {
@@ -117,17 +134,27 @@ export function createConversation(container, {onLoaded, onChanged}) {
     }
   }
 
+  /** Opening a conversation with customer messages this person has not read records
+   * "seen" (the platform records it once per new customer message) and clears the badge. */
+  async function markSeen(detail) {
+    if (!detail.unread || !can('act') || document.visibilityState !== 'visible') return;
+    try {
+      await postJSON(`/api/conversations/${encodeURIComponent(detail.conversation_id)}/seen`);
+      onChanged();
+    } catch {
+      // Not critical: the next load tries again.
+    }
+  }
+
   // --- what may be done, from the role and the conversation's state ---------------------
 
-  const me = () => session.actor;
+  // What the signed-in user may do here: the platform's holder rules (permissions.js), so
+  // no button is shown that the platform would refuse.
   const isOpen = () => current.status !== 'cerrada';
   const heldByPerson = () => !!current.holder && current.holder !== 'lara';
-  const heldByStaff = () => (current.holder || '').startsWith('staff:');
-  const iHold = () => current.holder === me();
-  // Staff and admin act on every conversation; an agent on one they hold or that waits in
-  // the agents' queue (the platform refuses the rest with 403: not offered here).
-  const mayAct = () => can('act')
-    && (session.role !== 'agent' || iHold() || (current.holder === null && current.queue === 'agentes'));
+  const allowed = () => allowedActions(current, currentUser());
+  const iHold = () => current.holder === currentUser()?.actor;
+  const mayAct = () => allowed().has('note');
 
   function replyState() {
     if (READ_ONLY.has(current.channel)) {
@@ -136,15 +163,12 @@ export function createConversation(container, {onLoaded, onChanged}) {
     if (!isOpen()) return {allowed: false, text: 'La conversación está cerrada: el próximo mensaje del cliente abrirá una nueva.'};
     if (!can('act')) return {allowed: false, text: 'Tu rol puede ver esta conversación pero no responder.'};
     if (iHold()) return {allowed: true};
-    if (session.role === 'agent') {
-      const agentMay = current.holder === null && current.queue === 'agentes';
-      return agentMay ? {allowed: true, takesOver: true}
-        : {allowed: false, text: `La tiene ${holderLabel(current.holder, current.queue)}: solo quien la tiene puede responder.`};
+    if (allowed().has('reply')) {
+      // Answering a chat someone else (or nobody) holds takes it, except for an agent the
+      // staff holder let speak with a note.
+      return {allowed: true, takesOver: holderKind(current.holder) !== 'staff'};
     }
-    if (heldByStaff()) {
-      return {allowed: false, text: `La tiene ${holderLabel(current.holder)}: solo quien la tiene puede responder.`};
-    }
-    return {allowed: true, takesOver: true};
+    return {allowed: false, text: `La tiene ${holderLabel(current.holder, current.queue)}: solo quien la tiene puede responder.`};
   }
 
   function render() {
@@ -158,6 +182,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
         h('span', {class: `badge ch-${c.channel}`}, CHANNELS[c.channel] || c.channel), ' ',
         h('span', {class: `badge status-${c.status}`}, STATUS[c.status] || c.status), ' ',
         h('span', {}, 'Responsable: ', h('strong', {id: 'conv-holder'}, holderLabel(c.holder, c.queue))),
+        presenceOf(c.holder) ? h('span', {class: 'holder-presence'}, ` (${presenceOf(c.holder)})`) : null,
         c.document_number ? h('span', {}, ` · Doc. ${c.document_number}`) : null,
         h('span', {}, ` · Abierta ${whenFull(c.opened_at)}`)),
       c.customer_tags?.length
@@ -173,6 +198,10 @@ export function createConversation(container, {onLoaded, onChanged}) {
     replyForm.dataset.takesOver = state.takesOver ? 'true' : 'false';
     if (!replyText.value) replyText.value = sessionStorage.getItem(draftKey(c.conversation_id)) || '';
     noteForm.hidden = !mayAct() || !isOpen();
+    // Addressing a note to Lara or the agents hands the chat back: only its holder may.
+    for (const option of noteTo.options) option.hidden = !!option.value && !allowed().has('noteTo');
+    if (!allowed().has('noteTo')) noteTo.value = '';
+    services.show(c);
     renderMessages();
     clear(notes).append(...(c.notes.length ? c.notes.map((n) => h('li', {},
       h('span', {class: 'who'}, authorLabel(n.author)),
@@ -220,7 +249,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
     if (revealed.has(m.message_id)) {
       return h('p', {class: 'secret-note'}, 'Dato revelado: quedó registrado en la auditoría.');
     }
-    if (!iHold() || !can('act')) {
+    if (!allowed().has('reveal')) {
       return h('p', {class: 'secret-note'}, 'Contiene un dato oculto (solo quien tiene la conversación puede verlo).');
     }
     return h('button', {type: 'button', class: 'link', onclick: () => reveal(m)},
@@ -230,18 +259,21 @@ export function createConversation(container, {onLoaded, onChanged}) {
   function renderActions() {
     clear(actions);
     const c = current;
+    const may = allowed();
     const add = (label, handler, {danger = false, name} = {}) => actions.append(
       h('button', {type: 'button', class: danger ? 'danger' : '', dataset: {action: name}, onclick: handler}, label));
     if (!isOpen()) {
       actions.append(h('span', {class: 'hint'}, `Finalizada ${whenFull(c.closed_at)}.`));
+      if (may.has('service')) add('Servicio técnico', () => services.create(), {name: 'service'});
       return;
     }
-    if (can('take') && !heldByStaff()) add('Tomar', take, {name: 'take'});
-    if (mayAct() && heldByPerson() && (iHold() || can('take'))) add('Devolver', giveBack, {name: 'return'});
-    if (mayAct() && !heldByStaff() && current.queue !== 'staff') add('Escalar', escalate, {name: 'escalate'});
-    if (can('assign')) add(heldByPerson() ? 'Reasignar' : 'Asignar', assign, {name: 'assign'});
-    if (mayAct()) add('Marcar como vista', seen, {name: 'seen'});
-    if (mayAct() && (iHold() || session.role !== 'agent')) add('Finalizar', finish, {danger: true, name: 'close'});
+    if (may.has('take')) add('Tomar', take, {name: 'take'});
+    if (may.has('return')) add('Devolver', giveBack, {name: 'return'});
+    if (may.has('escalate')) add('Escalar', escalate, {name: 'escalate'});
+    if (may.has('assign')) add(heldByPerson() ? 'Reasignar' : 'Asignar', assign, {name: 'assign'});
+    if (may.has('seen')) add('Marcar como vista', seen, {name: 'seen'});
+    if (may.has('service')) add('Servicio técnico', () => services.create(), {name: 'service'});
+    if (may.has('close')) add('Finalizar', finish, {danger: true, name: 'close'});
     if (!can('act')) actions.append(h('span', {class: 'hint'}, 'Tu rol solo puede consultar.'));
     else if (!mayAct()) actions.append(h('span', {class: 'hint'}, `La tiene ${holderLabel(c.holder, c.queue)}: podés consultarla.`));
   }
@@ -298,42 +330,49 @@ export function createConversation(container, {onLoaded, onChanged}) {
   }
 
   async function escalate() {
+    await loadPeople(); // whoever an admin just added is on the list
     const values = await askForm({
       title: 'Escalar al staff',
       intro: 'La nota explica el motivo y queda como nota interna.',
       fields: [
         {name: 'note', label: 'Nota (motivo)', type: 'textarea', required: true},
-        {name: 'to', label: 'Para una persona del staff (opcional)', hint: 'Usuario, p. ej. ana. Vacío: a la cola del staff.'},
+        {name: 'to', label: 'Para una persona del staff (opcional)', type: 'select',
+          options: [['', 'A la cola del staff (cualquiera)'], ...personOptions(['staff'])]},
       ],
       submit: 'Escalar',
     });
     if (!values) return;
     const bodyOut = {note: values.note};
-    if (values.to) bodyOut.to = values.to.includes(':') ? values.to : `staff:${values.to}`;
+    if (values.to) bodyOut.to = values.to;
     const send = () => run(() => postJSON(path('escalate'), bodyOut), 'Conversación escalada.', send);
     await send();
   }
 
   async function assign() {
+    await loadPeople();
     const values = await askForm({
       title: heldByPerson() ? 'Reasignar la conversación' : 'Asignar la conversación',
       intro: 'La nota explica el motivo y queda como nota interna.',
       fields: [
-        {name: 'kind', label: 'Tipo', type: 'select', options: [['agent', 'Agente'], ['staff', 'Staff']]},
-        {name: 'who', label: 'Usuario', required: true, hint: 'Por ejemplo: luis'},
+        {name: 'to', label: 'Persona', type: 'select', required: true,
+          options: [['', 'Elegí a quién…'], ...personOptions(['agent', 'staff'])],
+          hint: 'Agentes y staff activos del directorio.'},
         {name: 'note', label: 'Nota (motivo)', type: 'textarea', required: true},
       ],
       submit: 'Asignar',
     });
     if (!values) return;
-    const to = values.who.includes(':') ? values.who : `${values.kind}:${values.who}`;
+    const to = values.to;
     const send = () => run(() => postJSON(path('assign'), {to, note: values.note}),
       `Conversación asignada a ${holderLabel(to)}.`, send);
     await send();
   }
 
-  function seen() {
-    return run(() => postJSON(path('seen')), 'Marcada como vista.', seen);
+  async function seen() {
+    let recorded = false;
+    const done = await run(async () => { recorded = (await postJSON(path('seen'))).recorded; }, null, seen);
+    // The platform records "seen" once per new customer message: say which happened.
+    if (done) toast(recorded ? 'Marcada como vista.' : 'Ya estaba vista: no hay mensajes nuevos del cliente.');
   }
 
   async function reply() {

@@ -29,10 +29,13 @@ export function renderCustomers(container, {tag: initialTag = '', onOpenConversa
     side));
   const panel = createCustomerPanel(side, {onOpenConversation});
   let labels = {};
+  let latest = 0; // searches overlap (the first load, a change of tag): the newest one wins
 
   async function search() {
+    const mine = ++latest;
     try {
       const page = await getJSON('/api/customers', {q: q.value.trim(), tag: tag.value, limit: PAGE_SIZE});
+      if (mine !== latest) return;
       summary.textContent = page.total === 1 ? '1 cliente' : `${page.total} clientes`
         + (page.total > page.items.length ? ` (se muestran ${page.items.length})` : '');
       clear(rows).append(...(page.items.length ? page.items.map((c) => h('tr', {dataset: {customerId: c.id}},

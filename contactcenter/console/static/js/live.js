@@ -1,9 +1,9 @@
-// The live feed (GET /api/stream/live): server-sent events read with fetch, so the token
+// The live feed (GET /api/stream/live): server-sent events read with fetch, so a pasted token
 // travels in the Authorization header (EventSource cannot send one and a token in a URL
-// ends up in logs). Reconnects by itself with Last-Event-ID; on `ready` and `resync` the
+// ends up in logs); the session cookie goes by itself. Reconnects by itself with Last-Event-ID; on `ready` and `resync` the
 // screens refetch from the API, so nothing missed while disconnected stays missing.
 
-import {session} from './api.js';
+import {authHeaders} from './api.js';
 
 export function connectLive({onEvent, onSync, onState}) {
   let lastId = null;
@@ -27,7 +27,7 @@ export function connectLive({onEvent, onSync, onState}) {
       controller = new AbortController();
       lastByteAt = Date.now();
       try {
-        const headers = {Authorization: `Bearer ${session.token}`, Accept: 'text/event-stream'};
+        const headers = {...authHeaders('GET'), Accept: 'text/event-stream'};
         if (lastId) headers['Last-Event-ID'] = lastId;
         const response = await fetch('/api/stream/live', {headers, signal: controller.signal, cache: 'no-store'});
         if (response.status === 401) {

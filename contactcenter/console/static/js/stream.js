@@ -1,7 +1,8 @@
 // The activity stream (GET /api/stream) in DESIGN.md's order: mine, other staff, agents,
 // Lara, waiting in a queue, closed. Refetched whenever the live feed reports a change.
 
-import {getJSON, session} from './api.js';
+import {can, getJSON, session} from './api.js';
+import {createTeamPanel} from './presence.js';
 import {CHANNELS, alertError, clear, h, holderLabel, when} from './ui.js';
 
 const PAGE_SIZE = 100;
@@ -49,6 +50,7 @@ export function createStream(container, {onOpen}) {
     select.addEventListener('change', () => { pages = 1; refresh(); });
   }
   const list = h('div', {class: 'stream-list', id: 'stream-list'});
+  const team = h('div', {class: 'team-box'});
   const more = h('button', {type: 'button', class: 'secondary', hidden: true,
     onclick: () => { pages += 1; refresh(); }}, 'Mostrar más');
   clear(container).append(
@@ -58,7 +60,8 @@ export function createStream(container, {onOpen}) {
         h('label', {for: 'stream-channel'}, 'Canal'), channel,
         h('label', {for: 'stream-status'}, 'Estado'), status,
         h('label', {for: 'stream-tag'}, 'Etiqueta'), tag)),
-    list, more);
+    team, list, more);
+  createTeamPanel(team);
 
   async function refresh() {
     const mine = ++seq;
@@ -112,6 +115,7 @@ export function createStream(container, {onOpen}) {
     },
     h('span', {class: 'entry-top'},
       h('span', {class: 'name'}, name),
+      unreadBadge(item),
       h('time', {datetime: item.last_activity_at || item.opened_at}, when(item.last_activity_at || item.last_message_at || item.opened_at))),
     h('span', {class: 'entry-mid'},
       h('span', {class: `badge ch-${item.channel}`}, CHANNELS[item.channel] || item.channel),
@@ -119,6 +123,13 @@ export function createStream(container, {onOpen}) {
       item.status === 'genero_servicio_tecnico' ? h('span', {class: 'badge st'}, 'Servicio técnico') : null),
     item.last_message_preview ? h('span', {class: 'preview'}, item.last_message_preview) : null);
     return h('li', {}, link);
+  }
+
+  /** Customer messages this person has not read (only for those who act on chats). */
+  function unreadBadge(item) {
+    if (!item.unread || !can('act')) return null;
+    const label = item.unread === 1 ? '1 mensaje sin leer' : `${item.unread} mensajes sin leer`;
+    return h('span', {class: 'unread', title: label, 'aria-label': label}, String(item.unread));
   }
 
   return {

@@ -1,5 +1,7 @@
 // Small DOM helpers shared by every screen: element builder, notices, dialogs, formats.
 
+import {directoryName} from './people.js';
+
 /** h('button', {type: 'button', onclick}, 'Tomar') → an element; null/false children skipped. */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -138,43 +140,86 @@ export async function confirmAction(title, intro, submit = 'Confirmar', danger =
   return (await askForm({title, intro, submit, danger})) !== null;
 }
 
-const dateTime = new Intl.DateTimeFormat('es-AR', {
-  day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit',
-});
-const timeOnly = new Intl.DateTimeFormat('es-AR', {hour: '2-digit', minute: '2-digit'});
+// One clock: every time in the business time zone (the platform's TZ setting, from the tables'
+// catalogue), as dd/mm/aaaa HH:MM, whatever the browser's own zone is.
+let businessTimeZone = 'America/Argentina/Buenos_Aires';
+let clockParts = makeClock(businessTimeZone);
 
+function makeClock(timeZone) {
+  const format = new Intl.DateTimeFormat('es-AR', {timeZone, day: '2-digit', month: '2-digit',
+    year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'});
+  return (date) => Object.fromEntries(format.formatToParts(date).map((p) => [p.type, p.value]));
+}
+
+export function setBusinessTimeZone(timeZone) {
+  if (!timeZone || timeZone === businessTimeZone) return;
+  try {
+    clockParts = makeClock(timeZone);
+    businessTimeZone = timeZone;
+  } catch { /* an unknown zone: keep the default */ }
+}
+
+function moment(iso) {
+  if (!iso) return null;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? null : clockParts(date);
+}
+
+/** The time alone when it is today in the business time zone, else dd/mm/aaaa HH:MM. */
 export function when(iso) {
-  if (!iso) return '';
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return '';
-  const today = new Date();
-  return date.toDateString() === today.toDateString() ? timeOnly.format(date) : dateTime.format(date);
+  const at = moment(iso);
+  if (!at) return '';
+  const today = clockParts(new Date());
+  const sameDay = at.day === today.day && at.month === today.month && at.year === today.year;
+  return sameDay ? `${at.hour}:${at.minute}` : `${at.day}/${at.month}/${at.year} ${at.hour}:${at.minute}`;
 }
 
+/** dd/mm/aaaa HH:MM in the business time zone: the same text the tables show. */
 export function whenFull(iso) {
-  if (!iso) return '';
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? '' : dateTime.format(date);
+  const at = moment(iso);
+  return at ? `${at.day}/${at.month}/${at.year} ${at.hour}:${at.minute}` : '';
 }
 
+// The display words (shared/words.py), replaced by the platform's own on sign-in (setWords).
 export const CHANNELS = {
   whatsapp: 'WhatsApp', messenger: 'Facebook', webchat: 'Web', ivr: 'Teléfono',
 };
+export const STATUS = {
+  abierta: 'ABIERTA', cerrada: 'CERRADA', genero_servicio_tecnico: 'GENERÓ SERVICIO TÉCNICO',
+};
+export const BOTS = {
+  lara: 'Lara', 'system:ivr': 'Bot de llamadas', 'system:webchat-bot': 'Bot web', system: 'Sistema',
+  customer: 'Cliente',
+};
+const ROLE_SUFFIX = {agent: 'agente', central: 'central', admin: 'administración'};
 
-/** lara → Lara, agent:luis → Agente luis, staff:ana → Staff ana, null → En cola. */
+export function setWords(words) {
+  Object.assign(CHANNELS, words?.channels || {});
+  Object.assign(STATUS, words?.statuses || {});
+  Object.assign(BOTS, words?.bots || {});
+}
+
+/** An actor as a person reads it (shared/words.py person_name): the directory's display name
+ * when known (people.js), else the login name in words; agents and others carry their role:
+ * staff:ana → Ana Gómez, agent:luis → Luis Pérez (agente), system:ivr → Bot de llamadas. */
+export function personName(actor) {
+  if (!actor) return 'En cola';
+  if (BOTS[actor]) return BOTS[actor];
+  const at = actor.indexOf(':');
+  const kind = at < 0 ? '' : actor.slice(0, at);
+  const user = at < 0 ? actor : actor.slice(at + 1);
+  if (kind === 'system') return BOTS.system;
+  const name = directoryName(user)
+    || user.split(/[._\s-]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join(' ');
+  return ROLE_SUFFIX[kind] ? `${name} (${ROLE_SUFFIX[kind]})` : name;
+}
+
+/** lara → Lara, agent:luis → Luis Pérez (agente), staff:ana → Ana Gómez, null → En cola. */
 export function holderLabel(holder, queue) {
   if (!holder) return queue ? `En cola (${queue === 'agentes' ? 'agentes' : 'staff'})` : 'En cola';
-  if (holder === 'lara') return 'Lara';
-  const [kind, id] = holder.split(':');
-  return kind === 'agent' ? `Agente ${id}` : kind === 'staff' ? `Staff ${id}` : holder;
+  return personName(holder);
 }
 
 export function authorLabel(author) {
-  if (author === 'customer') return 'Cliente';
-  if (author === 'system') return 'Sistema';
-  return holderLabel(author);
+  return personName(author);
 }
-
-export const STATUS = {
-  abierta: 'Abierta', cerrada: 'Cerrada', genero_servicio_tecnico: 'Generó servicio técnico',
-};
