@@ -99,7 +99,8 @@ def person_name(actor: str | None, directory: Mapping[str, str] | None = None) -
 
     `directory` maps a user id (`ana`) or an actor (`staff:ana`) to its display name (the
     users directory of `shared.access`, when the caller has one); without an entry the id
-    is made readable: `staff:ana` → `Ana`, `agent:luis.perez` → `Luis Perez (agente)`.
+    is made readable: `staff:ana` → `Ana`, `agent:luis.perez` → `Luis Perez (agente)`; either
+    way an agent carries the role, as the console shows it (`Luis Pérez (agente)`).
     Bots by name: `lara` → `Lara`, `system:ivr` → `Bot de llamadas`; nobody → `En cola`.
     """
     if not actor:
@@ -107,13 +108,10 @@ def person_name(actor: str | None, directory: Mapping[str, str] | None = None) -
     if actor in BOT_WORDS:
         return BOT_WORDS[actor]
     kind, sep, user = actor.partition(":")
-    if directory:
-        named = directory.get(actor) or (directory.get(user) if sep else None)
-        if named:
-            return named
+    named = (directory or {}).get(actor) or ((directory or {}).get(user) if sep else None)
     if not sep or not user:
-        return _readable(actor)
-    name = _readable(user)
+        return named or _readable(actor)
+    name = named or _readable(user)
     suffix = ROLE_SUFFIX.get(kind)
     return f"{name} ({suffix})" if suffix else name
 

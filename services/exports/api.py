@@ -36,6 +36,7 @@ from services.exports.tables import (
     table_named,
 )
 from shared import errors
+from shared.access import Directory
 from shared.auth import CurrentUser, User, ensure_allowed, may, roles_for
 from shared.config import Settings
 from shared.logging import get_logger
@@ -152,10 +153,14 @@ def describe_table(table: Table) -> TableOut:
 
 
 def build_router(
-    store: ExportsStore, settings: Settings, slots: PrintSlots | None = None
+    store: ExportsStore,
+    settings: Settings,
+    slots: PrintSlots | None = None,
+    directory: Directory | None = None,
 ) -> APIRouter:
     """The tables' routes. `slots` bounds and runs the Prints (one from the settings when
-    not given; the service passes its own to close the worker processes on shutdown)."""
+    not given; the service passes its own to close the worker processes on shutdown);
+    `directory` names people (without it, ids are made readable: `staff:ana` → `Ana`)."""
     router = APIRouter(
         prefix="/api/tables", tags=["exports"], responses=errors.responses(401, 403, 404, 422)
     )
@@ -193,12 +198,16 @@ def build_router(
         ensure_allowed(user, table_permission(selected.table))
         return selected
 
-    # The one call site that names people in the tables. A users directory (id → display
-    # name) plugs in here; until then ids are made readable (`staff:ana` → `Ana`).
-    directory: dict[str, str] | None = None
+    # The one call site that names people in the tables: the directory's names, read once
+    # per request (screen, Copy and Print alike: a handful of users, one small query, and a
+    # new or renamed person shows at once), else ids made readable.
+    async def directory_names() -> dict[str, str]:
+        if directory is None:
+            return {}
+        return {person.id: person.name for person in await directory.people(only_active=False)}
 
-    def cells_of(tbl: Table, doc: dict[str, Any]) -> dict[str, str]:
-        return row_cells(tbl, doc, tz, directory)
+    def cells_of(tbl: Table, doc: dict[str, Any], people: dict[str, str]) -> dict[str, str]:
+        return row_cells(tbl, doc, tz, people)
 
     @router.get("", summary="The tables, their columns, filters and states, in words")
     async def catalogue(
@@ -226,7 +235,8 @@ def build_router(
         started = time.perf_counter()
         tbl, _, query = selected
         docs, total = await store.page(query, (page - 1) * page_size, page_size)
-        rows = [cells_of(tbl, doc) for doc in docs]
+        people = await directory_names()
+        rows = [cells_of(tbl, doc, people) for doc in docs]
         actions = [RowActionsOut(**vars(row_actions(tbl, doc))) for doc in docs]
         EXPORT_ROWS.labels(tbl.name, "json").inc(len(rows))
         EXPORT_SECONDS.labels(tbl.name, "json").observe(time.perf_counter() - started)
@@ -253,11 +263,12 @@ def build_router(
 
         async def lines() -> AsyncIterator[bytes]:
             started = time.perf_counter()
+            people = await directory_names()
             count = 0
             yield tsv_line(tbl.labels).encode()
             chunk: list[str] = []
             async for doc in store.stream(query):
-                cells = cells_of(tbl, doc)
+                cells = cells_of(tbl, doc, people)
                 chunk.append(tsv_line(cells[k] for k in tbl.keys))
                 if len(chunk) >= COPY_CHUNK_ROWS:
                     count += len(chunk)
@@ -301,14 +312,15 @@ def build_router(
                 code="too_many_rows",
             )
         rows: list[list[str]] = []
+        people = await directory_names()
         async for doc in store.stream(query):
-            cells = cells_of(tbl, doc)
+            cells = cells_of(tbl, doc, people)
             rows.append([cells[k] for k in tbl.keys])
         generated = date_time_text(datetime.now(tz), tz)
         subtitle = [
             flt.describe(),
             f"Generado el {generated} ({zone_word(settings.tz)}) por "
-            f"{person_name(user_id, directory)} · {len(rows)} filas",
+            f"{person_name(user_id, people)} · {len(rows)} filas",
         ]
         # Layout is CPU-bound: in a worker process, so webhooks and consumers go on.
         pdf, pages = await slots.run(render_pdf, tbl.title, subtitle, tbl.labels, rows)

@@ -6,6 +6,7 @@ from services.exports.api import build_router
 from services.exports.print_slots import PrintSlots
 from services.exports.store import ExportsStore
 from services.exports.subscribers import register_subscribers
+from shared.access import AccessStore, Directory
 from shared.batching import start_all, stop_all
 from shared.service import Service, ServiceContext
 
@@ -14,6 +15,8 @@ def create_service(ctx: ServiceContext) -> Service:
     store = ExportsStore(ctx.mongo.get_database(ctx.settings.db_name("exports")))
     consumers = register_subscribers(ctx.bus, store)
     slots = PrintSlots.from_settings(ctx.settings)
+    # People by their display names (shared/access), as the console shows them.
+    people = Directory(AccessStore(ctx.settings, ctx.mongo))
 
     async def start() -> None:
         await store.ensure_indexes()
@@ -25,7 +28,7 @@ def create_service(ctx: ServiceContext) -> Service:
 
     return Service(
         name="exports",
-        router=build_router(store, ctx.settings, slots),
+        router=build_router(store, ctx.settings, slots, people),
         startup=[start],
         shutdown=[stop],
     )

@@ -165,6 +165,15 @@ def test_alert_rules_cover_outbound_delivery_failures_and_paused_channels() -> N
     assert "cc_outbound_channel_paused" in by_name["OutboundChannelPaused"]["expr"]
 
 
+def test_services_trust_forwarded_addresses_from_the_proxy_only() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    proxy_address = compose["services"]["proxy"]["networks"]["backend"]["ipv4_address"]
+    for name, service in compose["services"].items():
+        trusted = (service.get("environment") or {}).get("FORWARDED_ALLOW_IPS")
+        if trusted is not None:
+            assert trusted == proxy_address, name
+
+
 def test_prometheus_config_passes_promtool() -> None:
     result = _promtool("check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -39,7 +39,7 @@ def test_people_and_bots_are_named_in_words(actor: str | None, shown: str) -> No
 def test_a_users_directory_names_people_when_it_knows_them() -> None:
     directory = {"ana": "Ana María Gómez", "agent:luis": "Luis Pérez"}
     assert person_name("staff:ana", directory) == "Ana María Gómez"
-    assert person_name("agent:luis", directory) == "Luis Pérez"
+    assert person_name("agent:luis", directory) == "Luis Pérez (agente)"
     assert person_name("staff:beto", directory) == "Beto"  # unknown: still readable
     assert person_name("system:ivr", directory) == "Bot de llamadas"
 

@@ -97,6 +97,22 @@ async def test_a_chat_reads_the_same_words_on_screen_in_copy_and_in_print(
     assert not CODES.search(printed.replace(row["id"], ""))
 
 
+async def test_people_read_by_their_directory_names_on_screen_in_copy_and_in_print(
+    platform: Platform,
+) -> None:
+    token = f"Dn{uid()}"
+    login = f"agente{uid()}"
+    await platform.person(login, "agent", "Luciana Pérez Ríos")
+    event = chat_event(name=f"Tomás Gil {token}", channel="whatsapp", holder=f"agent:{login}")
+    await platform.ctx.bus.publish(event)
+    await rows_when(platform, "chats", 1, q=token, estado="todos")
+    row, copied, printed = await _three_views(platform, "chats", q=token, estado="todos")
+    assert row["responsable"] == "Luciana Pérez Ríos (agente)"
+    assert copied["responsable"] == row["responsable"]
+    assert "Luciana Pérez Ríos (agente)" in printed
+    assert login not in printed
+
+
 async def test_a_call_reads_its_state_and_motive_in_words_in_all_three_views(
     platform: Platform,
 ) -> None:
