@@ -54,12 +54,16 @@ async def test_a_stale_claim_of_a_dead_process_is_taken_over_and_published_once(
     assert response.json() == {"received": 1, "duplicates": 0}
     await probe.settle()
     assert len(probe.with_id(key)) == 1
-    published = platform.db("ingest")["dedupe_published"]
+    # Taken over: the claim is now this process's, and its heartbeat settles it.
+    claim = await dedupe.find_one({"_id": key})
+    assert claim is not None and claim["claimed_at"] > long_ago
 
-    async def recorded() -> bool:  # recorded a moment after the answer (not waited for)
-        return await published.find_one({"_id": key}) is not None
+    async def settled() -> bool:  # told by the owner's next heartbeat (not waited for)
+        owners = platform.db("ingest")["dedupe_owners"]
+        heartbeat = await owners.find_one({"_id": claim["owner"]})
+        return heartbeat is not None and heartbeat["settled_before"] > claim["claimed_at"]
 
-    await eventually(recorded)
+    await eventually(settled)
 
     again = await platform.http.post("/webhooks/whatsapp", content=raw, headers=headers)
     assert again.json() == {"received": 1, "duplicates": 1}
