@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         "--write-budget",
         type=int,
         default=100,
-        help="messages per phase of the write budget (first contacts, then repeat customers), "
+        help="first contacts of the write budget (then 3 more messages from each), "
         "measured before the steps; 0 to skip",
     )
     parser.add_argument("--write-budget-rate", type=float, default=20.0)
