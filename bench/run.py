@@ -38,6 +38,7 @@ from bench.probes import (
     metric_totals,
     preload,
 )
+from bench.writes import print_write_budget, run_write_budget
 from shared.config import Settings
 
 
@@ -86,7 +87,13 @@ async def delete_namespace(settings: Settings, extra_queues: list[str]) -> None:
 def db_commands(ops: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
     """Database commands the platform sent, per accepted webhook, busiest first."""
     steps = report.get("platform", {}).get("steps", [])
-    accepted = sum(s["accepted"] for s in steps) or 1
+    budget = report.get("write_budget", {})
+    accepted = sum(s["accepted"] for s in steps)
+    accepted += sum(
+        budget.get(p, {}).get("accepted", 0) for p in ("first_contact", "repeat_customer")
+    )
+    accepted = accepted or 1
+    ops = {k: v for k, v in ops.items() if k != "documents_written"}
     total = sum(v["count"] for v in ops.values())
     return {
         "accepted_webhooks": accepted,
@@ -223,8 +230,16 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         outbound = OutboundProbe(settings)
         await outbound.start()
         observer = StepObserver(base_url, pids, outbound)
+        if proc and args.write_budget:
+            print(
+                f"write budget: {args.write_budget} first contacts, then repeats", file=sys.stderr
+            )
+            report["write_budget"] = await run_write_budget(
+                settings, proc, pids, outbound.stored, args.write_budget, args.write_budget_rate
+            )
+            print_write_budget(report["write_budget"])
         async with mongo_client(mongo_url if (proc or args.db_prefix is not None) else None) as db:
-            rates = [int(r) for r in args.rates.split(",")]
+            rates = [int(r) for r in args.rates.split(",") if r.strip()]
             print(f"platform: steps {rates}/s, {args.step_seconds}s each", file=sys.stderr)
             results = await run_steps(
                 settings,
@@ -328,7 +343,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mongo-url", default=None)
     parser.add_argument("--db-prefix", default=None, help="with --base-url: its MONGO_DB_PREFIX")
     parser.add_argument("--port", type=int, default=8099)
-    parser.add_argument("--rates", default="2,5,10,25,50,100,200,400,600")
+    parser.add_argument(
+        "--rates", default="2,5,10,25,50,100,200,400,600", help="load steps ('' for none)"
+    )
+    parser.add_argument(
+        "--write-budget",
+        type=int,
+        default=100,
+        help="first contacts of the write budget (then 3 more messages from each), "
+        "measured before the steps; 0 to skip",
+    )
+    parser.add_argument("--write-budget-rate", type=float, default=20.0)
     parser.add_argument("--step-seconds", type=float, default=10.0)
     parser.add_argument("--budget", type=float, default=180.0, help="max seconds of load steps")
     parser.add_argument("--prefetch", type=int, default=None)

@@ -257,12 +257,14 @@ class GroupCommit(Generic[T, R]):
         self._draining = False
         self._task: asyncio.Task[None] | None = None  # held: the loop keeps weak references
 
-    async def submit(self, item: T) -> R:
+    async def submit(self, item: T, linger: float = 0.0) -> R:
+        """Write `item` with whatever else is submitted meanwhile (and, when this item starts
+        a command, within `linger` seconds: a small wait that lets steady traffic group)."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if not self._draining:
             self._draining = True
-            self._task = asyncio.create_task(self._drain())
+            self._task = asyncio.create_task(self._drain(linger))
         return await future
 
     def submit_later(self, item: T) -> None:

@@ -202,6 +202,14 @@ def staging(entries: list[Document], now: datetime) -> Document:
     }
 
 
+def restaging(entries: list[Document], now: datetime) -> Document:
+    """The update operators that replace effects already carried out by `entries`, in the
+    same write as the change (so dropping them costs no write of its own)."""
+    if not entries:
+        return {"$set": {OUTBOX_FIELD: []}, "$unset": {PENDING_FIELD: ""}}
+    return {"$set": {OUTBOX_FIELD: pack(entries), PENDING_FIELD: now}}
+
+
 def staged_document(doc: Document, entries: list[Document], now: datetime) -> Document:
     """A new document, inserted together with the effects it stages (`staging()` for an
     insert)."""
@@ -226,8 +234,18 @@ class EmbeddedOutbox(Relaying):
     A use case writes its change and what must follow it (events to publish, documents to
     insert elsewhere) in ONE document write (`staging()`), so no crash can separate them.
     `flush()` then carries the effects out (inserts first, then publishes with confirms
-    awaited together) and unstages them; `relay_once()` carries out whatever a crash or a
-    broker outage left behind. At least once: inserts are keyed, consumers dedupe events.
+    awaited together); `relay_once()` carries out whatever a crash or a broker outage left
+    behind. At least once: inserts are keyed, consumers dedupe events.
+
+    Unstaging carried-out effects is a document write of its own. By default `flush()` does
+    it at once. With `unstage_after` (routing's conversations, written per message) it is
+    not written at all while the document keeps changing: the process remembers which
+    version it carried out, the document's next commit replaces those effects in the same
+    write (`restaging()`), and only a document left idle for `unstage_after` is unstaged, by
+    the relay. The relay then treats as left behind only what was staged more than
+    `orphaned_after` ago and is not known carried out here (longer than `unstage_after`, so
+    another replica's relay does not republish what its owner is about to unstage; if it
+    does, consumers dedupe by event id).
     """
 
     def __init__(
@@ -237,6 +255,8 @@ class EmbeddedOutbox(Relaying):
         registry: dict[str, type[Event]],
         materialize: Materialize | None = None,
         name: str = "outbox",
+        unstage_after: timedelta | None = None,
+        orphaned_after: timedelta = timedelta(seconds=5),
     ) -> None:
         self.collection = collection
         self.db = collection.database
@@ -244,6 +264,17 @@ class EmbeddedOutbox(Relaying):
         self.registry = registry
         self.materialize = materialize or self._from_body
         self.name = name
+        self.unstage_after = unstage_after
+        self.orphaned_after = orphaned_after
+        # Document id -> (version whose staged effects this process carried out, when): they
+        # are replaced by the next commit, or unstaged by the relay once idle.
+        self._carried_out: dict[Any, tuple[int, datetime]] = {}
+
+    def carried_out(self, doc_id: Any, version: int | None) -> bool:
+        """Whether the effects staged by this version of the document were carried out here
+        (so the next commit may drop them, and a reload need not carry them out again)."""
+        done = self._carried_out.get(doc_id)
+        return done is not None and version is not None and done[0] == version
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index(PENDING_FIELD, sparse=True)
@@ -276,8 +307,38 @@ class EmbeddedOutbox(Relaying):
         except Exception as exc:
             log.warning("outbox_publish_deferred", outbox=self.name, error=repr(exc))
             return False
-        await self.unstage(staged)
+        if self.unstage_after is None:
+            await self.unstage(staged)
+            return True
+        now = utcnow()
+        for doc_id, (doc, _) in staged.items():
+            if "version" in doc:
+                self._carried_out[doc_id] = (doc["version"], now)
         return True
+
+    async def unstage_idle(self) -> int:
+        """Unstage what was carried out here and not replaced by a commit since
+        `unstage_after`: one bulk command; a document written meanwhile (another version)
+        is left to its own writer."""
+        if self.unstage_after is None or not self._carried_out:
+            return 0
+        cutoff = utcnow() - self.unstage_after
+        idle = {k: v for k, (v, at) in self._carried_out.items() if at <= cutoff}
+        if not idle:
+            return 0
+        for doc_id in idle:
+            del self._carried_out[doc_id]
+        await self.collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": doc_id, "version": version},
+                    {"$set": {OUTBOX_FIELD: []}, "$unset": {PENDING_FIELD: ""}},
+                )
+                for doc_id, version in idle.items()
+            ],
+            ordered=False,
+        )
+        return len(idle)
 
     async def unstage(self, staged: dict[Any, tuple[Document, list[Document]]]) -> None:
         """Remove carried-out effects. A document whose write staged them onto an empty
@@ -315,12 +376,16 @@ class EmbeddedOutbox(Relaying):
             {"$set": {PENDING_FIELD: utcnow()}},
         )
 
-    async def relay_once(self, older_than: timedelta = timedelta(seconds=5)) -> int:
-        """Carry out what was staged more than `older_than` ago and never unstaged."""
-        cutoff = utcnow() - older_than
+    async def relay_once(self, older_than: timedelta | None = None) -> int:
+        """Carry out what was staged more than `older_than` (default `orphaned_after`) ago
+        and never unstaged nor carried out by this process."""
+        await self.unstage_idle()
+        cutoff = utcnow() - (self.orphaned_after if older_than is None else older_than)
         docs = await self.collection.find({PENDING_FIELD: {"$lte": cutoff}}).to_list(200)
         done = 0
         for doc in docs:
+            if self.carried_out(doc["_id"], doc.get("version")):
+                continue  # carried out here; `unstage_idle` empties it
             # Claim the document for this run: another replica's relay that read the same
             # pending time loses the compare-and-set and skips it (no double publish).
             claimed = await self.collection.update_one(
@@ -331,6 +396,9 @@ class EmbeddedOutbox(Relaying):
                 continue
             entries = unpack(doc.get(OUTBOX_FIELD))
             if await self.flush({doc["_id"]: (doc, entries)}):
+                if self.unstage_after is not None:  # left behind: no commit will follow soon
+                    self._carried_out.pop(doc["_id"], None)
+                    await self.unstage({doc["_id"]: (doc, entries)})
                 done += len(entries)
         if done:
             log.info("outbox_relayed", outbox=self.name, effects=done)

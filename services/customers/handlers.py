@@ -8,6 +8,7 @@ publishes twice.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from services.customers import domain, metrics
@@ -27,6 +28,10 @@ from shared.mongo import Document
 from shared.outbox import EmbeddedOutbox
 
 log = get_logger("customers")
+
+# How long a conversation's first contact waits for its identity to be inserted.
+CONTACT_WAIT_ROUNDS = 10
+CONTACT_WAIT_SECONDS = 0.1
 
 # The personal fields: what staff edit, and what anonymizing erases.
 PROFILE_FIELDS = domain.EDITABLE_FIELDS
@@ -148,10 +153,26 @@ class CustomerHandlers:
         await self.store.add_audit(customer_id, user.actor, action, detail)
         metrics.STAFF_ACTIONS.labels(action).inc()
 
-    async def on_conversations(self, links: list[tuple[str, str | None]]) -> None:
+    async def on_conversations(
+        self, links: list[tuple[str, str | None]], opened: list[tuple[str, str]] | None = None
+    ) -> None:
         """Routing tells which customer each conversation belongs to; keep the links (one
-        bulk write for a batch of conversation events)."""
+        bulk write for a batch of conversation events). Each conversation `opened`
+        (conversation id, identity key) counts one contact of its identity: contacts are
+        counted when a conversation opens, not per message."""
         await self.store.link_conversations({c: k for c, k in links if k})
+        missing = await self.store.count_contacts(opened or [], utcnow())
+        # A first contact's identity is inserted by the inbound consumer, which may still be
+        # at it: wait a little for it. One that never comes (retired meanwhile) is not counted.
+        for _ in range(CONTACT_WAIT_ROUNDS):
+            if not missing:
+                return
+            await asyncio.sleep(CONTACT_WAIT_SECONDS)
+            missing = await self.store.count_contacts(
+                [(c, k) for c, k in opened or [] if k in missing], utcnow()
+            )
+        if missing:
+            log.warning("contact_not_counted", identities=len(missing))
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -38,7 +38,6 @@ class Plan:
     new_profiles: dict[str, Document] = field(default_factory=dict)
     profile_updates: dict[str, Document] = field(default_factory=dict)  # id -> $set fields
     staged: dict[str, list[Document]] = field(default_factory=dict)  # id -> outbox entries
-    counted: list[tuple[str, str]] = field(default_factory=list)  # (event id, identity key)
 
 
 class Identification:
@@ -109,7 +108,6 @@ class Identification:
             doc, info.name, phone, info.email, info.document_number
         )
         doc.update(updates)
-        plan.counted.append((contact.event_id, identity.key))
         if customer_id in plan.new_profiles:
             doc["search_keys"] = domain.search_keys(doc, [identity.key])
             doc["match_keys"] = domain.match_keys(doc, [identity.key])
@@ -144,7 +142,6 @@ class Identification:
             {k: v for k, v in plan.staged.items() if k not in plan.new_profiles},
             now,
         )
-        await self.store.count_contacts(plan.counted, now)
         if plan.staged:
             staged = {
                 cid: (plan.new_profiles.get(cid, {"_id": cid}), entries)

@@ -4,8 +4,9 @@ Collections of the `customers` database:
 
 - `customers`     profiles; `search_keys` / `match_keys` hold normalized terms (indexed)
 - `identities`    `_id` = Identity.key: the unique index that makes one identity belong to
-                  exactly one customer, even when first messages race; `recent` holds the
-                  ids of the contacts it counted last (a redelivery is not counted twice)
+                  exactly one customer, even when first messages race; `contact_count`
+                  counts the conversations it opened, and `recent` holds the ids of those it
+                  counted last (a redelivery is not counted twice)
 - `retired_identities`  what an anonymized customer's identities were, without the number:
                   channel, counts and dates (the key is free for a new customer)
 - `tags`          the tag catalogue (`_id` = slug)
@@ -298,12 +299,13 @@ class CustomerStore:
             ops.append(UpdateOne({"_id": customer_id}, update))
         await self.customers.bulk_write(ops, ordered=False)
 
-    async def count_contacts(self, counted: list[tuple[str, str]], now: datetime) -> None:
-        """Count each contact once, in one bulk write: the identity keeps the ids of the
-        contacts it counted last (`recent`), and a contact already among them is not counted
-        again (a redelivery)."""
+    async def count_contacts(self, counted: list[tuple[str, str]], now: datetime) -> set[str]:
+        """Count each contact (a conversation opened) once, in one bulk write: the identity
+        keeps the ids of the contacts it counted last (`recent`), and a contact already among
+        them is not counted again (a redelivery). Returns the keys of identities that do not
+        exist (yet)."""
         if not counted:
-            return
+            return set()
         per_key: dict[str, list[str]] = {}
         for event_id, key in counted:
             per_key.setdefault(key, []).append(event_id)
@@ -321,6 +323,10 @@ class CustomerStore:
             ],
             ordered=False,
         )
+        found = await self.identities.find({"_id": {"$in": list(per_key)}}, {"_id": 1}).to_list(
+            None
+        )
+        return set(per_key) - {d["_id"] for d in found}
 
     async def refresh_keys_of(self, customer_ids: list[str]) -> None:
         for customer_id in customer_ids:

@@ -24,7 +24,12 @@ def register_subscribers(bus: Bus, handlers: CustomerHandlers) -> list[BatchCons
     async def on_conversation(deliveries: list[Delivery]) -> None:
         events = decode_all(deliveries, ConversationEvent.model_validate)
         await handlers.on_conversations(
-            [(e.conversation.conversation_id, e.conversation.customer_id) for e in events]
+            [(e.conversation.conversation_id, e.conversation.customer_id) for e in events],
+            [
+                (e.conversation.conversation_id, e.conversation.identity.key)
+                for e in events
+                if e.action == "opened" or "opened" in e.actions
+            ],
         )
 
     def batched(topic: str, handle: BatchHandler) -> BatchConsumer:

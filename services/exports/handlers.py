@@ -3,6 +3,9 @@ order-tolerant (a row keeps its newest version; the customer's newest profile wi
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from services.exports.metrics import CUSTOMER_UPDATES, ROWS_PROJECTED
 from services.exports.store import ExportsStore
 from services.exports.tables import (
@@ -84,14 +87,83 @@ async def on_conversation(store: ExportsStore, event: ConversationEvent) -> None
     await on_conversations(store, [event])
 
 
-async def on_conversations(store: ExportsStore, events: list[ConversationEvent]) -> None:
-    """A batch of conversation events: the newest snapshot of each row, projected at once."""
+# Actions that change only what a chat row shows per message (its last message).
+CHAT_LINE_ACTIONS = frozenset({"message_received", "message_sent", "seen"})
+
+
+async def on_conversations(
+    store: ExportsStore,
+    events: list[ConversationEvent],
+    chat_lines: ChatLineCoalescer | None = None,
+) -> None:
+    """A batch of conversation events: the newest snapshot of each row, projected at once.
+    With `chat_lines`, a chat row whose change is only a new chat line is written at most
+    once per window (status, holder, customer and the rest are written at once)."""
     newest: dict[str, Row] = {}
+    lines_only: dict[str, bool] = {}
     for event in events:
+        line_only = set(event.actions or [event.action]) <= CHAT_LINE_ACTIONS
         for row in rows_from_conversation(event):
+            lines_only[row.row_id] = lines_only.get(row.row_id, True) and line_only
             if row.row_id not in newest or row.version > newest[row.row_id].version:
                 newest[row.row_id] = row
-    await project_rows(store, list(newest.values()))
+    rows = list(newest.values())
+    if chat_lines is not None:
+        rows = chat_lines.now(rows, lines_only)
+    await project_rows(store, rows)
+
+
+class ChatLineCoalescer:
+    """Chat rows written per second, not per chat line.
+
+    What a chat row shows per message (its last message) changes with every line; the
+    database's cost is per document written. A row written less than `window` seconds ago
+    whose change is only a new line waits (its newest version) and is written when the
+    window ends. Rows are versioned, so a later write of any kind supersedes a waiting one.
+    A process that stops meanwhile loses only the wait: the conversation's next event
+    writes the row again."""
+
+    def __init__(self, store: ExportsStore, window: float = 1.0) -> None:
+        self.store = store
+        self.window = window
+        self._written_at: dict[str, float] = {}
+        self._waiting: dict[str, Row] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def now(self, rows: list[Row], lines_only: dict[str, bool]) -> list[Row]:
+        """The rows to write now; the others wait."""
+        clock = time.monotonic()
+        self._written_at = {k: t for k, t in self._written_at.items() if clock - t < self.window}
+        out: list[Row] = []
+        for row in rows:
+            waiting = self._waiting.get(row.row_id)
+            if waiting is not None and waiting.version > row.version:
+                continue  # an older snapshot: the waiting one is newer
+            recent = row.row_id in self._written_at
+            if row.table == "chats" and recent and lines_only.get(row.row_id, False):
+                self._waiting[row.row_id] = row
+                continue
+            self._waiting.pop(row.row_id, None)
+            self._written_at[row.row_id] = clock
+            out.append(row)
+        if self._waiting and self._task is None:
+            self._task = asyncio.create_task(self._write_waiting(), name="exports-chat-lines")
+        return out
+
+    async def _write_waiting(self) -> None:
+        try:
+            while self._waiting:
+                await asyncio.sleep(self.window)
+                rows, self._waiting = list(self._waiting.values()), {}
+                clock = time.monotonic()
+                for row in rows:
+                    self._written_at[row.row_id] = clock
+                try:
+                    await project_rows(self.store, rows)
+                except Exception as exc:  # the conversation's next event writes them
+                    log.warning("chat_lines_not_written", rows=len(rows), error=repr(exc))
+        finally:
+            self._task = None
 
 
 async def on_ticket(store: ExportsStore, event: TicketEvent) -> None:

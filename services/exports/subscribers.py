@@ -17,10 +17,12 @@ SERVICE = "exports"
 
 
 def register_subscribers(bus: Bus, store: ExportsStore) -> list[BatchConsumer]:
+    chat_lines = handlers.ChatLineCoalescer(store)
+
     async def on_conversations(deliveries: list[Delivery]) -> None:
         """Chat traffic: one event per message, so it is consumed in micro-batches."""
         events = decode_all(deliveries, ConversationEvent.model_validate)
-        await handlers.on_conversations(store, events)
+        await handlers.on_conversations(store, events, chat_lines)
 
     @subscriber(bus, SERVICE, "ticket")
     async def on_ticket(event: TicketEvent) -> None:

@@ -20,7 +20,7 @@ from services.ingest.outbound.channels import (
 )
 from services.ingest.outbound.delivery import Delivery
 from services.ingest.outbound.graph import GraphClient
-from services.ingest.store import DedupeStore
+from services.ingest.store import DEDUPE_HEARTBEAT_SECONDS, DedupeStore
 from shared.background import cancel, repeat
 from shared.config import Settings
 from shared.service import Service, ServiceContext
@@ -73,6 +73,13 @@ def create_service(ctx: ServiceContext) -> Service:
     async def startup() -> None:
         await store.ensure_indexes()
         await deliveries.ensure_indexes()
+        # Which claims are settled is told once a second, not written per event.
+        background.append(
+            asyncio.create_task(
+                repeat(store.heartbeat, DEDUPE_HEARTBEAT_SECONDS, "dedupe-heartbeat"),
+                name="dedupe-heartbeat",
+            )
+        )
         background.append(
             asyncio.create_task(
                 repeat(delivery.sweep_once, settings.delivery_sweep_seconds, "delivery-sweeper"),

@@ -155,7 +155,9 @@ class Inbound:
         for doc in staged:
             entries = unpack(doc.get(OUTBOX_FIELD))
             applied |= {m["_id"] for m in staged_inserts(entries).get("messages", [])}
-            await self.store.effects.flush({doc["_id"]: (doc, entries)})
+            # Effects this process carried out stay until the next commit replaces them.
+            if not self.store.effects.carried_out(doc["_id"], doc.get("version")):
+                await self.store.effects.flush({doc["_id"]: (doc, entries)})
         return applied
 
     # --- messages -----------------------------------------------------------------------

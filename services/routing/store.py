@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, InsertOne, ReturnDocument, UpdateMany, UpdateOne
@@ -43,6 +43,7 @@ from shared.outbox import (
     insert_new,
     merge_updates,
     pack,
+    restaging,
     staged_document,
     staging,
 )
@@ -64,6 +65,9 @@ class Store:
             bus,
             {"ConversationEvent": ConversationEvent, "OutboundMessage": OutboundMessage},
             name="routing-outbox",
+            # Written per message: carried-out effects are dropped by the next commit.
+            unstage_after=timedelta(seconds=10),
+            orphaned_after=timedelta(seconds=20),
         )
         self.messages = db["messages"]
         self.events = db["events"]
@@ -155,9 +159,14 @@ class Store:
                 ops.append(InsertOne(staged_document(draft.doc, draft.staged, now)))
                 continue
             sets = {k: v for k, v in draft.doc.items() if k not in _NOT_SET}
-            update = merge_updates({"$set": sets}, staging(draft.staged, now))
+            # Effects of the version this draft was decided on, carried out already, are
+            # replaced in this write rather than unstaged by a write of their own.
+            if self.effects.carried_out(draft.id, draft.base_version):
+                update = merge_updates({"$set": sets}, restaging(draft.staged, now))
+            else:
+                update = merge_updates({"$set": sets}, staging(draft.staged, now))
             if draft.unset:
-                update["$unset"] = {k: "" for k in draft.unset}
+                update = merge_updates(update, {"$unset": {k: "" for k in draft.unset}})
             ops.append(UpdateOne({"_id": draft.id, "version": draft.base_version}, update))
         if not ops:
             return []

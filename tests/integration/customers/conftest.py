@@ -98,21 +98,25 @@ def inbound(
 
 
 async def identified(platform: Platform, message: InboundMessage) -> str:
-    """Wait until customers counted the contact (its last step); the customer's id."""
+    """Wait until customers attributed the message's identity to a customer (identity and
+    profile written; a known identity writes nothing per message); the customer's id."""
     db = platform.db("customers")
 
-    async def counted() -> str | None:
+    async def attributed() -> str | None:
         identity = await db["identities"].find_one({"_id": message.identity.key})
-        if identity is None or message.event_id not in identity.get("recent", []):
+        if identity is None:
             return None
-        return identity["customer_id"]
+        profile = await db["customers"].find_one({"_id": identity["customer_id"]}, {"_id": 1})
+        return identity["customer_id"] if profile else None
 
-    return await eventually(counted)
+    return await eventually(attributed)
 
 
 async def identify(platform: Platform, probe: EventProbe, message: InboundMessage) -> str:
-    """Publish an inbound message; the id of the customer it was attributed to."""
+    """Publish an inbound message; the id of the customer it was attributed to, once
+    customers handled it (a known identity's message writes nothing to wait for: drain)."""
     await platform.ctx.bus.publish(message)
+    await probe.drain(platform)
     return await identified(platform, message)
 
 

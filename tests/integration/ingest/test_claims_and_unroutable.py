@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aio_pika
 import pytest
@@ -54,15 +54,71 @@ async def test_a_stale_claim_of_a_dead_process_is_taken_over_and_published_once(
     assert response.json() == {"received": 1, "duplicates": 0}
     await probe.settle()
     assert len(probe.with_id(key)) == 1
-    published = platform.db("ingest")["dedupe_published"]
+    # Taken over: the claim is now this process's, and its heartbeat settles it.
+    claim = await dedupe.find_one({"_id": key})
+    assert claim is not None and claim["claimed_at"] > long_ago
 
-    async def recorded() -> bool:  # recorded a moment after the answer (not waited for)
-        return await published.find_one({"_id": key}) is not None
+    async def settled() -> bool:  # told by the owner's next heartbeat (not waited for)
+        owners = platform.db("ingest")["dedupe_owners"]
+        heartbeat = await owners.find_one({"_id": claim["owner"]})
+        return heartbeat is not None and heartbeat["settled_before"] > claim["claimed_at"]
 
-    await eventually(recorded)
+    await eventually(settled)
 
     again = await platform.http.post("/webhooks/whatsapp", content=raw, headers=headers)
     assert again.json() == {"received": 1, "duplicates": 1}
+
+
+async def _claimed_elsewhere(
+    platform: Platform, key: str, claimed_at: datetime, alive_at: datetime, settled: datetime
+) -> None:
+    """A claim of another ingest process, and that process's last heartbeat."""
+    owner = f"other-{uid()}"
+    await platform.db("ingest")["dedupe"].insert_one(
+        {
+            "_id": key,
+            "state": "pending",
+            "owner": owner,
+            "channel": "whatsapp",
+            "kind": "message",
+            "claimed_at": claimed_at,
+            "recorded_at": claimed_at,
+        }
+    )
+    await platform.db("ingest")["dedupe_owners"].insert_one(
+        {"_id": owner, "alive_at": alive_at, "settled_before": settled}
+    )
+
+
+async def test_a_claim_another_live_process_settled_is_a_duplicate(
+    platform: Platform, probe: Probe
+) -> None:
+    wamid = f"wamid.{uid()}"
+    key = f"wa:{LINE}:{wamid}"
+    now = utcnow()
+    await _claimed_elsewhere(platform, key, now - timedelta(minutes=1), now, now)
+    raw, headers = signed(platform.settings, wa_text("ya lo publicó otro", wamid=wamid))
+    response = await platform.http.post("/webhooks/whatsapp", content=raw, headers=headers)
+    assert response.json() == {"received": 1, "duplicates": 1}
+    await probe.settle()
+    assert probe.with_id(key) == []
+
+
+async def test_a_claim_in_flight_when_its_process_died_is_published_once(
+    platform: Platform, probe: Probe
+) -> None:
+    wamid = f"wamid.{uid()}"
+    key = f"wa:{LINE}:{wamid}"
+    died = utcnow() - timedelta(hours=1)
+    # Its last heartbeat: alive, and this claim (made just before) not settled yet.
+    await _claimed_elsewhere(platform, key, died, died, died)
+    raw, headers = signed(platform.settings, wa_text("¿llegó?", wamid=wamid))
+    response = await platform.http.post("/webhooks/whatsapp", content=raw, headers=headers)
+    assert response.json() == {"received": 1, "duplicates": 0}
+    again = await platform.http.post("/webhooks/whatsapp", content=raw, headers=headers)
+    assert again.json() == {"received": 1, "duplicates": 1}
+    await probe.settle()
+    assert len(probe.with_id(key)) == 1
 
 
 @pytest.fixture
