@@ -61,14 +61,14 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def twilio_urls(settings: Settings, url: str) -> list[str]:
-    """The URLs Twilio may have signed: the public one (behind a proxy), then the one we saw."""
+    """The URL Twilio signed: the public one when IVR_PUBLIC_BASE_URL is set (Twilio called
+    that address; a signature over the address we saw behind the proxy is not Twilio's), else
+    the one we saw."""
+    if not settings.ivr_public_base_url:
+        return [url]
     parts = urlsplit(url)
-    candidates = []
-    if settings.ivr_public_base_url:
-        public = settings.ivr_public_base_url.rstrip("/") + parts.path
-        candidates.append(public + (f"?{parts.query}" if parts.query else ""))
-    candidates.append(url)
-    return candidates
+    public = settings.ivr_public_base_url.rstrip("/") + parts.path
+    return [public + (f"?{parts.query}" if parts.query else "")]
 
 
 def ivr_action_url(settings: Settings) -> str:

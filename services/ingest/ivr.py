@@ -343,12 +343,30 @@ def _rfc2822(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+NO_INPUT_PROMPT = "No recibimos ninguna opción."
+NO_INPUT_GOODBYE = (
+    "No recibimos ninguna opción. Gracias por llamar a ToWebs; puede volver a llamarnos "
+    "cuando lo necesite. Hasta luego."
+)
+
+
 def _gather(action_url: str, prompt: str) -> str:
+    """Ask once; a silent caller is asked once more, then told goodbye politely. Twilio goes
+    on to the next verb when a <Gather> gets no input (and posts to `action` when it does,
+    leaving the rest of this document), so the re-prompt and the goodbye follow it."""
+
+    def ask(text: str) -> str:
+        return (
+            f'<Gather input="dtmf speech" numDigits="1" timeout="6" language="{VOICE_LANGUAGE}" '
+            f'action={quoteattr(action_url)} method="POST">'
+            f'<Say language="{VOICE_LANGUAGE}">{escape(text)}</Say>'
+            "</Gather>"
+        )
+
     return (
-        f'<Gather input="dtmf speech" numDigits="1" timeout="6" language="{VOICE_LANGUAGE}" '
-        f'action={quoteattr(action_url)} method="POST">'
-        f'<Say language="{VOICE_LANGUAGE}">{escape(prompt)}</Say>'
-        "</Gather>"
+        ask(prompt)
+        + ask(f"{NO_INPUT_PROMPT} {prompt}")
+        + f'<Say language="{VOICE_LANGUAGE}">{escape(NO_INPUT_GOODBYE)}</Say><Hangup/>'
     )
 
 

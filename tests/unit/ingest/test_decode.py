@@ -95,6 +95,10 @@ def test_ivr_behind_a_proxy_is_verified_against_the_public_url() -> None:
     headers = {"X-Twilio-Signature": twilio_signature(settings.ivr_auth_token, public, params)}
     assert decode(settings, "ivr", urlencode(params).encode(), headers, seen).events
     assert ivr_action_url(settings) == "https://cc.example.com/webhooks/ivr?step=gather&menu=main"
+    # Signed over the address behind the proxy: not what Twilio signs, so refused.
+    local = {"X-Twilio-Signature": twilio_signature(settings.ivr_auth_token, seen, params)}
+    with pytest.raises(SignatureInvalid):
+        decode(settings, "ivr", urlencode(params).encode(), local, seen)
 
 
 def test_ivr_json_body_is_verified_by_body_sha256() -> None:

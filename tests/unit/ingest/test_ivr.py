@@ -187,10 +187,22 @@ def test_each_step_carries_what_the_ivr_said_in_its_twiml() -> None:
     ):
         event = call(params)
         assert event.prompt, params
-        said = ET.fromstring(ivr.twiml(event, "/a")).iter("Say")
-        assert [s.text for s in said] == [event.prompt]
+        said = [s.text for s in ET.fromstring(ivr.twiml(event, "/a")).iter("Say")]
+        assert said[0] == event.prompt  # then, for a menu, the re-prompt and the goodbye
     assert call(twilio_call(Digits="0")).motive == PERSON_MOTIVE
     assert call(twilio_call(CallStatus="completed")).prompt is None
+
+
+def test_a_silent_caller_is_asked_once_more_then_told_goodbye() -> None:
+    """Twilio goes on to the next verb when a <Gather> gets no input: without one the call
+    simply ends; the menu is asked again once, then a polite goodbye and a hang-up."""
+    root = ET.fromstring(ivr.twiml(call(twilio_call()), "/a"))
+    verbs = [child.tag for child in root]
+    assert verbs == ["Gather", "Gather", "Say", "Hangup"]
+    first, again = root.findall("Gather")
+    assert first.get("action") == again.get("action") == "/a"
+    assert (again.findtext("Say") or "").startswith("No recibimos ninguna opción.")
+    assert "Hasta luego" in (root.findtext("Say") or "")
 
 
 def test_status_callbacks_get_empty_twiml() -> None:
