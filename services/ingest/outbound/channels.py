@@ -67,7 +67,9 @@ class WhatsAppSender:
         if not name:
             return None
         return TemplateRef(
-            name=name, language=self.settings.whatsapp_template_language, parameters=[text]
+            name=name,
+            language=self.settings.whatsapp_template_language,
+            parameters=[whatsapp.template_parameter(text)],
         )
 
     def plan(self, message: Event, now: datetime) -> list[Any] | Refused:

@@ -26,8 +26,9 @@ from services.ingest.outbound.outcome import (
 # throughput (130429), pair rate (131056), spam rate (131048).
 THROTTLED = {4, 17, 32, 613, 80007, 130429, 131048, 131056}
 # Meta's side failing for now: unknown (1), service (2), "something went wrong" (131000),
-# service unavailable (131016), server temporarily unavailable (133004).
-TRANSIENT = {1, 2, 131000, 131016, 133004}
+# service unavailable (131016), account in maintenance during a throughput upgrade, about a
+# minute (131057), server temporarily unavailable (133004).
+TRANSIENT = {1, 2, 131000, 131016, 131057, 133004}
 # The token or the app's permissions: every message would fail the same way until an
 # operator fixes the settings, so replies are kept (retried), not failed one by one.
 AUTH = {0, 102, 190}

@@ -66,6 +66,21 @@ def media_part(
     }
 
 
+# Meta refuses a template parameter holding a new line, a tab or more than four consecutive
+# spaces, and the template's body has a length limit: a reply goes in as one line that fits.
+TEMPLATE_PARAMETER_MAX_CHARS = 1000
+
+
+def template_parameter(text: str) -> str:
+    """`text` as a valid template parameter: lines joined with " / " (a line break that
+    still reads as one), tabs and runs of spaces as one space, cut with "…" to the limit."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    flat = " / ".join(line for line in lines if line)
+    if len(flat) > TEMPLATE_PARAMETER_MAX_CHARS:
+        flat = flat[: TEMPLATE_PARAMETER_MAX_CHARS - 1].rstrip() + "…"
+    return flat
+
+
 def parts(message: OutboundMessage, template: TemplateRef | None) -> list[dict[str, Any]]:
     """The request bodies for this reply, in order. With `template`, the window is closed:
     only the template goes (media cannot be sent outside the window either)."""

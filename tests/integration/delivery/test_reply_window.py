@@ -83,3 +83,25 @@ async def test_a_whatsapp_reply_after_24_hours_goes_as_the_configured_template(
         r.body.get("text", {}).get("body") == "Ya reparamos su conexión"
         for r in graph.attempts(phone)
     )
+
+
+async def test_a_multi_line_reply_after_24_hours_goes_as_a_template_meta_accepts(
+    sending: Platform, graph: GraphStandIn
+) -> None:
+    """Meta refuses a template parameter with a new line, a tab or 5+ spaces; the stand-in
+    enforces it, so the reply must arrive as one valid line."""
+    phone = new_phone()
+    cid = await customer_wrote_two_days_ago(sending, phone)
+    text = "Hola:\n\nYa reparamos su conexión.\tSi sigue sin servicio,     avísenos."
+    response = await staff_reply(sending, cid, text)
+    assert response.status_code == 200, response.text
+
+    async def template_sent() -> list[Any]:
+        return [r for r in graph.accepted(phone) if r.body["type"] == "template"]
+
+    [sent] = await eventually(template_sent, timeout=15)
+    [parameter] = sent.body["template"]["components"][0]["parameters"]
+    assert parameter["text"] == (
+        "Hola: / Ya reparamos su conexión. Si sigue sin servicio, avísenos."
+    )
+    assert not [v for v in graph.violations if "template parameter" in v]

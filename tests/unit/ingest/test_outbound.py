@@ -28,7 +28,7 @@ def meta(code: str) -> tuple[int, dict[str, object]]:
     return ERRORS[code]["status"], {"error": ERRORS[code]["error"]}
 
 
-@pytest.mark.parametrize("code", ["1", "4", "80007", "130429"])
+@pytest.mark.parametrize("code", ["1", "4", "80007", "130429", "131057"])
 def test_meta_throttling_and_transient_codes_are_retryable(code: str) -> None:
     assert isinstance(classify_error(*meta(code), None), Retryable)
 
@@ -101,6 +101,15 @@ def test_whatsapp_template_replaces_text_and_media() -> None:
     [body] = whatsapp.parts(outbound(media=media), template)
     assert body["type"] == "template"
     assert body["template"]["language"] == {"code": "es_AR"}
+
+
+def test_a_template_parameter_is_one_line_without_tabs_or_long_runs_of_spaces() -> None:
+    text = "Hola Ana:\n\n\tYa reparamos su conexión.      Gracias\r\nSaludos"
+    assert whatsapp.template_parameter(text) == (
+        "Hola Ana: / Ya reparamos su conexión. Gracias / Saludos"
+    )
+    long = whatsapp.template_parameter("palabra " * 400)
+    assert len(long) == whatsapp.TEMPLATE_PARAMETER_MAX_CHARS and long.endswith("…")
 
 
 def test_whatsapp_audio_cannot_carry_a_caption_so_the_text_goes_first() -> None:
