@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.ingest.outbound.text import MESSENGER_TEXT_MAX, split_text
 from shared.contracts.conversation import OutboundMessage
 
 PATH = "me/messages"
@@ -29,11 +30,12 @@ def envelope(psid: str, human_agent: bool) -> dict[str, Any]:
 
 
 def parts(message: OutboundMessage, human_agent: bool) -> list[dict[str, Any]]:
-    """Text first, then each attachment by URL (Messenger has no captions)."""
+    """Text first (in parts of at most 2,000 characters, in order), then each attachment by
+    URL (Messenger has no captions)."""
     psid = message.identity.external_id
     bodies: list[dict[str, Any]] = []
-    if message.text:
-        bodies.append({**envelope(psid, human_agent), "message": {"text": message.text}})
+    for text in split_text(message.text or "", MESSENGER_TEXT_MAX):
+        bodies.append({**envelope(psid, human_agent), "message": {"text": text}})
     for attachment in message.media:
         kind = ATTACHMENT_TYPES.get(attachment.kind)
         if kind and attachment.url:

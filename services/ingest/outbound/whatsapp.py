@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.ingest.outbound.text import WHATSAPP_CAPTION_MAX
 from shared.contracts.conversation import OutboundMessage, TemplateRef
 
 CAPTIONED = {"image", "video", "document"}
@@ -91,11 +92,14 @@ def parts(message: OutboundMessage, template: TemplateRef | None) -> list[dict[s
     bodies: list[dict[str, Any]] = []
     caption_used = False
     first = media[0] if media else None
-    if message.text and not (first and first.kind in CAPTIONED):
-        bodies.append(text_part(to, message.text))
+    fits_a_caption = len(message.text or "") <= WHATSAPP_CAPTION_MAX
+    if message.text and not (first and first.kind in CAPTIONED and fits_a_caption):
+        bodies.append(text_part(to, message.text))  # a caption holds at most 1,024
         caption_used = True
     for attachment in media:
         caption = None if caption_used else (attachment.caption or message.text)
+        if caption and len(caption) > WHATSAPP_CAPTION_MAX:
+            caption = caption[: WHATSAPP_CAPTION_MAX - 1].rstrip() + "…"
         if attachment.kind in CAPTIONED:
             caption_used = True
         assert attachment.url is not None

@@ -93,3 +93,21 @@ async def test_a_person_not_available_ends_failed_with_the_reason(
     assert "isn't available right now" in status["reason"]
     assert status["errors"][0]["reason"] == "recipient_unavailable"
     assert "isn't available right now" in status["errors"][0]["title"]
+
+
+async def test_a_reply_longer_than_messenger_allows_arrives_in_ordered_parts(
+    sending: Platform, graph: GraphStandIn, outcomes: Outcomes
+) -> None:
+    """Messenger refuses a text over 2,000 characters (the stand-in too): a 3,500-character
+    reply arrives whole, as parts within the limit, in reading order."""
+    sentences = [f"Paso {n}: revisamos el equipo número {n} de su instalación." for n in range(60)]
+    text = " ".join(sentences)
+    message = reply(text, channel="messenger", last_inbound_at=utcnow())
+    await sending.ctx.bus.publish(message)
+
+    status = await outcomes.wait_for(message.event_id)
+    sent = [r.body["message"]["text"] for r in graph.accepted(message.identity.external_id)]
+    assert len(sent) == 2 and all(len(part) <= 2000 for part in sent)
+    assert " ".join(sent) == text
+    assert status["status"] == "sent"
+    assert graph.violations == []
