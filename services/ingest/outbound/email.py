@@ -54,6 +54,10 @@ class SmtpSender:
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            # RFC 5321: a 4yz reply is transient (greylisting, 450 mailbox busy): try again
+            # later; only a 5yz refusal of the recipient is permanent.
+            if all(400 <= r.code < 500 for r in exc.recipients):
+                return Retryable("smtp_busy", detail, str(exc.recipients[0].code))
             return Refused("invalid_recipient", detail, "smtp_recipient")
         except aiosmtplib.SMTPResponseException as exc:
             detail = f"SMTP {exc.code} {exc.message}"

@@ -87,6 +87,22 @@ async def test_an_email_the_server_refuses_shows_failed_with_the_reason(
     assert smtp.mailbox.parsed(address) == []
 
 
+async def test_a_greylisted_email_is_tried_again_and_arrives(
+    sending: Platform, smtp: SmtpServer
+) -> None:
+    """A 4xx answer to the recipient is transient (RFC 5321): tried again, not failed."""
+    address = f"gris-{uuid.uuid4().hex[:8]}@example.com"
+    smtp.mailbox.greylist.add(address)
+    cid = await consultation(sending, email=address)
+    await answer(sending, cid, "email")
+
+    shown = await delivery_of(sending, cid, "sent")
+    assert address in smtp.mailbox.greylisted  # the first attempt was turned away
+    [mail] = smtp.mailbox.parsed(address)
+    assert mail.get_content().strip() == ANSWER
+    assert shown["answer_delivery_error"] is None
+
+
 async def test_a_whatsapp_answer_reaches_the_phone_the_customer_gave(
     sending: Platform, graph: GraphStandIn
 ) -> None:
