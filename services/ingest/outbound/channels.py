@@ -15,7 +15,7 @@ from services.ingest.outbound.email import SmtpSender
 from services.ingest.outbound.graph import GraphClient
 from services.ingest.outbound.outcome import Outcome, Refused
 from shared.config import Settings
-from shared.contracts.base import Event
+from shared.contracts.base import Event, utcnow
 from shared.contracts.conversation import OutboundMessage, TemplateRef
 from shared.contracts.delivery import ConsultationEmail
 from shared.window import messenger_mode, whatsapp_mode
@@ -121,16 +121,27 @@ class MessengerSender:
                 "(7 days for a human with the HUMAN_AGENT tag)",
                 "window_closed",
             )
-        return messenger.parts(message, human_agent=mode == "human_agent")
+        parts = messenger.parts(message, human_agent=mode == "human_agent")
+        if not parts:  # recorded as sent, nothing would have gone out
+            return Refused(
+                "empty",
+                "nothing Messenger can send: no text and no attachment of a kind it takes",
+                "empty",
+            )
+        return parts
 
     def fallback(self, message: Event, refused: Refused) -> list[Any] | None:
         assert isinstance(message, OutboundMessage)
         # Meta said "outside the allowed window" for a reply we thought inside it: a human
-        # may still answer with the HUMAN_AGENT tag.
+        # may still answer with the HUMAN_AGENT tag, unless the refused reply already went
+        # with it (the same request again would be refused again).
         # (The delivery use case tries a fallback once.)
-        if refused.reason == "window_closed" and is_human(message.author):
-            return messenger.parts(message, human_agent=True)
-        return None
+        if refused.reason != "window_closed" or not is_human(message.author):
+            return None
+        sent_as = messenger_mode(message.customer_last_inbound_at, utcnow(), human=True)
+        if sent_as == "human_agent":
+            return None
+        return messenger.parts(message, human_agent=True)
 
     async def send(self, part: Any) -> Outcome:
         token = self.settings.messenger_page_access_token or ""

@@ -3,11 +3,17 @@ characters, a WhatsApp caption at most 1,024; a longer reply goes as ordered par
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from services.ingest.outbound import messenger, whatsapp
+from services.ingest.outbound.channels import MessengerSender
+from services.ingest.outbound.graph import GraphClient
+from services.ingest.outbound.outcome import Refused
 from services.ingest.outbound.text import MESSENGER_TEXT_MAX, WHATSAPP_CAPTION_MAX, split_text
-from shared.contracts.base import Identity
+from shared.contracts.base import Identity, utcnow
 from shared.contracts.conversation import OutboundMessage
 from shared.contracts.inbound import Attachment
+from tests.settings import isolated_settings
 
 PARAGRAPH = "Revisamos su conexión y encontramos una falla en la zona. " * 20
 
@@ -58,3 +64,27 @@ def test_a_whatsapp_text_too_long_for_a_caption_goes_before_the_image() -> None:
     assert [b["type"] for b in short] == ["image"]
     assert short[0]["image"]["caption"] == "Mire la foto"
     assert len("x" * WHATSAPP_CAPTION_MAX) == 1024
+
+
+def _messenger_sender() -> MessengerSender:
+    # plan and fallback send nothing: the client is never used
+    return MessengerSender(isolated_settings(), GraphClient("http://127.0.0.1:9", "v21.0", 1.0))
+
+
+def test_a_messenger_reply_with_nothing_messenger_takes_is_refused_not_recorded_sent() -> None:
+    empty = _message("messenger", "")
+    empty.media = [Attachment(kind="sticker", url="https://example.com/s.webp")]
+    refused = _messenger_sender().plan(empty, utcnow())
+    assert isinstance(refused, Refused) and refused.reason == "empty"
+
+
+def test_a_human_agent_reply_refused_for_the_window_is_not_sent_again_the_same_way() -> None:
+    sender = _messenger_sender()
+    closed = Refused("window_closed", "outside the allowed window", "window_closed")
+    tagged = _message("messenger", "Le escribimos por su reclamo")
+    tagged.customer_last_inbound_at = utcnow() - timedelta(days=3)  # went with HUMAN_AGENT
+    assert sender.fallback(tagged, closed) is None
+    fresh = _message("messenger", "Le escribimos por su reclamo")
+    fresh.customer_last_inbound_at = utcnow() - timedelta(hours=1)  # went as RESPONSE
+    [retry] = sender.fallback(fresh, closed) or []
+    assert retry["tag"] == "HUMAN_AGENT"
