@@ -289,6 +289,28 @@ async def current_user(
         raise unauthorized() from exc
 
 
+async def credential_still_valid(request: Request) -> bool:
+    """Whether the request's credential (bearer token or session cookie) is still good now.
+
+    A long-lived response (the live feed) asks this now and then, so that a revoked user, a
+    disabled account or a signed-out session stops receiving within seconds, not when the
+    connection would have ended anyway."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    try:
+        if scheme.lower() == "bearer" and token.strip():
+            revocations = getattr(request.app.state, "revocations", None) or _NoRevocations()
+            await authenticate(settings_dependency(request), revocations, token.strip())
+            return True
+        cookie = request.cookies.get(SESSION_COOKIE)
+        sessions: SessionLookup | None = getattr(request.app.state, "sessions", None)
+        if cookie and sessions is not None:
+            await sessions.session(cookie, "GET", None)
+            return True
+    except InvalidToken:
+        return False
+    return False
+
+
 class Allowed:
     """Dependency: the caller's role may do `action` of `POLICY` (403 otherwise)."""
 

@@ -30,7 +30,7 @@ import json
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -39,7 +39,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 
-from shared.auth import User, may, settings_dependency
+from shared.auth import User, credential_still_valid, may, settings_dependency
 from shared.bus import EXCHANGE, connect_cluster
 from shared.config import Settings
 from shared.logging import get_logger
@@ -255,9 +255,15 @@ class LiveFeed:
 
 
 async def frames(
-    feed: LiveFeed, listener: Listener, user: User, last_event_id: str | None
+    feed: LiveFeed,
+    listener: Listener,
+    user: User,
+    last_event_id: str | None,
+    still_allowed: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncIterator[str]:
-    """The body of one SSE response: ready (or replay, or resync), events, heartbeats."""
+    """The body of one SSE response: ready (or replay, or resync), events, heartbeats. At
+    every heartbeat `still_allowed` is asked again: a revoked or signed-out user's feed ends
+    there (the console then reconnects, is refused, and asks to sign in)."""
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
         missed = feed.missed_since(last_event_id)
@@ -273,6 +279,8 @@ async def frames(
             try:
                 change = await asyncio.wait_for(listener.queue.get(), HEARTBEAT_SECONDS)
             except TimeoutError:
+                if still_allowed is not None and not await still_allowed():
+                    return
                 yield ": latido\n\n"
                 continue
             if change is None:
@@ -307,7 +315,7 @@ def add_route(router: APIRouter, feed: LiveFeed) -> None:
                 status.HTTP_503_SERVICE_UNAVAILABLE, "live feed unavailable; retry shortly"
             ) from exc
         return StreamingResponse(
-            frames(feed, listener, user, last_event_id),
+            frames(feed, listener, user, last_event_id, lambda: credential_still_valid(request)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

@@ -17,6 +17,8 @@ from shared.auth import User, issue_token
 from tests.support import Platform, eventually, meta_body, meta_signature
 from tests.unit.ingest.payloads import wa_text
 
+_FEED_ENDED = ("ended", None, "")
+
 
 @asynccontextmanager
 async def _listening(
@@ -50,6 +52,7 @@ async def _listening(
                     if event == "ready":
                         ready.set()
                     event, event_id, data = "message", None, ""
+        frames.append(_FEED_ENDED)  # the platform ended the response
 
     task = asyncio.create_task(read())
     await asyncio.wait_for(ready.wait(), 15)
@@ -138,3 +141,26 @@ async def test_a_console_resuming_with_an_unknown_id_is_told_to_resync(
     token = issue_token(platform.settings, "ana", "central")
     async with _listening(console_url, token, {"Last-Event-ID": "elsewhere-42"}) as frames:
         assert [event for event, _, _ in frames[:2]] == ["resync", "ready"]
+
+
+async def test_a_revoked_users_live_feed_ends_at_the_next_heartbeat(
+    platform: Platform, console_url: str, monkeypatch: Any
+):
+    """Revocation ends a feed already streaming (it used to run on for up to 5 minutes)."""
+    import services.routing.live as live
+
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.5)
+    user = f"rev{random.randint(10**5, 10**6)}"
+    token = issue_token(platform.settings, user, "agent")
+    async with _listening(console_url, token) as frames:
+        revoked = await platform.http.post(
+            f"/api/access/users/{user}/revoke", headers=platform.auth("root", "admin")
+        )
+        assert revoked.status_code == 200, revoked.text
+        started = asyncio.get_running_loop().time()
+
+        async def ended() -> bool | None:
+            return True if _FEED_ENDED in frames else None
+
+        await eventually(ended, timeout=10)
+        assert asyncio.get_running_loop().time() - started < 10
