@@ -178,10 +178,31 @@ def portal_client(
 PortalClient = Annotated[None, Depends(portal_client)]
 
 
+# A day as the tables write it (YYYY-MM-DD), never a number: pydantic's `date` would read
+# `hasta=0` as a Unix time (1970-01-01) and answer 200.
+DAY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise errors.Invalid(
+            f"{name} no es una fecha válida (AAAA-MM-DD).",
+            details=[{"field": f"query.{name}", "message": str(exc), "type": "date"}],
+        ) from exc
+
+
 def list_query(
     q: Annotated[str | None, Query(max_length=200, description="customer name or document")] = None,
-    desde: Annotated[date | None, Query(description="first day, inclusive (office tz)")] = None,
-    hasta: Annotated[date | None, Query(description="last day, inclusive (office tz)")] = None,
+    desde: Annotated[
+        str | None, Query(pattern=DAY, description="first day, YYYY-MM-DD, inclusive (office tz)")
+    ] = None,
+    hasta: Annotated[
+        str | None, Query(pattern=DAY, description="last day, YYYY-MM-DD, inclusive (office tz)")
+    ] = None,
     estado: Annotated[str | None, Query(max_length=40, description="status or 'todos'")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -196,8 +217,8 @@ def list_query(
 ) -> ListQuery:
     return ListQuery(
         q=q,
-        desde=desde,
-        hasta=hasta,
+        desde=_day(desde, "desde"),
+        hasta=_day(hasta, "hasta"),
         estado=estado,
         page=page,
         page_size=page_size,

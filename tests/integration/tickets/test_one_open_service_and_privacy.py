@@ -109,7 +109,13 @@ async def test_list_filters_take_display_forms_and_refuse_unknown_ones(platform:
         )
         assert (response.status_code, response.json()["total"]) == (200, 0)
     for path in ("/api/services", "/api/consultations"):
-        for params in ({"estado": "perdido"}, {"hasta": "9999-12-31"}, {"desde": "0001-01-01"}):
+        for params in (
+            {"estado": "perdido"},
+            {"hasta": "9999-12-31"},
+            {"desde": "0001-01-01"},
+            {"hasta": "0"},  # a number is not a day (it was read as a Unix time)
+            {"desde": "2024-02-30"},
+        ):
             response = await platform.http.get(path, params=params, headers=auth)
             assert response.status_code == 422, (path, params, response.text)
         # A consultation's status, the services' group of ended ones: both understood.
