@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import PlainTextResponse
 from faststream.rabbit import RabbitBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -74,7 +75,13 @@ def operations_router(ctx: ServiceContext, services: Sequence[Service] = ()) -> 
                 body.update(await facts())
         return body
 
-    @router.get("/metrics", summary="Prometheus metrics of this process")
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics of this process",
+        # Prometheus's text exposition format, not JSON: documented as what it serves.
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -154,6 +154,8 @@ async def test_openapi_documents_every_refusal_with_the_one_error_body(
         "servicios",
         "consultas",
     }
+    metrics = paths["/metrics"]["get"]["responses"]["200"]["content"]
+    assert list(metrics) == ["text/plain"]  # Prometheus text, not JSON
     for channel in ("whatsapp", "messenger", "webchat", "ivr"):
         post = paths[f"/webhooks/{channel}"]["post"]
         [content] = post["requestBody"]["content"].values()
