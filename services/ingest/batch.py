@@ -17,6 +17,9 @@ class Batch:
     skipped: list[str] = field(default_factory=list)
     # Items that are deliberately not events (echoes, other webhook fields, ...).
     ignored: int = 0
+    # Errors the provider reports inside the webhook (WhatsApp's `value.errors`, a message's
+    # own `errors`): {code, title, message, where}; counted and logged, never dropped silently.
+    provider_errors: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, event: InboundEvent, item: str) -> None:
         """Keep the event if it can be published; else skip it, naming the item.

@@ -22,6 +22,7 @@ from services.ingest.metrics import (
     INBOUND_DUPLICATES,
     INBOUND_EVENTS,
     WEBHOOK_ITEMS_SKIPPED,
+    WEBHOOK_PROVIDER_ERRORS,
     WEBHOOK_REJECTIONS,
 )
 from services.ingest.sealing import box_for, seal_event
@@ -188,6 +189,9 @@ class Ingest:
         if batch.skipped:
             WEBHOOK_ITEMS_SKIPPED.labels(channel).inc(len(batch.skipped))
             log.warning("webhook_items_skipped", channel=channel, reasons=batch.skipped[:10])
+        for error in batch.provider_errors:
+            WEBHOOK_PROVIDER_ERRORS.labels(channel, error["code"]).inc()
+            log.warning("webhook_provider_error", channel=channel, **error)
         try:
             return await self._publish_once(channel, batch.events)
         except PublishFailed:

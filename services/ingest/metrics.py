@@ -24,6 +24,11 @@ WEBHOOK_ITEMS_SKIPPED = Counter(
     "Items inside an accepted webhook that could not become an event (no id, no sender, ...)",
     ["channel"],
 )
+WEBHOOK_PROVIDER_ERRORS = Counter(
+    "cc_webhook_provider_errors_total",
+    "Errors the provider reported inside accepted webhooks, by channel and the provider's code",
+    ["channel", "code"],
+)
 
 # --- outbound delivery (labels: channel = whatsapp | messenger | email | webchat | ivr) ---
 OUTBOUND_SENT = Counter(

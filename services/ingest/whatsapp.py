@@ -63,7 +63,10 @@ def _normalize_value(
     metadata = as_dict(value.get("metadata"))
     line_id = text_or_none(str(metadata.get("phone_number_id") or "")) or waba_id or "-"
     contacts = [c for c in as_list(value.get("contacts")) if isinstance(c, dict)]
+    _provider_errors(value.get("errors"), "value", batch)
     for message in as_list(value.get("messages")):
+        if isinstance(message, dict):
+            _provider_errors(message.get("errors"), "message", batch)
         try:
             event = _message(message, line_id, contacts, received_at)
         except (ValidationError, ValueError, TypeError) as exc:
@@ -84,6 +87,22 @@ def _normalize_value(
         else:
             batch.add(status_event, "status")
     batch.ignored += len(as_list(value.get("message_echoes")))
+
+
+def _provider_errors(errors: Any, where: str, batch: Batch) -> None:
+    """Meta's errors inside a webhook (`value.errors`: the webhook itself; a message's
+    `errors`: e.g. 131051 unsupported type), kept for counting and the log."""
+    for error in as_list(errors):
+        if isinstance(error, dict):
+            details = as_dict(error.get("error_data")).get("details")
+            batch.provider_errors.append(
+                {
+                    "code": code if (code := str(error.get("code") or "")).isdigit() else "other",
+                    "title": str(error.get("title") or "")[:200],
+                    "message": str(error.get("message") or details or "")[:500],
+                    "where": where,
+                }
+            )
 
 
 def _contact_for(message: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -520,3 +520,40 @@ def test_fixture_batch_gives_every_message_and_status_of_every_entry_in_order() 
 
 def test_fixture_file_exists() -> None:
     assert Path(FIXTURES / "whatsapp_batch.json").exists()
+
+
+def test_errors_meta_reports_inside_a_webhook_are_kept_for_counting_not_dropped() -> None:
+    """Meta's `value.errors` (the webhook itself) and a message's own `errors` (e.g. 131051,
+    a type the Cloud API does not support) are read: counted and logged by the handler."""
+    body = wa_text("hola")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["errors"] = [
+        {
+            "code": 131000,
+            "title": "Something went wrong",
+            "message": "Something went wrong",
+            "error_data": {"details": "Message failed to send because of an unknown error."},
+        }
+    ]
+    value["messages"].append(
+        {
+            "from": "5491155550000",
+            "id": "wamid.unsupported1",
+            "timestamp": "1749854575",
+            "type": "unsupported",
+            "errors": [
+                {
+                    "code": 131051,
+                    "title": "Message type unknown",
+                    "error_data": {"details": "Message type is currently not supported."},
+                }
+            ],
+        }
+    )
+    batch = whatsapp.normalize(body, NOW)
+    assert [(e["code"], e["where"]) for e in batch.provider_errors] == [
+        ("131000", "value"),
+        ("131051", "message"),
+    ]
+    assert batch.provider_errors[1]["message"] == "Message type is currently not supported."
+    assert len(batch.events) == 2  # the messages still become events
