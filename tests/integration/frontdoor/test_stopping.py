@@ -5,6 +5,7 @@ start, which finds the data directory free."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from pymongo import MongoClient
 from contactcenter.embedded_mongo import free_port
 from shared.config import Settings
 from tests.brokers import scaled
+from tests.conftest import _delete_namespace
 from tests.support import meta_body, meta_signature
 from tests.unit.ingest.payloads import wa_text
 
@@ -95,6 +97,16 @@ class Up:
 
 
 @pytest.fixture
+def own_settings(settings: Settings) -> Iterator[Settings]:
+    """A bus namespace of its own: on the session's namespace the test platform's consumers
+    (routing.inbound is single-active-consumer) would take the messages `up` should store."""
+    ns = f"s{uuid.uuid4().hex[:10]}"
+    own = settings.model_copy(update={"bus_namespace": ns, "mongo_db_prefix": f"{ns}_"})
+    yield own
+    asyncio.run(_delete_namespace(own))
+
+
+@pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
     for pid in _database_servers(tmp_path):  # never leave a server behind, whatever failed
@@ -110,8 +122,9 @@ def _stored_messages(data_dir: Path, settings: Settings) -> int:
 
 @pytest.mark.parametrize("how", ["SIGTERM to the process", "SIGINT to the group", "SIGKILL"])
 def test_up_stops_within_the_deadline_and_leaves_nothing_running(
-    settings: Settings, data_dir: Path, how: str
+    own_settings: Settings, data_dir: Path, how: str
 ) -> None:
+    settings = own_settings
     platform = Up(settings, data_dir)
     try:
         platform.wait_ready()

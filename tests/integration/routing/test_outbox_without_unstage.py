@@ -4,6 +4,7 @@ nothing this process carried out."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from services.routing.handlers import Routing
@@ -19,8 +20,13 @@ from tests.support import Platform
 async def test_the_next_commit_replaces_carried_out_effects_and_idle_ones_are_emptied_once(
     platform: Platform,
 ):
-    db = platform.db("routing")
+    # A database of its own: the relay scans every conversation of its database, and the
+    # platform's routing database holds other tests' conversations.
+    db = platform.ctx.mongo.get_database(
+        platform.settings.db_name(f"routing_{uuid.uuid4().hex[:8]}")
+    )
     store = Store(db, platform.ctx.bus)
+    await store.ensure_indexes()
     routing = Routing(
         store, EchoBot(), HoldTimers(db, 60), SecretBox(platform.settings.secrets_key), "UTC"
     )
@@ -54,3 +60,4 @@ async def test_the_next_commit_replaces_carried_out_effects_and_idle_ones_are_em
     assert await store.effects.unstage_idle() == 0
     messages = await db["messages"].count_documents({"conversation_id": cid})
     assert messages == 6  # three lines, three answers: every effect was carried out
+    await platform.ctx.mongo.drop_database(db.name)

@@ -50,7 +50,8 @@ async def test_a_change_written_without_its_event_is_republished(platform: Platf
         matching = [r for r in rows.json()["rows"] if r.get("numero") == service["number"]]
         if not matching:
             matching = [r for r in rows.json()["rows"] if service["number"] in r.values()]
-        return matching[0] if matching and "confirmado" in matching[0].values() else None
+        shown = [str(v).upper() for v in matching[0].values()] if matching else []
+        return matching[0] if "CONFIRMADO" in shown else None  # the state in words
 
     await eventually(exported_as_confirmed, timeout=60)
     doc = await services.find_one({"_id": service["service_id"]})
