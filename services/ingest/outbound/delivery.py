@@ -32,7 +32,13 @@ from typing import Any
 from services.ingest import metrics
 from services.ingest.delivery_store import DeliveryStore
 from services.ingest.outbound.channels import Sender
-from services.ingest.outbound.outcome import Accepted, Refused, Retryable, backoff_seconds
+from services.ingest.outbound.outcome import (
+    Accepted,
+    Refused,
+    Retryable,
+    backoff_seconds,
+    provider_wait,
+)
 from services.ingest.outbound.ratelimit import SendRate
 from shared.bus import Bus
 from shared.config import Settings
@@ -260,7 +266,7 @@ class Delivery:
                 attempt - 1,
                 self.settings.delivery_retry_base_seconds,
                 self.settings.delivery_retry_max_seconds,
-                outcome.retry_after,
+                provider_wait(outcome, attempt - 1),
             )
             if attempt >= attempts or wait > self.settings.delivery_retry_inline_max_seconds:
                 await self._park(message.event_id, record, outcome, wait)
@@ -294,7 +300,7 @@ class Delivery:
             total,
             self.settings.delivery_retry_base_seconds,
             self.settings.delivery_retry_max_seconds,
-            outcome.retry_after,
+            provider_wait(outcome, total),
         )
         delay = max(wait, later)
         await self.store.park(

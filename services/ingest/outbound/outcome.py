@@ -57,6 +57,19 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
 
 
+# WhatsApp's pair rate limit (131056: about one message every 6 s to one recipient): Meta asks
+# for an exponential backoff of 4^X seconds, X counting the retries from 0.
+PAIR_RATE_CODE = "131056"
+
+
+def provider_wait(outcome: Retryable, retry: int) -> float | None:
+    """The least wait the provider asked for before retry number `retry` (0 for the first):
+    its Retry-After, or for the pair rate limit 4^retry seconds."""
+    if outcome.code == PAIR_RATE_CODE:
+        return max(outcome.retry_after or 0.0, 4.0**retry)
+    return outcome.retry_after
+
+
 def backoff_seconds(
     attempt: int, base: float, cap: float, retry_after: float | None = None
 ) -> float:

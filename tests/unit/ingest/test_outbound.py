@@ -15,6 +15,7 @@ from services.ingest.outbound.outcome import (
     Refused,
     Retryable,
     backoff_seconds,
+    provider_wait,
     retry_after_seconds,
 )
 from shared.contracts.base import Identity
@@ -62,6 +63,15 @@ def test_bare_429_and_5xx_are_retryable_and_carry_retry_after() -> None:
     assert isinstance(outcome, Retryable) and outcome.retry_after == 7.0
     assert isinstance(classify_error(503, "<html>", None), Retryable)
     assert isinstance(classify_error(418, {}, None), Refused)
+
+
+def test_the_pair_rate_limit_backs_off_four_to_the_retry_seconds() -> None:
+    """131056 (one recipient, about a message every 6 s): Meta asks for 4^X seconds."""
+    pair = Retryable("throttled", "(#131056) Pair rate limit hit", "131056")
+    assert [provider_wait(pair, x) for x in range(4)] == [1.0, 4.0, 16.0, 64.0]
+    assert backoff_seconds(2, 0.5, 30.0, provider_wait(pair, 2)) >= 16.0
+    other = Retryable("throttled", "(#130429) Rate limit hit", "130429", 2.0)
+    assert provider_wait(other, 3) == 2.0
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
