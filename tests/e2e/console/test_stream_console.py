@@ -11,13 +11,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from shared.auth import issue_token
 from tests.e2e.console.signin import sign_in_with_token
-from tests.support import Platform, meta_body, meta_signature
-from tests.unit.ingest.payloads import wa_text
+from tests.e2e.console.test_staff_console import _whatsapp
+from tests.support import Platform
 
 pw = pytest.importorskip("playwright.async_api")
 expect = pw.expect
@@ -32,20 +31,6 @@ async def _signed_in(browser: Any, url: str, token: str, errors: list[str]) -> t
     await sign_in_with_token(page, token)
     await expect(page.locator("#live-state")).to_have_text("En vivo")
     return context, page
-
-
-async def _customer_writes(url: str, secret: str, text: str, phone: str, name: str) -> None:
-    raw = meta_body(wa_text(text, phone=phone, name=name))
-    async with httpx.AsyncClient(base_url=url) as client:
-        response = await client.post(
-            "/webhooks/whatsapp",
-            content=raw,
-            headers={
-                "Content-Type": "application/json",
-                "X-Hub-Signature-256": meta_signature(secret, raw),
-            },
-        )
-    assert response.status_code == 200, response.text
 
 
 async def test_unread_badges_presence_and_the_scorecard(
@@ -77,8 +62,8 @@ async def test_unread_badges_presence_and_the_scorecard(
 
     # Two customer messages arrive: both see a badge of 2 on the conversation, live.
     secret = settings.whatsapp_app_secret
-    await _customer_writes(console_url, secret, "Hola, no me llegan los mails", phone, name)
-    await _customer_writes(console_url, secret, "¿hay alguien?", phone, name)
+    await _whatsapp(console_url, secret, "Hola, no me llegan los mails", phone, name)
+    await _whatsapp(console_url, secret, "¿hay alguien?", phone, name)
     for page in (agent, staff):
         await expect(page.locator(".entry", has_text=name).locator(".unread")).to_have_text("2")
     await agent.screenshot(path=artifacts / "20-agente-con-no-leidos.png")
@@ -93,7 +78,7 @@ async def test_unread_badges_presence_and_the_scorecard(
 
     # A third message: the agent has the chat open, so it is seen at once; the staff's
     # badge grows to 3.
-    await _customer_writes(console_url, secret, "sigo esperando", phone, name)
+    await _whatsapp(console_url, secret, "sigo esperando", phone, name)
     await expect(staff.locator(".entry", has_text=name).locator(".unread")).to_have_text("3")
     await expect(agent.locator(".msg", has_text="sigo esperando")).to_be_visible()
     await expect(agent.locator(".entry", has_text=name).locator(".unread")).to_have_count(0)

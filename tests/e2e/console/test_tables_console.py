@@ -22,8 +22,9 @@ import pytest
 
 from shared.auth import issue_token
 from tests.e2e.console.signin import sign_in_with_token
-from tests.support import Platform, meta_body, meta_signature, twilio_signature
-from tests.unit.ingest.payloads import twilio_call, wa_text
+from tests.e2e.console.test_staff_console import _whatsapp
+from tests.support import Platform, twilio_signature
+from tests.unit.ingest.payloads import twilio_call
 
 pw = pytest.importorskip("playwright.async_api")
 expect = pw.expect
@@ -66,20 +67,6 @@ async def _call_through_the_ivr(url: str, token: str, call_sid: str, phone: str)
                 },
             )
             assert response.status_code == 200, response.text
-
-
-async def _whatsapp(url: str, secret: str, text: str, phone: str, name: str) -> None:
-    raw = meta_body(wa_text(text, phone=phone, name=name))
-    async with httpx.AsyncClient(base_url=url) as client:
-        response = await client.post(
-            "/webhooks/whatsapp",
-            content=raw,
-            headers={
-                "Content-Type": "application/json",
-                "X-Hub-Signature-256": meta_signature(secret, raw),
-            },
-        )
-    assert response.status_code == 200, response.text
 
 
 async def _filter_until(page: Any, row: Any) -> None:
