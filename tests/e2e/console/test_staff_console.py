@@ -8,6 +8,7 @@ screen at 1366×768 land in `artifacts/`.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from pathlib import Path
@@ -105,6 +106,19 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await ctx_beto.set_offline(True)
     await expect(beto.locator("#live-state")).to_have_text("Reconectando…")
     await ctx_beto.set_offline(False)
+    # His screen also rereads the open conversation every 20 s; on a slow machine that reread
+    # can land between Ana's take and his click. His reads wait, as on a slow network, until
+    # he acts, so what is tested is his stale screen meeting the 409, not the timer.
+    acted = asyncio.Event()
+
+    async def reads_wait_until_he_acts(route: Any) -> None:
+        if route.request.method == "GET":
+            await acted.wait()
+        else:
+            acted.set()
+        await route.continue_()
+
+    await ctx_beto.route("**/api/conversations/**", reads_wait_until_he_acts)
     await ana.get_by_role("button", name="Tomar").click()
     await expect(ana.locator("#conv-holder")).to_have_text(_shown(ana_user))
     await expect(ana.locator(".group-mine .entry", has_text=name)).to_be_visible()
@@ -115,6 +129,7 @@ async def test_two_staff_members_work_a_whatsapp_chat_live_and_use_the_tables(
     await expect(beto.get_by_label("Respuesta al cliente")).to_be_hidden()
     await expect(beto.get_by_role("button", name="Tomar")).to_have_count(0)
     await expect(beto.locator(".group-staff .entry", has_text=name)).to_be_visible()
+    await ctx_beto.unroute("**/api/conversations/**")
     await ctx_beto.unroute("**/api/stream/live")
     await expect(beto.locator("#live-state")).to_have_text("En vivo")
     await beto.screenshot(path=artifacts / "03-conversacion-de-otra-persona.png")
