@@ -185,6 +185,10 @@ class Settings(BaseSettings):
     print_max_per_user: int = 1
     print_max_concurrent: int = 2
     print_workers: int = 2
+    # A chats row whose only change is a new chat line (its "último mensaje") is written at
+    # most once per this many seconds; status, holder, customer and tags are written at once.
+    # The database's cost is per document written; the live screens read routing, not this.
+    exports_chat_line_seconds: float = Field(default=10.0, ge=0)
 
     def db_name(self, service: str) -> str:
         return f"{self.mongo_db_prefix}{service}"

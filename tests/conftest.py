@@ -73,6 +73,9 @@ def settings(mongo_url: str, namespace: str) -> Settings:
         log_level="WARNING",
         prefetch_count=20,
         hold_reminder_seconds=1.0,
+        # A chats row's last message waits out this window (10 s deployed); the coalescing
+        # has its own test (tests/integration/exports/test_chat_lines_coalesced.py).
+        exports_chat_line_seconds=1.0,
         dev_mode=True,  # the development secrets are the test secrets
         # Every in-process client shares one address; refusals are what many tests assert.
         # The throttle has its own tests (tests/integration/security/test_throttling.py).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.exports.api import build_router
+from services.exports.handlers import ChatLineCoalescer
 from services.exports.print_slots import PrintSlots
 from services.exports.store import ExportsStore
 from services.exports.subscribers import register_subscribers
@@ -13,7 +14,8 @@ from shared.service import Service, ServiceContext
 
 def create_service(ctx: ServiceContext) -> Service:
     store = ExportsStore(ctx.mongo.get_database(ctx.settings.db_name("exports")))
-    consumers = register_subscribers(ctx.bus, store)
+    chat_lines = ChatLineCoalescer(store, window=ctx.settings.exports_chat_line_seconds)
+    consumers = register_subscribers(ctx.bus, store, chat_lines)
     slots = PrintSlots.from_settings(ctx.settings)
     # People by their display names (shared/access), as the console shows them.
     people = Directory(AccessStore(ctx.settings, ctx.mongo))
@@ -24,6 +26,7 @@ def create_service(ctx: ServiceContext) -> Service:
 
     async def stop() -> None:
         await stop_all(consumers)
+        await chat_lines.flush()
         await slots.close()
 
     return Service(

@@ -4,6 +4,7 @@ order-tolerant (a row keeps its newest version; the customer's newest profile wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from services.exports.metrics import CUSTOMER_UPDATES, ROWS_PROJECTED
@@ -114,14 +115,14 @@ async def on_conversations(
 
 
 class ChatLineCoalescer:
-    """Chat rows written per second, not per chat line.
+    """Chat rows written once per window (seconds, `EXPORTS_CHAT_LINE_SECONDS`), not per line.
 
     What a chat row shows per message (its last message) changes with every line; the
     database's cost is per document written. A row written less than `window` seconds ago
     whose change is only a new line waits (its newest version) and is written when the
     window ends. Rows are versioned, so a later write of any kind supersedes a waiting one.
-    A process that stops meanwhile loses only the wait: the conversation's next event
-    writes the row again."""
+    A process that stops writes what waits (`flush`); one that dies loses only the wait: the
+    conversation's next event writes the row again."""
 
     def __init__(self, store: ExportsStore, window: float = 1.0) -> None:
         self.store = store
@@ -154,16 +155,28 @@ class ChatLineCoalescer:
         try:
             while self._waiting:
                 await asyncio.sleep(self.window)
-                rows, self._waiting = list(self._waiting.values()), {}
-                clock = time.monotonic()
-                for row in rows:
-                    self._written_at[row.row_id] = clock
-                try:
-                    await project_rows(self.store, rows)
-                except Exception as exc:  # the conversation's next event writes them
-                    log.warning("chat_lines_not_written", rows=len(rows), error=repr(exc))
+                await self._write_now()
         finally:
             self._task = None
+
+    async def _write_now(self) -> None:
+        rows, self._waiting = list(self._waiting.values()), {}
+        clock = time.monotonic()
+        for row in rows:
+            self._written_at[row.row_id] = clock
+        try:
+            await project_rows(self.store, rows)
+        except Exception as exc:  # the conversation's next event writes them
+            log.warning("chat_lines_not_written", rows=len(rows), error=repr(exc))
+
+    async def flush(self) -> None:
+        """On stop, after the consumers drained: what waits is written now, not lost."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._waiting:
+            await self._write_now()
 
 
 async def on_ticket(store: ExportsStore, event: TicketEvent) -> None:

@@ -16,8 +16,9 @@ from shared.logging import bind_context
 SERVICE = "exports"
 
 
-def register_subscribers(bus: Bus, store: ExportsStore) -> list[BatchConsumer]:
-    chat_lines = handlers.ChatLineCoalescer(store)
+def register_subscribers(
+    bus: Bus, store: ExportsStore, chat_lines: handlers.ChatLineCoalescer
+) -> list[BatchConsumer]:
 
     async def on_conversations(deliveries: list[Delivery]) -> None:
         """Chat traffic: one event per message, so it is consumed in micro-batches."""

@@ -43,3 +43,21 @@ async def test_chat_lines_are_written_once_per_window_and_a_status_change_at_onc
 
 async def _is(read, expected: str) -> bool:  # type: ignore[no-untyped-def]
     return await read() == expected
+
+
+async def test_a_stopping_exports_writes_the_lines_still_waiting(platform: Platform) -> None:
+    store = ExportsStore(platform.db(f"exports_lines_{uid()}"))
+    lines = ChatLineCoalescer(store, window=60.0)
+    cid = f"conv-{uid()}"
+    await on_conversations(store, [chat_event(conversation_id=cid, action="opened")], lines)
+    waiting = chat_event(conversation_id=cid, preview="la última antes de parar", version=2)
+    await on_conversations(store, [waiting], lines)
+    doc = await store.rows.find_one({"_id": f"chats:{cid}"})
+    assert doc is not None and doc["version"] == 1  # a minute's window: still waiting
+
+    await lines.flush()  # what the service's stop does after its consumers drained
+
+    doc = await store.rows.find_one({"_id": f"chats:{cid}"})
+    assert doc is not None and doc["version"] == 2
+    assert doc["values"]["ultimo_mensaje"] == "la última antes de parar"
+    assert lines._waiting == {}
