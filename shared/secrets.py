@@ -56,9 +56,9 @@ MAX_FILLERS = 8
 
 _KEYWORD = re.compile(
     r"(?<![a-z0-9])(?:"
-    r"contrase(?:n|ni)as?|contracenas?|password|passwd|pass|pwd|psw|claves?|pins?|nip|tokens?"
-    r"|otp|puk|credenciales|datos\s{1,3}de\s{1,3}(?:acceso|ingreso|login)"
-    r"|(?P<short>cvv2?|cvc|(?P<code>codigo))"
+    r"contrase(?:n|ni)as?|contracenas?|password|passwd|pass|pwd|psw|pw|claves?|pins?|nip"
+    r"|tokens?|otp|puk|credenciales|datos\s{1,3}de\s{1,3}(?:acceso|ingreso|login)"
+    r"|(?P<short>cvv2?|cvc|(?P<code>codigo|cod\.?))"
     r"|(?P<slang>contra(?=\s{0,3}(?::|=|->|(?:es|era|seria)(?![a-z]))))"
     r")(?![a-z0-9])"
 )
@@ -322,6 +322,10 @@ class _Scan:
         since_copula = MAX_FILLERS  # words read since the last copula ("es mi nombre")
         i = -1
         skip_until = -1
+        if self._asked_and_answered(tokens, keyword):
+            # "mi clave? Rio2032": a bare `?` glued to the keyword, no `¿` anywhere: the very
+            # next word is the value if it looks like one ("mi clave? no la sé" stays).
+            i, weak, budget = 0, True, 0
         while i + 1 < len(tokens):
             i += 1
             token = tokens[i]
@@ -347,6 +351,7 @@ class _Scan:
                     and not self._public_after_copula(core, self._word(tokens, i + 1))
                 ):
                     i, token, word = self._digit_groups(tokens, i)
+                    i, token, word = self._number_after_word(tokens, i, token, word)
                     span = self.value_span(token)
                     if span is not None:
                         found.append(span)
@@ -368,6 +373,12 @@ class _Scan:
             immediate = not previous
             if core in _COPULAS and not weak:
                 expecting, since_copula = True, 0
+            elif immediate and core.isdigit() and self._spaced_digits(tokens, i, keyword):
+                # "PIN 1 2 3 4": a number typed digit by digit right after its keyword.
+                i, token, word = self._digit_groups(tokens, i)
+                span = self.value_span(token)
+                if span is not None:
+                    found.append(span)
             elif (immediate and core.isdigit() and keyword.min_digits <= len(core) <= 12) or (
                 _looks_like_credential(core, keyword.min_digits)
                 and not self._named_or_address(core, previous, tokens, i)
@@ -404,6 +415,37 @@ class _Scan:
             i += 1
             token = _Token(token.start, tokens[i].end)
         return i, token, self.folded[token.start : token.end]
+
+    def _asked_and_answered(self, tokens: list[_Token], keyword: _Keyword) -> bool:
+        first = tokens[0] if tokens else None
+        return (
+            first is not None
+            and not self.question
+            and first.start == keyword.end
+            and self.folded[first.start : first.end] == "?"
+        )
+
+    def _spaced_digits(self, tokens: list[_Token], i: int, keyword: _Keyword) -> bool:
+        _, token, word = self._digit_groups(tokens, i)
+        digits = sum(ch.isdigit() for ch in word)
+        return token.end > tokens[i].end and keyword.min_digits <= digits <= 12
+
+    def _number_after_word(
+        self, tokens: list[_Token], i: int, token: _Token, word: str
+    ) -> tuple[int, _Token, str]:
+        """ "mi clave es Hornero 2024": a word value followed, one space apart, by a number of
+        up to 6 digits is one value typed with a space (a year alone is never a value, but
+        here it is half of one)."""
+        if word.isdigit() or _trailing(word) or i + 1 >= len(tokens):
+            return i, token, word
+        following = tokens[i + 1]
+        digits = self.folded[following.start : following.end].rstrip(_TRAILING_CLAUSE_END)
+        if following.separator or following.start != token.end + 1:
+            return i, token, word
+        if not (digits.isdigit() and len(digits) <= 6) or self._word(tokens, i + 2) in _UNIT_WORDS:
+            return i, token, word  # "Casa 2 veces": a count, not the value's second half
+        joined = _Token(token.start, following.end)
+        return i + 1, joined, self.folded[joined.start : joined.end]
 
     @staticmethod
     def _public_after_copula(core: str, next_word: str) -> bool:

@@ -66,6 +66,9 @@ def _message(msg: InboundMessage, box: SecretBox) -> InboundMessage:
             "sealed_payload": sealed_payload or msg.sealed_payload,
             "raw": raw,
             "sealed_raw": sealed_raw or msg.sealed_raw,
+            # A name typed into the web chat's form is free text too ("clave: Jacaranda77");
+            # it is shown, never opened, so it is masked and not sealed.
+            "contact": msg.contact.model_copy(update={"name": mask_secrets(msg.contact.name)}),
             "attachments": [_caption(a, box) for a in msg.attachments],
             "transcript": [_line(line, box) for line in msg.transcript],
         }

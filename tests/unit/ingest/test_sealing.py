@@ -107,6 +107,19 @@ def test_webchat_text_and_transcript_lines_are_sealed_line_by_line() -> None:
     _nowhere_in_clear(event)
 
 
+def test_a_credential_typed_as_the_web_chat_name_is_masked() -> None:
+    body = webchat("hola", name="clave: Jacaranda77")
+    raw = json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {SETTINGS.webchat_token}"}
+    [event] = decode(SETTINGS, "webchat", raw, headers).events
+    assert isinstance(event, InboundMessage)
+    assert event.contact.name == f"clave: {MASK}"
+    _nowhere_in_clear(event, "Jacaranda77")
+    ordinary = decode(SETTINGS, "webchat", json.dumps(webchat("hola")).encode(), headers).events
+    assert isinstance(ordinary[0], InboundMessage)
+    assert ordinary[0].contact.name == "Juan Pérez"
+
+
 def test_ivr_speech_is_sealed() -> None:
     url = "http://testserver/webhooks/ivr?step=gather&menu=main"
     params = twilio_call(SpeechResult="mi clave es 4455", CallStatus="in-progress")
