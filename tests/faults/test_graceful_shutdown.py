@@ -3,8 +3,12 @@ is lost; what it had not started waits in the queue for the next process."""
 
 from __future__ import annotations
 
+import asyncio
+
+import aio_pika
 import httpx
 
+from shared.bus import Bus, make_broker
 from shared.config import Settings
 from tests.brokers import scaled
 from tests.faults.bus_client import connected_bus
@@ -14,7 +18,7 @@ from tests.support import eventually
 
 async def test_sigterm_drains_in_flight_messages_and_loses_none(fault_settings: Settings):
     phones = [random_phone() for _ in range(20)]
-    messages = [inbound_text(p, f"consulta {n}", "stop") for n in range(15) for p in phones]
+    messages = [inbound_text(p, f"consulta {n}", "stop") for n in range(100) for p in phones]
     auth = staff_headers(fault_settings)
 
     async def stored(base_url: str) -> list[str]:
@@ -36,10 +40,12 @@ async def test_sigterm_drains_in_flight_messages_and_loses_none(fault_settings: 
         for message in messages:
             await bus.publish(message)
 
-    async def some_stored() -> bool:
-        return len(await stored(first.base_url)) >= len(messages) // 10
+    async def under_way() -> bool:  # a few conversations listed: stop in the thick of it
+        async with httpx.AsyncClient(base_url=first.base_url, headers=auth, timeout=30) as c:
+            listing = await c.get("/api/conversations", params={"channel": "whatsapp"})
+            return listing.status_code == 200 and len(listing.json()["items"]) >= 3
 
-    await eventually(some_stored, timeout=scaled(120), interval=0.2)
+    await eventually(under_way, timeout=scaled(120), interval=0.1)
     first.stop(timeout=30)
     assert first.process is not None
     log = first.log_path.read_text()
@@ -47,6 +53,10 @@ async def test_sigterm_drains_in_flight_messages_and_loses_none(fault_settings: 
     assert first.process.returncode in (0, -15), log[-3000:]
     assert '"event": "stopped"' in log, "the lifespan never finished its shutdown"
     assert "CancelledError" not in log
+    # What the broker had delivered to it was handled before it closed: nothing it held went
+    # back to the queue (a message handed back unhandled comes out flagged `redelivered`).
+    _, redelivered = await _waiting_in_routing(fault_settings)
+    assert redelivered == 0
 
     second = PlatformProcess(fault_settings, "run", "routing")
     second.start()
@@ -60,3 +70,32 @@ async def test_sigterm_drains_in_flight_messages_and_loses_none(fault_settings: 
         assert sorted(ids) == sorted(m.event_id for m in messages)
     finally:
         second.stop()
+
+
+async def _waiting_in_routing(settings: Settings) -> tuple[int, int]:
+    """How many messages wait in routing's inbound queue, and how many of them were delivered
+    before and handed back. They are looked at unacknowledged (the queue is single-active-
+    consumer: by a consumer, not basic.get) and go back for the next process on close."""
+    connection = await aio_pika.connect(settings.amqp_url.split(",")[0])
+    try:
+        channel = await connection.channel()
+        name = Bus(settings, make_broker(settings)).queue_name("routing", "inbound")
+        queue = await channel.get_queue(name, ensure=False)
+        waiting = (await queue.declare()).message_count or 0
+        if waiting == 0:
+            return 0, 0
+        await channel.set_qos(prefetch_count=waiting)
+        seen: list[bool] = []
+        got_all = asyncio.Event()
+
+        async def look(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            seen.append(bool(message.redelivered))
+            if len(seen) >= waiting:
+                got_all.set()
+
+        await queue.consume(look, no_ack=False)
+        await asyncio.wait_for(got_all.wait(), timeout=30)
+        await channel.close()
+        return waiting, sum(seen)
+    finally:
+        await connection.close()
