@@ -23,6 +23,11 @@ from tests.settings import isolated_settings
 
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
+# A shell that exported the platform's own variables (AUTH_SECRET, TZ, LARA_ENGINE, ...) must
+# not change what a test tests, nor what a platform a test starts in a child process reads.
+for _name in Settings.model_fields:
+    os.environ.pop(_name.upper(), None)
+
 
 def _docker_mongo() -> Iterator[str] | None:
     try:

@@ -1,4 +1,4 @@
-"""System tools some tests run (promtool, caddy): in CI a missing tool is a failure.
+"""System tools some tests run (promtool, caddy, chromium): in CI a missing tool is a failure.
 
 On a developer's machine without the tool the test is skipped with the package to install;
 with CI=true (as .ci/run runs) it fails, so a broken install can never turn into a green run
@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-PACKAGES = {"promtool": "prometheus", "caddy": "caddy"}
+PACKAGES = {"promtool": "prometheus", "caddy": "caddy", "chromium": "chromium"}
 
 
 def require_tool(name: str) -> str:

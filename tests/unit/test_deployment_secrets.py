@@ -14,6 +14,7 @@ import pytest
 
 from contactcenter.platform import build_app
 from shared.config import SECRET_MIN_BYTES, Settings, UnsafeSettings, ensure_deployable
+from tests.settings import isolated_settings
 
 REPO = Path(__file__).resolve().parents[2]
 MONGO = "mongodb://127.0.0.1:1/"  # never reached: the check comes first
@@ -25,7 +26,7 @@ def production_secrets() -> dict[str, str]:
 
 def test_default_settings_name_every_development_secret():
     with pytest.raises(UnsafeSettings) as refused:
-        build_app(Settings(mongo_url=MONGO, dev_mode=False))
+        build_app(isolated_settings(mongo_url=MONGO, dev_mode=False))
     for name in SECRET_MIN_BYTES:
         assert f"{name.upper()} is the public development value" in str(refused.value)
     assert "DEV_MODE=true" in str(refused.value)
@@ -33,13 +34,13 @@ def test_default_settings_name_every_development_secret():
 
 def test_a_short_auth_secret_is_refused_with_its_length():
     secrets = {**production_secrets(), "auth_secret": "123456789"}
-    problems = Settings(**secrets, dev_mode=False).deployment_problems()
+    problems = isolated_settings(**secrets, dev_mode=False).deployment_problems()
     assert problems == ["AUTH_SECRET is 9 bytes; at least 32"]
 
 
 def test_any_value_starting_with_dev_counts_as_a_development_value():
     secrets = {**production_secrets(), "whatsapp_verify_token": "dev-whatsapp-verify-2"}
-    problems = Settings(**secrets).deployment_problems()
+    problems = isolated_settings(**secrets).deployment_problems()
     assert problems == ["WHATSAPP_VERIFY_TOKEN is the public development value"]
 
 
@@ -54,7 +55,7 @@ def test_any_value_starting_with_dev_counts_as_a_development_value():
 )
 def test_published_and_low_entropy_values_are_refused(value: str, why: str):
     secrets = {**production_secrets(), "auth_secret": value}
-    problems = Settings(**secrets, dev_mode=False).deployment_problems()
+    problems = isolated_settings(**secrets, dev_mode=False).deployment_problems()
     assert len(problems) == 1 and problems[0].startswith(f"AUTH_SECRET {why}"), problems
 
 
@@ -64,16 +65,16 @@ def test_every_value_of_the_deploy_example_is_refused():
         line.split("=", 1) for line in example.splitlines() if "=" in line and line[0] != "#"
     )
     given = {name: values[name.upper()] for name in SECRET_MIN_BYTES if name.upper() in values}
-    problems = Settings(**given, dev_mode=False).deployment_problems()
+    problems = isolated_settings(**given, dev_mode=False).deployment_problems()
     assert {p.split(" ", 1)[0] for p in problems} == {name.upper() for name in SECRET_MIN_BYTES}
 
 
 def test_real_secrets_pass_without_development_mode():
-    assert ensure_deployable(Settings(**production_secrets(), dev_mode=False)) == []
+    assert ensure_deployable(isolated_settings(**production_secrets(), dev_mode=False)) == []
 
 
 def test_development_mode_accepts_them_and_reports_them_for_the_warning():
-    problems = ensure_deployable(Settings(dev_mode=True))
+    problems = ensure_deployable(isolated_settings(dev_mode=True))
     assert len(problems) == len(SECRET_MIN_BYTES)
 
 

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+import playwright.async_api as pw  # a dev dependency: missing is an error, not a skip
 
 from tests.support import Platform
 
-pw = pytest.importorskip("playwright.async_api")
 expect = pw.expect
 expect.set_options(timeout=30_000)
 

@@ -15,13 +15,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
+import playwright.async_api as pw  # a dev dependency: missing is an error, not a skip
 
 from shared.auth import issue_token
 from tests.e2e.console.test_staff_console import SCRIPT_ERRORS, _signed_in, _whatsapp
 from tests.support import Platform
 
-pw = pytest.importorskip("playwright.async_api")
 expect = pw.expect
 expect.set_options(timeout=30_000)
 

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import playwright.async_api as pw  # a dev dependency: missing is an error, not a skip
 import pytest
 import uvicorn
 
@@ -33,7 +34,6 @@ from tests.fixtures.graph.standin import GraphStandIn, text_of
 from tests.support import Platform, eventually, meta_body, meta_signature, twilio_signature
 from tests.unit.ingest.payloads import twilio_call, wa_text
 
-pw = pytest.importorskip("playwright.async_api")
 expect = pw.expect
 expect.set_options(timeout=30_000)
 

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+import playwright.async_api as pw  # a dev dependency: missing is an error, not a skip
 
 from shared.auth import issue_token
 from tests.e2e.console.signin import sign_in_with_token
 from tests.support import Platform, meta_body, meta_signature
 from tests.unit.ingest.payloads import wa_text, webchat
 
-pw = pytest.importorskip("playwright.async_api")
 expect = pw.expect
 expect.set_options(timeout=30_000)
 

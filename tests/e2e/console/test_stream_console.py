@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import playwright.async_api as pw  # a dev dependency: missing is an error, not a skip
 import pytest
 
 from shared.auth import issue_token
@@ -18,7 +19,6 @@ from tests.e2e.console.signin import sign_in_with_token
 from tests.e2e.console.test_staff_console import _whatsapp
 from tests.support import Platform
 
-pw = pytest.importorskip("playwright.async_api")
 expect = pw.expect
 expect.set_options(timeout=30_000)
 

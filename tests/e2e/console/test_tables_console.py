@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
+import playwright.async_api as pw  # a dev dependency: missing is an error, not a skip
 
 from shared.auth import issue_token
 from tests.e2e.console.signin import sign_in_with_token
@@ -26,7 +26,6 @@ from tests.e2e.console.test_staff_console import _whatsapp
 from tests.support import Platform, twilio_signature
 from tests.unit.ingest.payloads import twilio_call
 
-pw = pytest.importorskip("playwright.async_api")
 expect = pw.expect
 expect.set_options(timeout=30_000)
 

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -85,10 +86,12 @@ def up(settings: Settings, amqp_port: int, http_port: int, **env: str) -> subpro
         "DEV_MODE": "true",
         **env,
     }
+    full_env["PYTHONPATH"] = str(REPO)
     return subprocess.Popen(
         [sys.executable, "-m", "contactcenter.cli", "up"],
         env=full_env,
-        cwd=REPO,
+        # Not the repository: a developer's `.env` there would reach the platform.
+        cwd=tempfile.mkdtemp(prefix="cc-up-"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -104,7 +107,10 @@ def json_lines(stderr: str) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         assert "\x1b[" not in line and "\\u001b[" not in line, f"coloured: {line!r}"
-        record = json.loads(line)
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            pytest.fail(f"a line on stderr is not JSON: {line!r}")
         assert {"event", "level", "timestamp", "logger"} <= set(record), line
         lines.append(record)
     return lines

@@ -9,13 +9,13 @@ from urllib.parse import urlencode
 
 from services.ingest.handlers import decode
 from services.ingest.sealing import seal_event
-from shared.config import Settings
 from shared.contracts.inbound import CallEvent, InboundMessage
 from shared.secrets import MASK, SecretBox
+from tests.settings import isolated_settings
 from tests.support import meta_body, meta_signature, twilio_signature
 from tests.unit.ingest.payloads import fb_text, twilio_call, wa_message, wa_text, webchat
 
-SETTINGS = Settings(secrets_key="unit-sealing-key")
+SETTINGS = isolated_settings(secrets_key="unit-sealing-key")
 BOX = SecretBox(SETTINGS.secrets_key)
 PASSWORD = "Rio2024!"
 TYPED = f"El usuario es vsanchez y la contraseña es: {PASSWORD}"
