@@ -40,6 +40,7 @@ from shared.contracts.base import (
     SCHEMA_VERSION,
     Event,
     UnsupportedSchemaVersion,
+    readable,
     schema_version_of,
 )
 from shared.logging import get_logger
@@ -447,9 +448,7 @@ class RedeliveryMiddleware(BaseMiddleware):  # type: ignore[type-arg]
 def unsupported_version(body: Any) -> object | None:
     """The body's `schema_version` when this process cannot read it, else None."""
     version = schema_version_of(body)
-    if type(version) is int and version in (SCHEMA_VERSION, SCHEMA_VERSION - 1):
-        return None
-    return version
+    return None if readable(version) else version
 
 
 def refuse_version(routing_key: str, message_id: object, version: object, reason: str) -> None:

@@ -70,14 +70,19 @@ def schema_version_of(body: Any) -> object:
     return SCHEMA_VERSION  # not a JSON object: validation will refuse it anyway
 
 
+def readable(version: object) -> bool:
+    """Whether this process reads messages of `version`: the current or the previous one."""
+    return type(version) is int and version in (SCHEMA_VERSION, SCHEMA_VERSION - 1)
+
+
 def upgrade(body: dict[str, Any], model: str) -> dict[str, Any]:
     """The body in the current shape; `UnsupportedSchemaVersion` unless it is the current or
     the previous version."""
     version = body.get("schema_version", UNVERSIONED)
-    if version == SCHEMA_VERSION and type(version) is int:
-        return body
-    if version != SCHEMA_VERSION - 1 or type(version) is not int:
+    if not readable(version):
         raise UnsupportedSchemaVersion(version, model)
+    if version == SCHEMA_VERSION:
+        return body
     return {**UPGRADES[SCHEMA_VERSION](dict(body)), "schema_version": SCHEMA_VERSION}
 
 
