@@ -40,6 +40,7 @@ from shared.contracts import (
     ServiceSnapshot,
     TicketEvent,
 )
+from shared.contracts.base import SCHEMA_VERSION, UNVERSIONED
 from shared.contracts.delivery import ConsultationEmail, ConsultationReplyStatus
 from shared.contracts.raw import RawWebhook
 
@@ -399,6 +400,7 @@ def build_asyncapi(settings: Settings) -> dict[str, Any]:
                 "contentType": "application/json",
                 "payload": {"$ref": SCHEMA_REF.format(model=name)},
                 "bindings": {"amqp": {"messageType": name, "bindingVersion": "0.3.0"}},
+                "x-schema-version": SCHEMA_VERSION,
                 "examples": [],
             },
         )
@@ -474,7 +476,12 @@ def build_asyncapi(settings: Settings) -> dict[str, Any]:
             "version": "0.1.0",
             "description": "Every message of the `contact.events` topic exchange: who publishes "
             "it under which routing key, which queue receives it, and its JSON payload. "
-            "`event_id` is the idempotency key; consumers must tolerate redeliveries.",
+            "`event_id` is the idempotency key; consumers must tolerate redeliveries. "
+            f"Every payload carries `schema_version` (this document: {SCHEMA_VERSION}); "
+            f"consumers read versions {SCHEMA_VERSION} and {SCHEMA_VERSION - 1} (a payload "
+            f"without the field is version {UNVERSIONED}) and dead-letter any other "
+            "(metric `cc_unsupported_schema_version_total`) instead of misreading it.",
+            "x-schema-version": SCHEMA_VERSION,
         },
         "defaultContentType": "application/json",
         "servers": {"broker": _server(settings)},

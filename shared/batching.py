@@ -11,7 +11,9 @@ Guarantees:
 - At least once: nothing is acked before the handler returned (its writes are done).
 - A poison message dead-letters alone: when a batch fails, its messages are retried one at
   a time; the one that still fails is nacked (requeued; the quorum queue's delivery limit
-  dead-letters it) and the others commit. A body that is not JSON is rejected at once.
+  dead-letters it) and the others commit. A body that is not JSON, or that was written with
+  a contracts version this process cannot read (`schema_version`, see
+  shared/contracts/base.py), is rejected at once: it is dead-lettered, never misread.
 - Shutdown drains: `stop()` cancels the consumer, then handles what was already delivered.
 """
 
@@ -29,8 +31,9 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
-from shared.bus import REDELIVERED
+from shared.bus import REDELIVERED, refuse_version, unsupported_version
 from shared.config import Settings
+from shared.contracts.base import UnsupportedSchemaVersion
 from shared.logging import bind_context, get_logger
 
 log = get_logger("batching")
@@ -181,6 +184,16 @@ class BatchConsumer:
             except ValueError:
                 await self._settle(delivery, "rejected")
                 continue
+            version = unsupported_version(delivery.body)
+            if version is not None:
+                refuse_version(
+                    delivery.routing_key,
+                    delivery.message.message_id,
+                    version,
+                    str(UnsupportedSchemaVersion(version, delivery.routing_key)),
+                )
+                await self._settle(delivery, "rejected")
+                continue
             good.append(delivery)
         if good:
             try:
@@ -202,7 +215,12 @@ class BatchConsumer:
         for delivery in deliveries:
             try:
                 await self.handle([delivery])
-            except Undecodable:
+            except Undecodable as exc:
+                if isinstance(exc.__cause__, UnsupportedSchemaVersion):
+                    cause = exc.__cause__
+                    refuse_version(
+                        delivery.routing_key, delivery.message.message_id, cause.version, str(cause)
+                    )
                 await self._settle(delivery, "rejected")
             except Exception as exc:
                 with bind_context(event_id=delivery.message.message_id):
@@ -304,13 +322,15 @@ def _log_failure(future: asyncio.Future[Any]) -> None:
 
 
 def decode_all(deliveries: list[Delivery], parse: Callable[[Any], T]) -> list[T]:
-    """Each delivery's body as a contract; a body no contract fits is `Undecodable` (the
-    consumer then dead-letters that message alone)."""
+    """Each delivery's body as a contract, in the current shape (a previous-version body is
+    upgraded by the contract itself); a body no contract fits, or of a contracts version
+    this process cannot read, is `Undecodable` (the consumer then dead-letters that message
+    alone)."""
     decoded: list[T] = []
     for delivery in deliveries:
         try:
             decoded.append(parse(delivery.body))
-        except ValidationError as exc:
+        except (ValidationError, UnsupportedSchemaVersion) as exc:
             raise Undecodable(str(exc)) from exc
     return decoded
 

@@ -21,6 +21,7 @@ import aio_pika
 from aio_pika import RobustConnection
 from aio_pika.abc import AbstractExchange, AbstractRobustChannel, AbstractRobustConnection
 from faststream import BaseMiddleware
+from faststream.exceptions import RejectMessage
 from faststream.rabbit import (
     Channel,
     ExchangeType,
@@ -34,7 +35,17 @@ from prometheus_client import Counter, Histogram
 from yarl import URL
 
 from shared.config import Settings
-from shared.contracts.base import CHANNELS, Event
+from shared.contracts.base import (
+    CHANNELS,
+    SCHEMA_VERSION,
+    Event,
+    UnsupportedSchemaVersion,
+    readable,
+    schema_version_of,
+)
+from shared.logging import get_logger
+
+log = get_logger("bus")
 
 EXCHANGE = "contact.events"
 
@@ -42,6 +53,13 @@ REDELIVERED = Counter(
     "cc_redelivered_messages_total",
     "Messages the broker delivered again (a consumer died or nacked before acking)",
     ["family"],
+)
+
+UNSUPPORTED_VERSIONS = Counter(
+    "cc_unsupported_schema_version_total",
+    "Messages dead-lettered because their contracts version (`schema_version`) is neither "
+    "the current nor the previous one, by routing-key family and version",
+    ["family", "version"],
 )
 
 PUBLISHED = Counter(
@@ -427,6 +445,55 @@ class RedeliveryMiddleware(BaseMiddleware):  # type: ignore[type-arg]
             REDELIVERED.labels(key.split(".", 1)[0] or "direct").inc()
 
 
+def unsupported_version(body: Any) -> object | None:
+    """The body's `schema_version` when this process cannot read it, else None."""
+    version = schema_version_of(body)
+    return None if readable(version) else version
+
+
+def refuse_version(routing_key: str, message_id: object, version: object, reason: str) -> None:
+    """Count and log a message about to be dead-lettered for its contracts version."""
+    family = routing_key.split(".", 1)[0] or "direct"
+    label = str(version) if type(version) is int and 0 <= version < 1000 else "other"
+    UNSUPPORTED_VERSIONS.labels(family, label).inc()
+    log.error(
+        "unsupported_schema_version",
+        routing_key=routing_key,
+        message_id=str(message_id or ""),
+        schema_version=repr(version),
+        current_schema_version=SCHEMA_VERSION,
+        error=reason,
+    )
+
+
+class SchemaVersionMiddleware(BaseMiddleware):  # type: ignore[type-arg]
+    """Dead-letters at once a message of a contracts version this process cannot read.
+
+    Every FastStream subscriber goes through it (it is a broker middleware): a body whose
+    `schema_version` is neither the current nor the previous one is rejected before its
+    handler runs, instead of being misread or redelivered up to the delivery limit; a
+    handler that meets one while decoding (`UnsupportedSchemaVersion`) is treated alike.
+    """
+
+    async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+        key = str(getattr(msg.raw_message, "routing_key", "") or "")
+        try:
+            body = await msg.decode()
+        except Exception:  # not JSON: the handler's own decoding refuses it as before
+            body = None
+        version = unsupported_version(body) if isinstance(body, dict) else None
+        if version is not None:
+            refuse_version(
+                key, msg.message_id, version, str(UnsupportedSchemaVersion(version, key))
+            )
+            raise RejectMessage()
+        try:
+            return await call_next(msg)
+        except UnsupportedSchemaVersion as exc:
+            refuse_version(key, msg.message_id, exc.version, str(exc))
+            raise RejectMessage() from exc
+
+
 def make_broker(settings: Settings, **kwargs: object) -> RabbitBroker:
     """A broker with publisher confirms, unroutable messages raising, and a bounded prefetch."""
     from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
@@ -442,6 +509,7 @@ def make_broker(settings: Settings, **kwargs: object) -> RabbitBroker:
         graceful_timeout=settings.graceful_timeout_seconds,
         middlewares=(
             RedeliveryMiddleware,
+            SchemaVersionMiddleware,
             RabbitPrometheusMiddleware(registry=REGISTRY, app_name="contactcenter"),
         ),
         fail_fast=True,

@@ -17,7 +17,6 @@ import bson
 from bson import Binary
 from bson.codec_options import CodecOptions
 from pymongo import ASCENDING, UpdateOne
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -65,9 +64,7 @@ class Outbox(Relaying):
         # Published events are kept three days for inspection, then expire.
         await self.collection.create_index("published_at", expireAfterSeconds=3 * 24 * 3600)
 
-    async def stage(
-        self, events: list[Event], session: AsyncClientSession | None = None
-    ) -> list[Event]:
+    async def stage(self, events: list[Event]) -> list[Event]:
         """Write the events owed, in one round trip; events staged before are left as they are."""
         if not events:
             return events
@@ -84,7 +81,7 @@ class Outbox(Relaying):
             for event in events
         ]
         try:
-            await self.collection.insert_many(docs, ordered=False, session=session)
+            await self.collection.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             # A redelivered cause stages the same deterministic ids again: not an error.
             if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):

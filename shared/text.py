@@ -36,6 +36,12 @@ def fold(text: str) -> str:
     return "".join(_fold_char(ch) for ch in text)
 
 
+def fold_words(text: str) -> str:
+    """`fold`, and whitespace collapsed to single spaces, trimmed: `"  José  PÉREZ"` →
+    `"jose perez"`. The search key of names, statuses and motives typed by people."""
+    return " ".join(fold(text).split())
+
+
 def fold_with_positions(text: str) -> tuple[str, list[int]]:
     """The folded text and, for each of its characters, the index in `text` it came from.
 

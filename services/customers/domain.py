@@ -8,10 +8,11 @@ merge must remember to be undone are tested in microseconds.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from shared.text import fold_words
 
 # ---------------------------------------------------------------------------------------------
 # Domain errors (mapped to HTTP status codes in api.py, in one place)
@@ -132,11 +133,9 @@ _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 _MAX_LENGTH = {"notes": 4000}
 
 
-def fold(text: str) -> str:
-    """Lowercase, accents stripped, whitespace collapsed: `"  José  PÉREZ"` → `"jose perez"`."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.lower().split())
+# Lowercase, accents stripped, whitespace collapsed: `"  José  PÉREZ"` → `"jose perez"`
+# (the project's one folding, shared/text.py).
+fold = fold_words
 
 
 def digits(text: str) -> str:

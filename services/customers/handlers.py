@@ -13,6 +13,7 @@ from typing import Any
 
 from services.customers import domain, metrics
 from services.customers.identification import Identification
+from services.customers.snapshots import snapshot
 from services.customers.store import CustomerStore
 from shared.auth import User
 from shared.contracts import (
@@ -35,30 +36,6 @@ CONTACT_WAIT_SECONDS = 0.1
 
 # The personal fields: what staff edit, and what anonymizing erases.
 PROFILE_FIELDS = domain.EDITABLE_FIELDS
-
-
-def snapshot(doc: Document, identities: list[Document]) -> CustomerSnapshot:
-    return CustomerSnapshot(
-        customer_id=doc["_id"],
-        first_name=doc.get("first_name"),
-        last_name=doc.get("last_name"),
-        display_name=doc.get("display_name"),
-        company=doc.get("company"),
-        document_number=doc.get("document_number"),
-        email=doc.get("email"),
-        mobile_phone=doc.get("mobile_phone"),
-        home_phone=doc.get("home_phone"),
-        gender=doc.get("gender"),
-        tags=list(doc.get("tags") or []),
-        identities=[
-            Identity(channel=i["channel"], external_id=i["external_id"]) for i in identities
-        ],
-        blocked_identities=[i["_id"] for i in identities if i.get("blocked")],
-        anonymized=bool(doc.get("anonymized")),
-        status=doc.get("status", "active"),
-        merged_into=doc.get("merged_into"),
-        version=int(doc.get("version", 0)),
-    )
 
 
 def identity_view(doc: Document) -> dict[str, Any]:

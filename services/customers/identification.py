@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.customers import domain, metrics
+from services.customers.snapshots import snapshot
 from services.customers.store import CustomerStore, new_profile
 from shared.contracts import CallEvent, CustomerEvent, CustomerSnapshot, Identity, InboundMessage
 from shared.contracts.base import new_id, utcnow
@@ -167,8 +168,6 @@ def _identity_doc(identity: Identity, customer_id: str, now: datetime) -> Docume
 
 
 def domain_snapshot(doc: Document, identities: list[Identity]) -> CustomerSnapshot:
-    from services.customers.handlers import snapshot  # the one snapshot builder
-
     return snapshot(
         doc,
         [{"channel": i.channel, "external_id": i.external_id, "_id": i.key} for i in identities],

@@ -34,7 +34,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.customers import domain
-from shared.contracts.base import Identity, new_id, utcnow
+from shared.contracts.base import new_id, utcnow
 from shared.mongo import Document
 from shared.outbox import insert_new, merge_updates, staging
 
@@ -123,55 +123,6 @@ class CustomerStore:
             )
 
     # -- identities and profiles --------------------------------------------------------------
-
-    async def claim_identity(self, identity: Identity, now: datetime) -> tuple[str, bool]:
-        """The customer owning `identity`, creating the link for a new customer if none does.
-
-        The insert with `_id = identity.key` is the arbiter: of concurrent first messages
-        exactly one insert wins, the others read the winner's customer id.
-        """
-        existing = await self.identities.find_one({"_id": identity.key}, {"customer_id": 1})
-        if existing is not None:
-            return existing["customer_id"], False
-        customer_id = new_id()
-        try:
-            await self.identities.insert_one(
-                {
-                    "_id": identity.key,
-                    "channel": identity.channel,
-                    "external_id": identity.external_id,
-                    "customer_id": customer_id,
-                    "blocked": False,
-                    "first_seen_at": now,
-                    "last_seen_at": now,
-                    "contact_count": 0,
-                }
-            )
-        except DuplicateKeyError:
-            winner = await self.identities.find_one({"_id": identity.key}, {"customer_id": 1})
-            if winner is None:  # pragma: no cover - an identity is never deleted
-                raise
-            return winner["customer_id"], False
-        return customer_id, True
-
-    async def ensure_customer(self, customer_id: str, now: datetime) -> Document:
-        """The profile, created empty if the identity's winner has not written it yet."""
-        for _ in range(3):
-            try:
-                doc = await self.customers.find_one_and_update(
-                    {"_id": customer_id},
-                    {"$setOnInsert": new_profile(customer_id, now)},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:
-                continue  # a concurrent upsert inserted it: read it on the next try
-            if doc is not None:
-                return doc
-        found = await self.customers.find_one({"_id": customer_id})
-        if found is None:  # pragma: no cover
-            raise RuntimeError("customer could not be created")
-        return found
 
     async def get(self, customer_id: str) -> Document | None:
         return await self.customers.find_one({"_id": customer_id})

@@ -191,7 +191,6 @@ def build_router(
                 code="bad_filter",
                 details=[{"message": str(exc), "type": "reason"}],
             ) from exc
-        return Selection(tbl, flt, mongo_filter(tbl, flt, tz))
 
     def permitted(user: CurrentUser, selected: Selection = Depends(selection)) -> Selection:
         """The selection, when the caller's role may read that table (403 otherwise)."""

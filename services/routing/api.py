@@ -8,7 +8,6 @@ one place, `REFUSALS`.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -24,6 +23,7 @@ from shared import errors
 from shared.auth import User, may
 from shared.contracts import ConversationSnapshot
 from shared.mongo import Document
+from shared.text import fold_words
 
 T = TypeVar("T")
 
@@ -264,8 +264,7 @@ def _status(value: str | None) -> str | None:
     anything else, naming the choices."""
     if value is None:
         return None
-    decomposed = unicodedata.normalize("NFKD", value)
-    key = " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
+    key = fold_words(value)
     if key in ("", "todos", "todas"):
         return None
     if key in _STATUS_FORMS:

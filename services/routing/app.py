@@ -11,7 +11,7 @@ from services.routing.bot import build_bot
 from services.routing.handlers import Routing
 from services.routing.holds import HoldTimers
 from services.routing.store import Store
-from services.routing.subscribers import register
+from services.routing.subscribers import register_subscribers
 from shared.access import AccessStore, Directory
 from shared.background import cancel, repeat
 from shared.batching import BatchConsumer
@@ -43,7 +43,7 @@ def create_service(ctx: ServiceContext) -> Service:
         # Assignments go to active agents and staff of the directory (shared/access).
         people=Directory(AccessStore(settings, ctx.mongo)),
     )
-    consumers = register(ctx.bus, routing)
+    consumers = register_subscribers(ctx.bus, routing)
     tasks: list[asyncio.Task[None]] = []
     started: list[BatchConsumer] = []
 

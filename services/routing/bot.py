@@ -1,42 +1,22 @@
 """The first responder's interface: routing asks a Bot what to answer in a Lara-held chat.
 
 The engine is chosen by configuration (`LARA_ENGINE`); `services/routing/lara.py` provides
-the default rule-based Lara. Pure: no I/O, so any engine is testable in microseconds.
+the default rule-based Lara. What a bot reads and answers (`Turn`, `BotReply`) lives in
+`dialogue.py`, which engines import, so this factory can import the engines. Pure: no I/O,
+so any engine is testable in microseconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
+from services.routing.dialogue import BotReply, Turn
+from services.routing.handover import OfficeHours, system_clock
+from services.routing.lara import RuleBasedLara
 
-@dataclass(frozen=True)
-class Turn:
-    """One message of the conversation so far, as the bot sees it."""
-
-    author: Literal["customer", "lara", "agent", "staff", "system"]
-    text: str
-
-
-@dataclass(frozen=True)
-class BotReply:
-    """What the bot wants: messages to send and, optionally, an escalation with its reason.
-
-    The messages are sent and stored as they are: they are the bot's own words (FAQ
-    answers mention "contraseña" and links), never a customer's secret, so they must not
-    go through the secret masking. No messages and no escalation means: nothing to say
-    (a reaction such as 👍).
-    """
-
-    messages: list[str] = field(default_factory=list)
-    escalate: bool = False
-    # Required when escalate is True; kept as the escalation's internal note for staff:
-    # what the customer wants, what they wrote, what the bot already told them. It quotes
-    # the customer's own words, so it is stored through the same secret masking as
-    # customer text (unlike `messages`).
-    escalation_note: str | None = None
+__all__ = ["Bot", "BotReply", "Turn", "WelcomeOnlyBot", "build_bot"]
 
 
 class Bot(Protocol):
@@ -81,7 +61,7 @@ def build_bot(
     tz: str = "America/Argentina/Buenos_Aires",
     clock: Callable[[], datetime] | None = None,
 ) -> Bot:
-    """Factory used by routing's wiring; `lara.py` registers the rule-based engine.
+    """Factory used by routing's wiring: the welcome-only engine or the rule-based Lara.
 
     `office_hours` (the OFFICE_HOURS setting, read in `tz`) lets Lara tell a handed-over
     customer when a person will answer; an unreadable value fails here, at start-up.
@@ -89,9 +69,6 @@ def build_bot(
     """
     if engine == "welcome-only":
         return WelcomeOnlyBot(welcome)
-    from services.routing.handover import OfficeHours, system_clock
-    from services.routing.lara import RuleBasedLara
-
     office = OfficeHours.parse(office_hours, tz) if office_hours else None
     return RuleBasedLara(
         welcome=welcome, faq_path=faq_path, office=office, clock=clock or system_clock

@@ -37,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from services.routing.bot import BotReply, Turn
+from services.routing.dialogue import BotReply, Turn
 from services.routing.handover import Clock, OfficeHours, handover_messages, system_clock
 from services.routing.intents import PERSON_REASONS, Reading, Understanding
 from services.routing.understanding import has_words, normalize

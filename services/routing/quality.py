@@ -17,7 +17,6 @@ reminders (`holds.py`) and the review agree on it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +24,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from services.routing import understanding
+from shared.text import fold
 
 Author = Literal["customer", "lara", "agent", "staff", "system"]
 # `pending`: a live chat where it has not happened YET. Seed 001 judges live chats by what
@@ -41,9 +41,7 @@ _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 def normalize(text: str) -> str:
     """Lower case, accents and punctuation removed, single spaces: "¿Qué   TAL?" -> "que tal"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NOT_WORD.sub(" ", plain).strip()
+    return _NOT_WORD.sub(" ", fold(text)).strip()
 
 
 def words(text: str) -> list[str]:

@@ -11,7 +11,6 @@ them over the store (the `quick_replies` collection, see store.py).
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,6 +19,7 @@ from services.routing.domain import DomainError
 from shared.auth import User, ensure_allowed
 from shared.contracts import utcnow
 from shared.mongo import Document
+from shared.text import fold
 
 if TYPE_CHECKING:
     from services.routing.store import Store
@@ -47,8 +47,7 @@ class InvalidQuickReply(DomainError):
 def normal_name(raw: str) -> str:
     """What follows the `/`: lowercase, accents dropped (`/Saludo` and `/salúdo` are
     `saludo`), letters, digits, `_` and `-` only, 1 to 40 characters."""
-    folded = unicodedata.normalize("NFKD", raw.strip().lstrip("/").lower())
-    name = "".join(c for c in folded if not unicodedata.combining(c)).replace(" ", "_")
+    name = fold(raw.strip().lstrip("/")).replace(" ", "_")
     if not NAME.match(name):
         raise InvalidQuickReply("name", "letters, digits, '_' or '-', 1 to 40 characters")
     return name

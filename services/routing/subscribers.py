@@ -44,7 +44,7 @@ def spread(partitions: int, replica_index: int, replica_count: int) -> tuple[lis
     return own, [p for p in range(partitions) if p not in own]
 
 
-def register(bus: Bus, routing: Routing) -> InboundConsumers:
+def register_subscribers(bus: Bus, routing: Routing) -> InboundConsumers:
     settings = bus.settings
 
     async def on_inbound_batch(deliveries: list[Delivery]) -> None:

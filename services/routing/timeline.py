@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from services.routing import domain, metrics
-from services.routing.bot import Turn
+from services.routing.dialogue import Turn
 from shared.contracts import (
     CallInfo,
     ConversationEvent,

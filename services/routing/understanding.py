@@ -27,12 +27,12 @@ first letter and the written word is not a common word of its own (weekdays, mon
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+from shared.text import fold
+
 _NOT_WORD = re.compile(r"[^a-z0-9ñ]+")
 _REPEATED = re.compile(r"([a-zñ])\1{2,}")
 # A domain written in the message: "tiendadonpepe.com", "lapanaderia.com.ar".
@@ -149,10 +149,7 @@ _SOFT_C = re.compile(r"c(?=[ei])")
 def normalize(text: str) -> str:
     """Lower case, no accents, no zero-width characters, letters repeated 3+ times once,
     punctuation as spaces: "¿Está CAÍDOOO?" -> "esta caido"."""
-    text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    plain = _REPEATED.sub(r"\1", plain)
+    plain = _REPEATED.sub(r"\1", fold(text))
     return _NOT_WORD.sub(" ", plain).strip()
 
 

@@ -242,7 +242,7 @@ ONE = errors.responses(404)
 ACTION = errors.responses(404, 409)
 
 
-def create_router(tickets: Tickets) -> APIRouter:
+def build_router(tickets: Tickets) -> APIRouter:
     router = APIRouter(tags=["tickets"], responses=errors.responses(401, 403, 422))
 
     # --- technical services ------------------------------------------------------------------

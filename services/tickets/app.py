@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from services.tickets.api import create_router
+from services.tickets.api import build_router
 from services.tickets.handlers import Tickets
 from services.tickets.store import TicketsStore
-from services.tickets.subscribers import register
+from services.tickets.subscribers import register_subscribers
 from shared.background import cancel, repeat
 from shared.batching import start_all, stop_all
 from shared.contracts.base import Event
@@ -33,7 +33,7 @@ def create_service(ctx: ServiceContext) -> Service:
     store = TicketsStore(db)
     outbox = Outbox(db, ctx.bus, EVENT_TYPES)
     tickets = Tickets(store, outbox, ctx.settings)
-    consumers = register(ctx.bus, tickets)
+    consumers = register_subscribers(ctx.bus, tickets)
 
     background: list[asyncio.Task[None]] = []
 
@@ -52,5 +52,5 @@ def create_service(ctx: ServiceContext) -> Service:
         await outbox.stop()
 
     return Service(
-        name="tickets", router=create_router(tickets), startup=[startup], shutdown=[shutdown]
+        name="tickets", router=build_router(tickets), startup=[startup], shutdown=[shutdown]
     )

@@ -9,11 +9,12 @@ or `genero_servicio_tecnico` (turned into a service).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from shared.text import fold_words
 
 SERVICE_NUMBER_PREFIX = "ST-"
 
@@ -241,11 +242,9 @@ def sales_call_changes(
 # --- search and filters ---------------------------------------------------------------------
 
 
-def search_key(text: str) -> str:
-    """Lowercase, accents stripped, spaces collapsed: `"José  PÉREZ"` → `"jose perez"`."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.lower().split())
+# Lowercase, accents stripped, spaces collapsed: `"José  PÉREZ"` → `"jose perez"` (the
+# project's one folding, shared/text.py).
+search_key = fold_words
 
 
 def document_key(document_number: str) -> str:

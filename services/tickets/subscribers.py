@@ -11,7 +11,7 @@ from shared.contracts.customer import CustomerEvent
 from shared.contracts.delivery import ConsultationReplyStatus
 
 
-def register(bus: Bus, tickets: Tickets) -> list[BatchConsumer]:
+def register_subscribers(bus: Bus, tickets: Tickets) -> list[BatchConsumer]:
     settings = bus.settings
 
     async def on_conversations(deliveries: list[Delivery]) -> None:

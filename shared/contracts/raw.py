@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from shared.contracts.base import Channel
+from shared.contracts.base import Channel, Versioned
 
 
-class RawWebhook(BaseModel):
+class RawWebhook(Versioned):
     """Exactly what the channel sent: the body as text (UTF-8, unmodified, because the
     signature covers these bytes), its headers, and for IVR the URL Twilio called."""
 
