@@ -42,6 +42,7 @@ from fastapi.responses import StreamingResponse
 from shared.auth import User, credential_still_valid, may, settings_dependency
 from shared.bus import EXCHANGE, connect_cluster
 from shared.config import Settings
+from shared.contracts.base import UNVERSIONED, readable
 from shared.logging import get_logger
 
 log = get_logger("routing.live")
@@ -93,6 +94,8 @@ def live_event(event_id: str, body: bytes) -> LiveEvent | None:
     """The console's view of a `ConversationEvent` body; None for anything unreadable."""
     try:
         data = json.loads(body)
+        if not readable(data.get("schema_version", UNVERSIONED)):
+            return None  # a shape this process does not know: never shown misread
         snapshot = data["conversation"]
         return LiveEvent(
             id=event_id,

@@ -104,3 +104,11 @@ def test_after_a_broker_reconnection_every_console_refetches_and_old_ids_are_voi
     assert listener.queue.get_nowait() is RESYNC
     assert feed.process != before
     assert feed.missed_since(f"{before}-2") is None
+
+
+def test_an_event_of_a_version_this_process_cannot_read_is_not_shown() -> None:
+    current = json.loads(_body())
+    assert live_event("p-1", json.dumps({**current, "schema_version": 2}).encode()) is not None
+    assert live_event("p-1", _body()) is not None  # the previous version: no field
+    future = json.dumps({**current, "schema_version": 99}).encode()
+    assert live_event("p-1", future) is None
