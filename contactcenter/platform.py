@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contactcenter import console, ops_metrics
 from contactcenter.docs import install_docs
+from contactcenter.openapi import install_complete_openapi
 from shared import errors, http_guard
 from shared.access import Access, AccessStore
 from shared.access.api import build_router as access_router
@@ -190,6 +191,7 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> FastA
     install_error_handlers(app)
     install_unicode_error_handlers(app)
     install_docs(app, settings)
+    install_complete_openapi(app)
     app.state.settings = settings
     app.state.ctx = ctx
     app.state.services = {s.name: s for s in services}

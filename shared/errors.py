@@ -16,6 +16,7 @@ into that one shape. Nothing else writes an error body.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -255,12 +256,40 @@ def _reason_phrase(status: int) -> str:
 
 async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response(exc)
+    return _with_allow(request, error_response(exc))
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(_from_http_exception(exc))
+    return _with_allow(request, error_response(_from_http_exception(exc)))
+
+
+def _with_allow(request: Request, response: JSONResponse) -> JSONResponse:
+    """A 405 names in `Allow` every method the resource has, as the OpenAPI document lists
+    them: Starlette would name only those of the first route whose path matched."""
+    if response.status_code == 405:
+        response.headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+    return response
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """The methods the OpenAPI document lists for the path templates `path` matches."""
+    templates = getattr(app.state, "allow_templates", None)
+    if templates is None:
+        templates = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+            methods = {m.upper() for m in operations if m in _HTTP_METHODS}
+            templates.append((re.compile(f"^{pattern}$"), methods))
+        app.state.allow_templates = templates
+    allowed: set[str] = set()
+    for regex, methods in templates:
+        if regex.match(path):
+            allowed |= methods
+    return sorted(allowed)
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "options", "head"})
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -130,7 +130,7 @@ class CommentBody(BaseModel):
 
 
 class FieldDefinition(BaseModel):
-    key: str
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")  # domain.FIELD_KEY
     label: str | None = None
     type: str = "text"
 
@@ -306,7 +306,6 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
         raise errors.MethodNotAllowed(
             REFUSALS[domain.CommentsAreImmutable].message,
             code="comments_are_immutable",
-            headers={"Allow": "GET, POST"},
         )
 
     for method in ("PUT", "PATCH", "DELETE"):
@@ -314,9 +313,9 @@ def build_router(handlers: CustomerHandlers) -> APIRouter:
             "/api/customers/{customer_id}/comments/{comment_id}",
             change_comment,
             methods=[method],
-            summary="Refused: case comments are append-only",
-            operation_id=f"refuse_comment_{method.lower()}",
-            responses=errors.responses(405),
+            # Not an operation: a clear refusal where a client might try one. The document
+            # lists what the resource does; its 405 then names no method (`Allow:` empty).
+            include_in_schema=False,
         )
 
     @router.get("/api/customers/{customer_id}/audit", summary="Who did what to this customer")

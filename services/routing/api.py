@@ -315,6 +315,7 @@ StatusQ = Annotated[
         alias="status",
         max_length=64,
         description="abierta, cerrada, genero_servicio_tecnico (any case/accents) or todos",
+        json_schema_extra={"enum": ["abierta", "cerrada", "genero_servicio_tecnico", "todos"]},
     ),
 ]
 PageQ = Annotated[int, Query(ge=1, le=100_000)]
@@ -325,7 +326,13 @@ TagQ = Annotated[
 
 
 class QuickReplyBody(BaseModel):
-    name: str = Field(min_length=1, max_length=41, description="what follows `/`: saludo")
+    # Accents and case fold away and spaces become `_` (`/Salúdo` is `saludo`).
+    name: str = Field(
+        min_length=1,
+        max_length=41,
+        pattern=r"^/?[A-Za-z0-9_ÁÉÍÓÚÜÑáéíóúüñ-][A-Za-z0-9_ÁÉÍÓÚÜÑáéíóúüñ-]{0,39}$",
+        description="what follows `/`: saludo",
+    )
     text: str = Field(min_length=1, max_length=4096)
     scope: Literal["personal", "team"] = "personal"
 

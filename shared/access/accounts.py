@@ -31,7 +31,7 @@ from typing import Any
 
 from shared.access import people
 from shared.access.passwords import generated_password, hash_password, verify_password
-from shared.access.people import AccountRefused, Person
+from shared.access.people import AccountConflict, Person
 from shared.access.store import AccessStore, UserExists
 from shared.auth import SESSION_COOKIE as SESSION_COOKIE
 from shared.auth import CsrfRefused, InvalidToken, User
@@ -242,7 +242,7 @@ class Access:
                 }
             )
         except UserExists as exc:
-            raise AccountRefused(f"Ya existe el usuario {person.id}.", "id") from exc
+            raise AccountConflict(f"Ya existe el usuario {person.id}.", "id") from exc
         await self._audit("user_created", person.id, by, role=person.role)
         return person, generated
 
@@ -273,7 +273,7 @@ class Access:
             changes.get("role", "admin") != "admin" or changes.get("active") is False
         )
         if losing_admin and not await self._another_active_admin(user_id):
-            raise AccountRefused(
+            raise AccountConflict(
                 "Es la única cuenta de administración activa: cree otra antes de cambiarla."
             )
         changes["updated_at"] = utcnow()

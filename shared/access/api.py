@@ -22,7 +22,7 @@ from shared.access.accounts import (
     LoginLocked,
     UnknownUser,
 )
-from shared.access.people import AccountRefused, Person
+from shared.access.people import AccountConflict, AccountRefused, Person
 from shared.auth import User, may
 from shared.logging import get_logger
 
@@ -97,8 +97,10 @@ def _account(person: Person) -> Account:
     return Account(id=person.id, name=person.name, role=person.role, active=person.active)
 
 
-def _refused(exc: AccountRefused) -> errors.Invalid:
+def _refused(exc: AccountRefused) -> errors.ApiError:
     details = [{"field": f"body.{exc.field}", "message": str(exc), "type": "value_error"}]
+    if isinstance(exc, AccountConflict):
+        return errors.Conflict(str(exc), code="account_conflict")
     return errors.Invalid(str(exc), code="invalid_account", details=details if exc.field else [])
 
 
@@ -195,7 +197,7 @@ def build_router(access: Access) -> APIRouter:
         status_code=201,
         response_model=AccountWithPassword,
         summary="Create a user (admin)",
-        responses=errors.responses(422),
+        responses=errors.responses(409, 422),
     )
     async def create_user(
         body: NewUser, user: Annotated[User, may("users.manage")]
@@ -213,7 +215,7 @@ def build_router(access: Access) -> APIRouter:
         "/api/access/users/{user_id}",
         response_model=Account,
         summary="Rename, change the role, disable or enable a user (admin)",
-        responses=errors.responses(404, 422),
+        responses=errors.responses(404, 409, 422),
     )
     async def change_user(
         user_id: UserId, body: UserChange, user: Annotated[User, may("users.manage")]

@@ -33,6 +33,11 @@ class AccountRefused(Exception):
         self.field = field
 
 
+class AccountConflict(AccountRefused):
+    """The change is well formed but the accounts as they stand refuse it (the id is taken,
+    the last active admin would go): 409, not 422."""
+
+
 @dataclass(frozen=True)
 class Person:
     """A user as the rest of the platform sees them: no password, nothing secret."""

@@ -190,7 +190,7 @@ async def test_an_admin_creates_disables_resets_and_changes_the_role_of_a_user(
     again = await platform.http.post(
         "/api/access/users", json={"id": juan, "name": "Otro", "role": "agent"}, headers=admin
     )
-    assert again.status_code == 422 and "Ya existe" in again.json()["error"]["message"]
+    assert again.status_code == 409 and "Ya existe" in again.json()["error"]["message"]
     bad = await platform.http.post(
         "/api/access/users",
         json={"id": "Con Espacios", "name": "X", "role": "agent"},

@@ -3,6 +3,7 @@ and an OpenAPI document that says what every refusal looks like."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, get_args
 
@@ -140,10 +141,17 @@ async def test_openapi_documents_every_refusal_with_the_one_error_body(
         assert body["schema"]["$ref"] == ERROR_REF, status
         assert body["example"]["error"]["code"]
     assert "HTTPValidationError" not in schema["components"]["schemas"]
-    comment = paths["/api/customers/{customer_id}/comments/{comment_id}"]
-    assert comment["put"]["responses"]["405"]["content"]["application/json"]["schema"] == {
-        "$ref": ERROR_REF
-    }
+    # A refusal is not an operation: comments' PUT/PATCH/DELETE (always 405) are not listed.
+    assert "/api/customers/{customer_id}/comments/{comment_id}" not in paths
+    # What layers below the operations answer is documented on every operation.
+    for operations in paths.values():
+        for method, operation in operations.items():
+            assert operation["responses"]["429"]["content"]["application/json"]["schema"] == {
+                "$ref": ERROR_REF
+            }, method
+            if "requestBody" in operation:
+                assert {"400", "413"} <= set(operation["responses"]), method
+    assert "$defs" not in json.dumps(schema)
     printing = paths["/api/tables/{table}/print"]["get"]
     assert "413" in printing["responses"]
     [table] = [p for p in printing["parameters"] if p["name"] == "table"]

@@ -133,7 +133,14 @@ async def test_append_only_comments_answer_405_in_the_shape(
         method, "/api/customers/c1/comments/k1", json={"text": "x"}, headers=platform.auth()
     )
     assert error_of(response, 405)["code"] == "comments_are_immutable"
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == ""  # the resource allows no method at all
+
+
+async def test_a_405_names_every_documented_method_of_the_resource(platform: Platform) -> None:
+    for path, methods in (("/webhooks/whatsapp", "GET, POST"), ("/api/consultations", "GET, POST")):
+        response = await platform.http.request("OPTIONS", path, headers=platform.auth())
+        assert response.status_code == 405
+        assert response.headers["allow"] == methods
 
 
 async def test_not_ready_is_503_naming_the_dependency_that_is_down(platform: Platform) -> None:
