@@ -95,7 +95,7 @@ class Inbound:
         if chats:
             await self._apply(chats)
         if revised := [e for e in events if is_revision(e)]:  # edits, deletions: revisions.py
-            await Revisions(self.store, self.box).apply(revised)  # type: ignore[arg-type]
+            await Revisions(self.store, self.box).apply(revised)
         if statuses:
             await self._receipts(statuses)
 

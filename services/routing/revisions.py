@@ -19,7 +19,7 @@ older than the platform; a redelivery; an older edit) is counted
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeGuard
 
 from services.routing import metrics
 from services.routing.store import Store
@@ -34,7 +34,7 @@ DELETED = "Mensaje eliminado por el cliente"
 EDITED = "(editado)"
 
 
-def is_revision(event: Any) -> bool:
+def is_revision(event: object) -> TypeGuard[InboundMessage]:
     return isinstance(event, InboundMessage) and event.message_type in REVISIONS
 
 
