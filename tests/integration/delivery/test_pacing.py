@@ -60,7 +60,7 @@ async def test_two_replies_to_one_recipient_are_spaced_another_recipient_is_not_
     graph: GraphStandIn, workers: Workers
 ) -> None:
     (delivery,) = workers(
-        whatsapp_pair_interval_seconds=1.5,
+        whatsapp_pair_interval_seconds=2.0,
         whatsapp_pair_burst=1,
         delivery_retry_inline_max_seconds=5.0,
     )
@@ -68,7 +68,7 @@ async def test_two_replies_to_one_recipient_are_spaced_another_recipient_is_not_
     second = reply("2. ¿En qué podemos ayudarte?", to=first.identity.external_id)
     other = reply("Hola, te escribe el equipo de ToWebs")
     ana, beto = digits(first), digits(other)
-    graph.limit_pair(ana, interval=1.0)  # Meta's rule, a little looser than our pace
+    graph.limit_pair(ana, interval=1.0)  # Meta's rule, looser than our pace (HTTP jitter)
 
     # As the broker hands them over: three tasks at once, in the order routing published.
     await asyncio.gather(*(delivery.deliver("whatsapp", m) for m in (first, second, other)))
@@ -100,13 +100,13 @@ async def test_a_long_pace_parks_the_replies_and_the_sweeper_sends_them_in_order
     graph: GraphStandIn, workers: Workers
 ) -> None:
     (delivery,) = workers(
-        whatsapp_pair_interval_seconds=1.0,
+        whatsapp_pair_interval_seconds=1.5,
         whatsapp_pair_burst=1,
         delivery_retry_inline_max_seconds=0.1,
     )
     to = phone()
     messages = [reply(f"{i}. parte", to=to) for i in range(1, 4)]
-    graph.limit_pair(to.lstrip("+"), interval=0.8)
+    graph.limit_pair(to.lstrip("+"), interval=0.75)
     for message in messages:  # the consumer never sleeps a pace: it parks
         await delivery.deliver("whatsapp", message)
     parked = await delivery.store.get(messages[1].event_id)
@@ -122,17 +122,18 @@ async def test_a_long_pace_parks_the_replies_and_the_sweeper_sends_them_in_order
     sent = graph.accepted(to.lstrip("+"))
     assert [r.body["text"]["body"] for r in sent] == [m.text for m in messages]
     assert [r.status for r in graph.attempts(to.lstrip("+"))] == [200, 200, 200]
-    assert all(b.at - a.at >= 0.8 for a, b in itertools.pairwise(sent))
+    assert all(b.at - a.at >= 0.75 for a, b in itertools.pairwise(sent))
 
 
 async def test_two_delivery_workers_share_the_number_s_throughput(
     graph: GraphStandIn, workers: Workers
 ) -> None:
-    """Two workers (two replicas' consumers) over one database: 4 sends/s between them."""
-    replicas = workers(2, whatsapp_throughput_tier=4, delivery_retry_inline_max_seconds=10.0)
-    messages = [reply(f"Aviso {i}") for i in range(10)]
+    """Two workers (two replicas' consumers) over one database: 2 sends/s between them
+    (each on its own would let 2/s through, 4/s together)."""
+    replicas = workers(2, whatsapp_throughput_tier=2, delivery_retry_inline_max_seconds=10.0)
+    messages = [reply(f"Aviso {i}") for i in range(8)]
     await asyncio.gather(*(replicas[i % 2].deliver("whatsapp", m) for i, m in enumerate(messages)))
     moments = sorted(graph.accepted(digits(m))[0].at for m in messages)
-    # Any sliding one-second window: at most 4, plus one for a sleep that overslept its slot.
-    assert max(sum(s <= m < s + 1.0 for m in moments) for s in moments) <= 5, moments
-    assert moments[-1] - moments[0] >= 1.5  # 10 sends at 4/s span about 2.25 s
+    # Any sliding one-second window: at most 2, plus one for HTTP jitter between two sends.
+    assert max(sum(s <= m < s + 1.0 for m in moments) for s in moments) <= 3, moments
+    assert moments[-1] - moments[0] >= 2.5  # 8 sends at 2/s span about 3.5 s

@@ -45,7 +45,7 @@ async def test_two_replicas_together_never_exceed_the_rate_of_one_sender(
     """Two pacers over one database, as two ingest processes would be: one schedule."""
     db = sending.db("ingest")
     replicas = [Delivery(sending.settings, sending.ctx.bus, DeliveryStore(db), {}) for _ in "ab"]
-    limit = Limit.per_second(f"whatsapp:test-{uuid.uuid4().hex[:8]}", 4)
+    limit = Limit.per_second(f"whatsapp:test-{uuid.uuid4().hex[:8]}", 2)
     moments: list[float] = []
 
     async def send_many(delivery: Delivery, n: int) -> None:
@@ -53,10 +53,10 @@ async def test_two_replicas_together_never_exceed_the_rate_of_one_sender(
             assert (await delivery.pacer.take(limit, max_wait=60.0)).reserved
             moments.append(time.monotonic())
 
-    await asyncio.gather(send_many(replicas[0], 6), send_many(replicas[1], 6))
+    await asyncio.gather(send_many(replicas[0], 4), send_many(replicas[1], 4))
 
-    # Any one-second window (a sliding one, not only whole seconds): at most 4, plus one for
+    # Any one-second window (a sliding one, not only whole seconds): at most 2, plus one for
     # a sleep that overslept its slot and let the next one follow closely.
     moments.sort()
-    assert max(sum(s <= m < s + 1.0 for m in moments) for s in moments) <= 5, moments
-    assert moments[-1] - moments[0] >= 2.0  # 12 sends at 4/s span about 2.75 s
+    assert max(sum(s <= m < s + 1.0 for m in moments) for s in moments) <= 3, moments
+    assert moments[-1] - moments[0] >= 2.5  # 8 sends at 2/s span about 3.5 s
