@@ -16,6 +16,7 @@ by a TTL index an hour after its last use.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -232,13 +233,16 @@ class DeliveryStore:
 
     async def reserve_slot(
         self, key: str, now: float, interval: float, tolerance: float, max_wait: float
-    ) -> float | None:
+    ) -> tuple[float, bool]:
         """Apply `pacing.decide` to the schedule `key` atomically, on the server: reserve
-        the next slot if its wait is at most `max_wait`. Returns the `tat` found before
-        (None: a new schedule), from which the caller computes the same decision.
+        the next slot if its wait is at most `max_wait`. Returns the `tat` after the update
+        and whether this call reserved (it wrote its own token), from which the caller
+        computes its slot (`pacing.slot_after`). The document after the update, not a
+        pre-image: it is what this update wrote, whatever ran concurrently.
 
         Two replicas upserting a new schedule at once can collide (one gets a duplicate-key
         error): the loser simply reserves again on the existing document."""
+        token = uuid.uuid4().hex
         previous = {"$ifNull": ["$tat", now]}
         base = {"$max": [previous, now]}
         fits = {"$lte": [{"$subtract": [base, now + tolerance]}, max_wait]}
@@ -246,16 +250,18 @@ class DeliveryStore:
             {
                 "$set": {
                     "tat": {"$cond": [fits, {"$add": [base, interval]}, previous]},
+                    "by": {"$cond": [fits, token, {"$ifNull": ["$by", None]}]},
                     "at": datetime.fromtimestamp(now, UTC),
                 }
             }
         ]
         for _ in range(5):
             try:
-                before: Any = await self.send_schedule.find_one_and_update(
-                    {"_id": key}, update, upsert=True, return_document=ReturnDocument.BEFORE
+                after: Any = await self.send_schedule.find_one_and_update(
+                    {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
                 )
             except DuplicateKeyError:
                 continue
-            return None if before is None else float(before["tat"])
+            if after is not None:
+                return float(after["tat"]), after.get("by") == token
         raise RuntimeError(f"could not reserve a slot on {key}")

@@ -311,7 +311,7 @@ class Delivery:
             last = outcome
         return last or Accepted("")
 
-    async def _reserve(self, limit: Limit, now: float, max_wait: float) -> float | None:
+    async def _reserve(self, limit: Limit, now: float, max_wait: float) -> tuple[float, bool]:
         return await self.store.reserve_slot(
             limit.key, now, limit.interval, limit.tolerance, max_wait
         )

@@ -72,13 +72,22 @@ def decide(tat: float | None, now: float, limit: Limit, max_wait: float) -> tupl
     return Slot(True, max(0.0, wait)), base + limit.interval
 
 
-Reserve = Callable[[Limit, float, float], Awaitable["float | None"]]
+def slot_after(tat: float, reserved: bool, now: float, limit: Limit) -> Slot:
+    """The slot a reservation at `now` got, from the `tat` it left and whether it reserved
+    (the store answers with both): `decide`'s slot, recovered from its result."""
+    if reserved:
+        return Slot(True, max(0.0, tat - limit.interval - (now + limit.tolerance)))
+    return Slot(False, tat - (now + limit.tolerance))
+
+
+# (limit, now, max_wait) -> (the `tat` after the update, whether this call reserved).
+Reserve = Callable[[Limit, float, float], Awaitable[tuple[float, bool]]]
 
 
 class Pacer:
     """Reserves slots through `reserve(limit, now, max_wait)`, which atomically applies
-    `decide` to the stored `tat` and returns the `tat` it found (the store's
-    `reserve_slot`). `clock` and `sleep` are injectable for tests."""
+    `decide` to the stored `tat` (the store's `reserve_slot`). `clock` and `sleep` are
+    injectable for tests."""
 
     def __init__(
         self,
@@ -93,8 +102,8 @@ class Pacer:
     async def take(self, limit: Limit, max_wait: float) -> Slot:
         """Reserve a slot and sleep until it, or answer how long to park (not reserved)."""
         now = self.clock()
-        found = await self.reserve(limit, now, max_wait)
-        slot, _ = decide(found, now, limit, max_wait)
+        tat, reserved = await self.reserve(limit, now, max_wait)
+        slot = slot_after(tat, reserved, now, limit)
         if slot.reserved and slot.wait > 0:
             await self.sleep(slot.wait)
         return slot

@@ -4,6 +4,7 @@ replicas (two pacers over the same database, as two processes would be)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 
@@ -11,7 +12,7 @@ import aio_pika
 
 from services.ingest.delivery_store import DeliveryStore
 from services.ingest.outbound.delivery import Delivery
-from services.ingest.outbound.pacing import Limit
+from services.ingest.outbound.pacing import Limit, slot_after
 from tests.integration.delivery.helpers import reply
 from tests.support import Platform, eventually
 
@@ -46,17 +47,23 @@ async def test_two_replicas_together_never_exceed_the_rate_of_one_sender(
     db = sending.db("ingest")
     replicas = [Delivery(sending.settings, sending.ctx.bus, DeliveryStore(db), {}) for _ in "ab"]
     limit = Limit.per_second(f"whatsapp:test-{uuid.uuid4().hex[:8]}", 2)
-    moments: list[float] = []
+    slots: list[float] = []
+    started = time.monotonic()
 
     async def send_many(delivery: Delivery, n: int) -> None:
         for _ in range(n):
-            assert (await delivery.pacer.take(limit, max_wait=60.0)).reserved
-            moments.append(time.monotonic())
+            now = time.time()
+            tat, reserved = await delivery.pacer.reserve(limit, now, 60.0)
+            slot = slot_after(tat, reserved, now, limit)  # what `take` then sleeps for
+            assert slot.reserved
+            slots.append(now + slot.wait)
+            await asyncio.sleep(slot.wait)
 
     await asyncio.gather(send_many(replicas[0], 4), send_many(replicas[1], 4))
 
-    # Any one-second window (a sliding one, not only whole seconds): at most 2, plus one for
-    # a sleep that overslept its slot and let the next one follow closely.
-    moments.sort()
-    assert max(sum(s <= m < s + 1.0 for m in moments) for s in moments) <= 3, moments
-    assert moments[-1] - moments[0] >= 2.5  # 8 sends at 2/s span about 3.5 s
+    # One schedule: every slot half a second after the one before, whichever replica took
+    # it (two schedules would give pairs of slots at the same moment), so no one-second
+    # window, sliding or not, holds more than 2.
+    slots.sort()
+    assert all(b - a >= 0.5 - 1e-6 for a, b in itertools.pairwise(slots)), slots
+    assert time.monotonic() - started >= 3.0  # 8 sends at 2/s: the last one 3.5 s later

@@ -8,7 +8,7 @@ import itertools
 from services.ingest.outbound import messenger
 from services.ingest.outbound.channels import MessengerSender, WhatsAppSender
 from services.ingest.outbound.graph import GraphClient
-from services.ingest.outbound.pacing import Limit, Pacer, decide
+from services.ingest.outbound.pacing import Limit, Pacer, decide, slot_after
 from tests.settings import isolated_settings
 
 PAIR = Limit("pair:whatsapp:1:5491155550000", interval=6.0, burst=3, kind="pair")
@@ -33,10 +33,9 @@ class Schedules:
     def __init__(self) -> None:
         self.tat: dict[str, float] = {}
 
-    async def reserve(self, limit: Limit, now: float, max_wait: float) -> float | None:
-        found = self.tat.get(limit.key)
-        _, self.tat[limit.key] = decide(found, now, limit, max_wait)
-        return found
+    async def reserve(self, limit: Limit, now: float, max_wait: float) -> tuple[float, bool]:
+        slot, self.tat[limit.key] = decide(self.tat.get(limit.key), now, limit, max_wait)
+        return self.tat[limit.key], slot.reserved
 
 
 def test_a_burst_goes_at_once_then_one_send_per_interval() -> None:
@@ -134,3 +133,11 @@ def test_messenger_audio_and_video_take_the_10_per_second_limit_text_the_300() -
     assert sender.limits(part("image"))[0].key == "messenger:page:text"
     for kind in ("audio", "video"):
         assert sender.limits(part(kind)) == [Limit("messenger:page:media", 1 / 10, 1, "media")]
+
+
+def test_the_slot_is_recovered_from_what_the_reservation_left() -> None:
+    """The store answers with the `tat` after its update: the same slot as `decide`."""
+    for tat in (None, 990.0, 1_000.0, 1_004.0, 1_030.0):
+        for max_wait in (0.0, 5.0, 60.0):
+            slot, after = decide(tat, 1_000.0, PAIR, max_wait)
+            assert slot_after(after, slot.reserved, 1_000.0, PAIR) == slot
