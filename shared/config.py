@@ -118,9 +118,20 @@ class Settings(BaseSettings):
     graph_api_base_url: str = "https://graph.facebook.com"  # scheme and host; a stand-in in tests
     graph_api_version: str = "v21.0"
     graph_api_timeout_seconds: float = 10.0
-    # WhatsApp's default throughput tier is 80 messages/s per business number.
-    whatsapp_send_rate_per_second: int = 80
-    messenger_send_rate_per_second: int = 40
+    # WhatsApp throughput per business number (Meta: 80 messages/s by default, 1,000 after
+    # the automatic upgrade, 20 for a number shared with the Business app). It counts both
+    # directions; WHATSAPP_SEND_RATE_PER_SECOND, when set, is the share replies may use
+    # (leave room for inbound traffic), else replies may use the whole tier.
+    whatsapp_throughput_tier: int = Field(default=80, ge=1, le=1000)
+    whatsapp_send_rate_per_second: int | None = Field(default=None, ge=1)
+    # WhatsApp's pair rate limit (one business number to one user, error 131056): about one
+    # message every 6 s sustained; a short burst is allowed and borrows from later quota.
+    whatsapp_pair_interval_seconds: float = Field(default=6.0, gt=0)
+    whatsapp_pair_burst: int = Field(default=3, ge=1)
+    # Messenger Send API, per Page: 300 calls/s for text, links, reactions and stickers;
+    # 10 calls/s for messages with audio or video.
+    messenger_text_rate_per_second: int = Field(default=300, ge=1)
+    messenger_media_rate_per_second: int = Field(default=10, ge=1)
     # Template sent when WhatsApp's 24-hour window is closed; its body has one parameter
     # ({{1}}) that receives the reply's text. Unset: such replies fail with the reason.
     whatsapp_template_name: str | None = None

@@ -8,13 +8,16 @@
                next part is sent and before the AMQP ack, so a retry or a redelivery resumes
                after them and never sends a part twice
     result_published  whether routing/tickets got the outcome; the sweeper re-publishes
-`send_rate`, `_id` = "<channel>:<sender>:<epoch second>": a fixed-window counter shared by
-every replica (one `$inc` upsert per send), expired by a TTL index.
+`send_schedule`, `_id` = a limit's key ("whatsapp:<number>", "pair:whatsapp:<number>:<to>",
+"messenger:page:media", ...): `tat`, the epoch second at which the limit is free again
+(outbound/pacing.py), shared by every replica (one atomic pipeline update per send), expired
+by a TTL index an hour after its last use.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pymongo import ASCENDING, ReturnDocument
@@ -27,13 +30,15 @@ Claim = Literal["claimed", "done", "busy"]
 
 # Outcomes are kept 30 days: longer than any redelivery or Meta's 7-day status retries.
 DELIVERY_TTL_SECONDS = 30 * 24 * 3600
-RATE_TTL_SECONDS = 120
+# A schedule idle for an hour is forgotten (its `tat` is long past by then, unless a backlog
+# of more than an hour was paced on it: the provider's own refusal then backs off).
+SCHEDULE_TTL_SECONDS = 3600
 
 
 class DeliveryStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.deliveries = db["deliveries"]
-        self.send_rate = db["send_rate"]
+        self.send_schedule = db["send_schedule"]
 
     async def ensure_indexes(self) -> None:
         await self.deliveries.create_index(
@@ -46,8 +51,8 @@ class DeliveryStore:
         await self.deliveries.create_index(
             "finished_at", expireAfterSeconds=DELIVERY_TTL_SECONDS, name="deliveries_ttl"
         )
-        await self.send_rate.create_index(
-            "at", expireAfterSeconds=RATE_TTL_SECONDS, name="send_rate_ttl"
+        await self.send_schedule.create_index(
+            "at", expireAfterSeconds=SCHEDULE_TTL_SECONDS, name="send_schedule_ttl"
         )
 
     # --- claiming ---------------------------------------------------------------------
@@ -224,23 +229,39 @@ class DeliveryStore:
         )
         return {str(doc["_id"]): int(doc["n"]) async for doc in cursor}
 
-    # --- rate -------------------------------------------------------------------------
+    # --- pacing ---------------------------------------------------------------------
 
-    async def count_send(self, sender_key: str, second: int, at: datetime) -> int:
-        """Count one send in this sender's current one-second window; the new total.
+    async def reserve_slot(
+        self, key: str, now: float, interval: float, tolerance: float, max_wait: float
+    ) -> tuple[float, bool]:
+        """Apply `pacing.decide` to the schedule `key` atomically, on the server: reserve
+        the next slot if its wait is at most `max_wait`. Returns the `tat` after the update
+        and whether this call reserved (it wrote its own token), from which the caller
+        computes its slot (`pacing.slot_after`). The document after the update, not a
+        pre-image: it is what this update wrote, whatever ran concurrently.
 
-        Two replicas upserting the same new window can collide (MongoDB answers one of them
-        with a duplicate-key error): the loser simply counts again on the existing window."""
+        Two replicas upserting a new schedule at once can collide (one gets a duplicate-key
+        error): the loser simply reserves again on the existing document."""
+        token = uuid.uuid4().hex
+        previous = {"$ifNull": ["$tat", now]}
+        base = {"$max": [previous, now]}
+        fits = {"$lte": [{"$subtract": [base, now + tolerance]}, max_wait]}
+        update = [
+            {
+                "$set": {
+                    "tat": {"$cond": [fits, {"$add": [base, interval]}, previous]},
+                    "by": {"$cond": [fits, token, {"$ifNull": ["$by", None]}]},
+                    "at": datetime.fromtimestamp(now, UTC),
+                }
+            }
+        ]
         for _ in range(5):
             try:
-                doc: Any = await self.send_rate.find_one_and_update(
-                    {"_id": f"{sender_key}:{second}"},
-                    {"$inc": {"n": 1}, "$setOnInsert": {"at": at}},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
+                after: Any = await self.send_schedule.find_one_and_update(
+                    {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
                 )
             except DuplicateKeyError:
                 continue
-            if doc is not None:
-                return int(doc["n"])
-        raise RuntimeError(f"could not count a send for {sender_key}")
+            if after is not None:
+                return float(after["tat"]), after.get("by") == token
+        raise RuntimeError(f"could not reserve a slot on {key}")

@@ -46,6 +46,12 @@ OUTBOUND_RETRIES = Counter(
     "(throttled, http_500, timeout, unreachable, auth, ...)",
     ["channel", "reason"],
 )
+OUTBOUND_PACED = Counter(
+    "cc_outbound_paced_total",
+    "Reply parts that waited for a provider limit (limit = pair, throughput, text, media; "
+    "action = waited in process, or parked for the sweeper)",
+    ["channel", "limit", "action"],
+)
 OUTBOUND_SEND_SECONDS = Histogram(
     "cc_outbound_send_seconds",
     "Duration of one provider call (one part of a reply), by channel",

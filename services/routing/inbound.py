@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from services.routing import domain, metrics
 from services.routing.bot import Bot, BotReply
+from services.routing.revisions import Revisions, is_revision
 from services.routing.store import Store
 from services.routing.timeline import Draft, derived_id, new_conversation
 from shared.contracts import CallEvent, ContactInfo, DeliveryStatus, InboundMessage, utcnow
@@ -90,9 +91,11 @@ class Inbound:
         """Apply a batch (delivery order kept per customer); returns once it is committed
         and its events are confirmed by the broker."""
         statuses = [e for e in events if isinstance(e, DeliveryStatus)]
-        chats = [e for e in events if not isinstance(e, DeliveryStatus)]
+        chats = [e for e in events if not isinstance(e, DeliveryStatus) and not is_revision(e)]
         if chats:
             await self._apply(chats)
+        if revised := [e for e in events if is_revision(e)]:  # edits, deletions: revisions.py
+            await Revisions(self.store, self.box).apply(revised)
         if statuses:
             await self._receipts(statuses)
 

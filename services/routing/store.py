@@ -418,6 +418,46 @@ class Store:
         result = await self.messages.bulk_write(ops, ordered=True)
         return int(result.modified_count)
 
+    async def revise_message(
+        self,
+        identity_key: str,
+        external_id: str,
+        event_id: str,
+        kind: str,
+        at: datetime,
+        text: str,
+        sealed: str | None,
+    ) -> bool:
+        """A customer's edit or deletion of a message they sent (services/routing/
+        revisions.py): one update of that message, applied once per revision event, an edit
+        only when newer than the one shown and never after a deletion. The text and seal
+        shown until now move to `revisions`; user text goes in as `$literal` (it may start
+        with '$'). False when nothing matched (unknown original, a redelivery, older edit)."""
+        target: Document = {
+            "identity_key": identity_key,
+            "external_message_id": external_id,
+            "direction": "inbound",
+            "revisions.event_id": {"$ne": event_id},
+            "revoked_at": None,
+        }
+        if kind == "edit":
+            target["$or"] = [{"edited_at": None}, {"edited_at": {"$lt": at}}]
+        before = {
+            "kind": kind,
+            "event_id": event_id,
+            "at": at,
+            "text": "$text",
+            "sealed": "$sealed",
+        }
+        sets: Document = {
+            "revisions": {"$concatArrays": [{"$ifNull": ["$revisions", []]}, [before]]},
+            "text": {"$literal": text},
+            "sealed": {"$literal": sealed},
+            "revoked_at" if kind == "revoke" else "edited_at": at,
+        }
+        result = await self.messages.update_one(target, [{"$set": sets}])
+        return bool(result.modified_count)
+
     # --- presence ------------------------------------------------------------------------
 
     async def beat(self, user: str, role: str, at: datetime, forget_at: datetime) -> None:

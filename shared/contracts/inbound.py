@@ -96,6 +96,10 @@ class InboundMessage(Event):
     `text`, `payload`, captions, transcript lines and `raw` are masked; each `sealed_*` field
     holds its field's original, sealed, only when masking changed it (see the module's
     docstring). `opened(box)` gives the message as the customer wrote it.
+
+    An `edit` or a `revoke` (WhatsApp: the customer edited or deleted a message) is nothing
+    new said: it changes the message whose provider id is `reply_to` (an edit's new text in
+    `text`); a consumer must not count it or answer it as a customer message.
     """
 
     kind: Literal["message"] = "message"

@@ -14,6 +14,7 @@ from services.ingest.outbound import messenger, whatsapp
 from services.ingest.outbound.email import SmtpSender
 from services.ingest.outbound.graph import GraphClient
 from services.ingest.outbound.outcome import Outcome, Refused
+from services.ingest.outbound.pacing import Limit
 from shared.config import Settings
 from shared.contracts.base import Event, utcnow
 from shared.contracts.conversation import OutboundMessage, TemplateRef
@@ -31,12 +32,9 @@ class Sender(Protocol):
     @property
     def channel(self) -> str: ...
 
-    @property
-    def sender_key(self) -> str:
-        """Rate-limit key, no secret in it: "whatsapp:<phone_number_id>"."""
-
-    @property
-    def per_second(self) -> int: ...
+    def limits(self, part: Any) -> list[Limit]:
+        """The schedules this part is paced on, in the order they are taken (a recipient's
+        before the sender's): keys carry no secret ("whatsapp:<phone_number_id>")."""
 
     def plan(self, message: Event, now: datetime) -> list[Any] | Refused:
         """The parts to send for this message, or a refusal decided before any call."""
@@ -54,13 +52,18 @@ class WhatsAppSender:
     graph: GraphClient
     channel: str = "whatsapp"
 
-    @property
-    def sender_key(self) -> str:
-        return f"whatsapp:{self.settings.whatsapp_phone_number_id}"
-
-    @property
-    def per_second(self) -> int:
-        return self.settings.whatsapp_send_rate_per_second
+    def limits(self, part: Any) -> list[Limit]:
+        """The pair rate to this recipient (131056), then the number's throughput: the
+        tier, or the share of it replies may use."""
+        number = self.settings.whatsapp_phone_number_id
+        rate = self.settings.whatsapp_send_rate_per_second or self.settings.whatsapp_throughput_tier
+        pair = Limit(
+            f"pair:whatsapp:{number}:{part.get('to')}",
+            self.settings.whatsapp_pair_interval_seconds,
+            self.settings.whatsapp_pair_burst,
+            "pair",
+        )
+        return [pair, Limit.per_second(f"whatsapp:{number}", rate)]
 
     def configured_template(self, text: str) -> TemplateRef | None:
         name = self.settings.whatsapp_template_name
@@ -105,11 +108,17 @@ class MessengerSender:
     settings: Settings
     graph: GraphClient
     channel: str = "messenger"
-    sender_key: str = "messenger:page"
 
-    @property
-    def per_second(self) -> int:
-        return self.settings.messenger_send_rate_per_second
+    def limits(self, part: Any) -> list[Limit]:
+        """Meta's Send API limits per Page by content: audio and video 10/s, everything
+        else (text, links, reactions, stickers; images and files are not named) 300/s.
+        Meta also throttles "too many messages to a single thread" without a figure: its
+        refusal (613 and friends) is retried with backoff."""
+        if messenger.attachment_type(part) in messenger.MEDIA_LIMITED:
+            rate = self.settings.messenger_media_rate_per_second
+            return [Limit.per_second("messenger:page:media", rate, "media")]
+        rate = self.settings.messenger_text_rate_per_second
+        return [Limit.per_second("messenger:page:text", rate, "text")]
 
     def plan(self, message: Event, now: datetime) -> list[Any] | Refused:
         assert isinstance(message, OutboundMessage)
@@ -152,8 +161,9 @@ class MessengerSender:
 class EmailSender:
     settings: Settings
     channel: str = "email"
-    sender_key: str = "email:smtp"
-    per_second: int = 0  # the SMTP server throttles itself with 4xx answers
+
+    def limits(self, part: Any) -> list[Limit]:
+        return []  # the SMTP server throttles itself with 4xx answers
 
     def plan(self, message: Event, now: datetime) -> list[Any] | Refused:
         assert isinstance(message, ConsultationEmail)
@@ -171,8 +181,9 @@ class ReadOnlySender:
     """Web chatbot and IVR have no way back to the customer: refused, never sent."""
 
     channel: str
-    sender_key: str = "read-only"
-    per_second: int = 0
+
+    def limits(self, part: Any) -> list[Limit]:
+        return []
 
     def plan(self, message: Event, now: datetime) -> list[Any] | Refused:
         return Refused("read_only_channel", f"{self.channel} is read-only: nothing is sent")

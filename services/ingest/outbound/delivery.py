@@ -39,7 +39,7 @@ from services.ingest.outbound.outcome import (
     backoff_seconds,
     provider_wait,
 )
-from services.ingest.outbound.ratelimit import SendRate
+from services.ingest.outbound.pacing import Limit, Paced, Pacer
 from shared.bus import Bus
 from shared.config import Settings
 from shared.contracts.base import Event, utcnow
@@ -50,6 +50,9 @@ from shared.logging import bind_context, get_logger
 from shared.mongo import Document
 
 log = get_logger("ingest.delivery")
+
+# How long a sweeper run sleeps for one reply's slot before parking it again instead.
+SWEEPER_MAX_WAIT_SECONDS = 1.0
 
 
 class KeyedLocks:
@@ -138,7 +141,7 @@ class Delivery:
         self.bus = bus
         self.store = store
         self.senders = dict(senders)  # channel -> sender, only the channels that may send
-        self.rate = SendRate(store)
+        self.pacer = Pacer(self._reserve)
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self.per_recipient = KeyedLocks()
 
@@ -184,7 +187,12 @@ class Delivery:
                     utcnow(),
                 )
                 return
-            await self._run(message, record, self.settings.delivery_retry_attempts)
+            await self._run(
+                message,
+                record,
+                self.settings.delivery_retry_attempts,
+                self.settings.delivery_retry_inline_max_seconds,
+            )
 
     async def sweep_once(self) -> int:
         """Resume parked and abandoned deliveries, re-publish unpublished outcomes, give up
@@ -224,7 +232,8 @@ class Delivery:
                 Refused("expired", f"not delivered in {give_up}: {doc.get('detail')}"),
             )
             return 1
-        await self._run(message, taken, attempts=1)
+        # The sweeper resumes one delivery after the other: it sleeps little for a pace.
+        await self._run(message, taken, attempts=1, max_wait=SWEEPER_MAX_WAIT_SECONDS)
         return 1
 
     async def refresh_pending(self) -> None:
@@ -234,7 +243,7 @@ class Delivery:
 
     # --- sending ----------------------------------------------------------------------
 
-    async def _run(self, message: Event, record: Document, attempts: int) -> None:
+    async def _run(self, message: Event, record: Document, attempts: int, max_wait: float) -> None:
         channel = record["channel"]
         sender = self.senders[channel]
         plan = sender.plan(message, utcnow())
@@ -246,7 +255,10 @@ class Delivery:
         done = len(record.get("parts") or [])
         attempt = 0
         while True:
-            outcome = await self._send_parts(sender, message.event_id, parts, done)
+            outcome = await self._send_parts(sender, message.event_id, parts, done, max_wait)
+            if isinstance(outcome, Paced):
+                await self._park_paced(message.event_id, channel, outcome)
+                return
             if isinstance(outcome, Accepted):
                 await self._succeed(message, channel)
                 return
@@ -275,12 +287,19 @@ class Delivery:
             await asyncio.sleep(wait)
 
     async def _send_parts(
-        self, sender: Sender, message_id: str, parts: list[Any], done: int
-    ) -> Accepted | Refused | Retryable:
-        """Send the parts not yet accepted, recording each provider id before the next."""
+        self, sender: Sender, message_id: str, parts: list[Any], done: int, max_wait: float
+    ) -> Accepted | Refused | Retryable | Paced:
+        """Send the parts not yet accepted, recording each provider id before the next.
+        Each part waits for its slot on every limit it is paced on (a recipient's pair
+        rate, the sender's throughput); a slot further than `max_wait` parks the rest."""
         last: Accepted | None = None
         for part in parts[done:]:
-            await self.rate.acquire(sender.sender_key, sender.per_second)
+            for limit in sender.limits(part):
+                slot = await self.pacer.take(limit, max_wait)
+                if not slot.reserved:
+                    return Paced(limit, slot.wait)
+                if slot.wait > 0:
+                    metrics.OUTBOUND_PACED.labels(sender.channel, limit.kind, "waited").inc()
             started = time.perf_counter()
             outcome = await sender.send(part)
             metrics.OUTBOUND_SEND_SECONDS.labels(sender.channel).observe(
@@ -291,6 +310,24 @@ class Delivery:
             await self.store.part_sent(message_id, outcome.external_id, utcnow())
             last = outcome
         return last or Accepted("")
+
+    async def _reserve(self, limit: Limit, now: float, max_wait: float) -> tuple[float, bool]:
+        return await self.store.reserve_slot(
+            limit.key, now, limit.interval, limit.tolerance, max_wait
+        )
+
+    async def _park_paced(self, message_id: str, channel: str, paced: Paced) -> None:
+        """Not a failure: the reply waits (parked, in order before any later reply to the
+        same customer) until its limit frees up; the sweeper sends it then."""
+        metrics.OUTBOUND_PACED.labels(channel, paced.limit.kind, "parked").inc()
+        await self.store.park(
+            message_id,
+            f"paced_{paced.limit.kind}",
+            f"paced: {paced.limit.kind} limit, next slot in {paced.wait:.1f} s",
+            utcnow() + timedelta(seconds=paced.wait),
+            utcnow(),
+        )
+        log.info("delivery_paced", limit=paced.limit.kind, wait=round(paced.wait, 3))
 
     async def _park(
         self, message_id: str, record: Document, outcome: Retryable, wait: float

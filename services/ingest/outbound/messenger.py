@@ -22,6 +22,15 @@ ATTACHMENT_TYPES = {
     "file": "file",
 }
 
+# The Send API's 10 calls/s per Page covers messages with audio or video.
+MEDIA_LIMITED = {"audio", "video"}
+
+
+def attachment_type(part: dict[str, Any]) -> str | None:
+    """The Send API attachment type of a request body, None for text."""
+    attachment = (part.get("message") or {}).get("attachment")
+    return attachment.get("type") if isinstance(attachment, dict) else None
+
 
 def envelope(psid: str, human_agent: bool) -> dict[str, Any]:
     if human_agent:

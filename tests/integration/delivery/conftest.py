@@ -62,7 +62,10 @@ async def sending(
             "graph_api_version": VERSION,
             "graph_api_timeout_seconds": 1.0,
             "whatsapp_template_name": TEMPLATE,
-            "whatsapp_send_rate_per_second": 80,
+            "whatsapp_throughput_tier": 80,
+            # The pacing tests run deliveries of their own with the pair rate limit; here a
+            # customer's replies go nearly back to back, as the other tests expect.
+            "whatsapp_pair_interval_seconds": 0.05,
             "delivery_retry_attempts": 3,
             "delivery_retry_base_seconds": 0.05,
             "delivery_retry_max_seconds": 0.4,

@@ -1,17 +1,18 @@
 """A channel without credentials keeps its replies queued; the send rate holds across
-replicas (two rate keepers over the same database, as two processes would be)."""
+replicas (two pacers over the same database, as two processes would be)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
-from collections import Counter
 
 import aio_pika
 
 from services.ingest.delivery_store import DeliveryStore
-from services.ingest.outbound.ratelimit import SendRate
+from services.ingest.outbound.delivery import Delivery
+from services.ingest.outbound.pacing import Limit, slot_after
 from tests.integration.delivery.helpers import reply
 from tests.support import Platform, eventually
 
@@ -42,21 +43,27 @@ async def test_without_a_token_replies_stay_queued_unconsumed(platform: Platform
 async def test_two_replicas_together_never_exceed_the_rate_of_one_sender(
     sending: Platform,
 ) -> None:
+    """Two pacers over one database, as two ingest processes would be: one schedule."""
     db = sending.db("ingest")
-    replicas = [SendRate(DeliveryStore(db)), SendRate(DeliveryStore(db))]
-    sender = f"whatsapp:test-{uuid.uuid4().hex[:8]}"
-    per_second = 4
-    moments: list[float] = []
+    replicas = [Delivery(sending.settings, sending.ctx.bus, DeliveryStore(db), {}) for _ in "ab"]
+    limit = Limit.per_second(f"whatsapp:test-{uuid.uuid4().hex[:8]}", 2)
+    slots: list[float] = []
+    started = time.monotonic()
 
-    async def send_many(rate: SendRate, n: int) -> None:
+    async def send_many(delivery: Delivery, n: int) -> None:
         for _ in range(n):
-            await rate.acquire(sender, per_second)
-            moments.append(time.time())
+            now = time.time()
+            tat, reserved = await delivery.pacer.reserve(limit, now, 60.0)
+            slot = slot_after(tat, reserved, now, limit)  # what `take` then sleeps for
+            assert slot.reserved
+            slots.append(now + slot.wait)
+            await asyncio.sleep(slot.wait)
 
-    started = time.time()
-    await asyncio.gather(send_many(replicas[0], 6), send_many(replicas[1], 6))
+    await asyncio.gather(send_many(replicas[0], 4), send_many(replicas[1], 4))
 
-    per_window = Counter(int(moment) for moment in moments)
-    assert max(per_window.values()) <= per_second, per_window
-    assert len(per_window) >= 3  # 12 sends at 4/s need at least three one-second windows
-    assert time.time() - started >= 1.0
+    # One schedule: every slot half a second after the one before, whichever replica took
+    # it (two schedules would give pairs of slots at the same moment), so no one-second
+    # window, sliding or not, holds more than 2.
+    slots.sort()
+    assert all(b - a >= 0.5 - 1e-6 for a, b in itertools.pairwise(slots)), slots
+    assert time.monotonic() - started >= 3.0  # 8 sends at 2/s: the last one 3.5 s later

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from shared.contracts.base import utcnow
 from tests.fixtures.graph.standin import GraphStandIn, Reply
-from tests.integration.delivery.conftest import TEMPLATE, Outcomes
+from tests.integration.delivery.conftest import PHONE_NUMBER_ID, TEMPLATE, Outcomes
 from tests.integration.delivery.helpers import reply
 from tests.support import Platform, eventually
 
@@ -210,9 +210,12 @@ async def test_sending_waits_for_nothing_when_the_rate_is_not_reached_and_metric
     ready = (await sending.http.get("/readyz")).json()
     assert ready["delivery"] == {"whatsapp": "sending", "messenger": "sending", "email": "sending"}
 
-    async def counted() -> bool:
-        docs = sending.db("ingest")["send_rate"].find({"_id": {"$regex": "^whatsapp:"}})
-        return bool([d async for d in docs])
+    async def counted() -> bool:  # the number's schedule and this recipient's pair schedule
+        to = message.identity.external_id.lstrip("+")
+        schedules = sending.db("ingest")["send_schedule"]
+        number = await schedules.find_one({"_id": f"whatsapp:{PHONE_NUMBER_ID}"})
+        pair = await schedules.find_one({"_id": f"pair:whatsapp:{PHONE_NUMBER_ID}:{to}"})
+        return number is not None and pair is not None
 
     await eventually(counted)
 
