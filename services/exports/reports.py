@@ -1,0 +1,387 @@
+"""Reports for supervisors (issue 27), pure: what each event adds to the report counters,
+and the reports read back from those counters.
+
+The read model never scans conversations per request. Each event adds to a few small
+documents (a `Slot`): per day, hour and channel (`hours`), per day, person and channel
+(`people`), Lara's handovers per day, channel and reason (`handovers`), and technical
+services and consultations per day and channel (`work`). Durations that need percentiles
+(first response, handle time, time to confirmation) are kept as the list of seconds of that
+slot, so a median over a month reads one document per person and day.
+
+Days and hours are the deployment's time zone (`settings.tz`). Percentiles are nearest-rank:
+the median of 10, 20, 30, 40 is 20; p90 of ten values is the 9th.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, TypeGuard
+from zoneinfo import ZoneInfo
+
+from shared.contracts import ConsultationEvent, ConversationEvent, TicketEvent
+
+PERSON_PREFIXES = ("agent:", "staff:", "admin:")
+LARA = "lara"
+NO_REASON = "sin motivo"
+PORTAL = "portal"  # consultations come from the customer portal, not a chat channel
+NO_CHANNEL = "sin canal"
+WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+
+HOURS, PEOPLE, HANDOVERS, WORK = "hours", "people", "handovers", "work"
+
+
+def is_person(actor: str | None) -> TypeGuard[str]:
+    return actor is not None and actor.startswith(PERSON_PREFIXES)
+
+
+def local(at: datetime, tz: ZoneInfo) -> datetime:
+    return at.astimezone(tz)
+
+
+def day_of(at: datetime, tz: ZoneInfo) -> str:
+    return local(at, tz).date().isoformat()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One counters document: its kind and the fields that name it (its `_id` joins them)."""
+
+    kind: str
+    key: tuple[tuple[str, Any], ...]
+
+    @property
+    def id(self) -> str:
+        return "|".join(str(v) for _, v in self.key)
+
+    def fields(self) -> dict[str, Any]:
+        return dict(self.key)
+
+
+def hour_slot(at: datetime, channel: str, tz: ZoneInfo) -> Slot:
+    moment = local(at, tz)
+    return Slot(
+        HOURS,
+        (
+            ("day", moment.date().isoformat()),
+            ("hour", moment.hour),
+            ("channel", channel),
+            ("weekday", moment.weekday()),
+        ),
+    )
+
+
+def person_slot(at: datetime, person: str, channel: str, tz: ZoneInfo) -> Slot:
+    return Slot(PEOPLE, (("day", day_of(at, tz)), ("person", person), ("channel", channel)))
+
+
+def work_slot(at: datetime, channel: str, tz: ZoneInfo) -> Slot:
+    return Slot(WORK, (("day", day_of(at, tz)), ("channel", channel)))
+
+
+@dataclass
+class Tally:
+    """What a batch of events adds: counts and duration samples per slot."""
+
+    counts: dict[Slot, Counter[str]] = field(default_factory=dict)
+    samples: dict[Slot, dict[str, list[int]]] = field(default_factory=dict)
+
+    def add(self, slot: Slot, name: str, n: int = 1) -> None:
+        self.counts.setdefault(slot, Counter())[name] += n
+
+    def sample(self, slot: Slot, name: str, seconds: float) -> None:
+        self.samples.setdefault(slot, {}).setdefault(name, []).append(max(0, round(seconds)))
+
+    def slots(self) -> list[Slot]:
+        return list(dict.fromkeys([*self.counts, *self.samples]))
+
+    def __bool__(self) -> bool:
+        return bool(self.counts or self.samples)
+
+
+# --------------------------------------------------------------- conversations
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the model remembers of one conversation, to time its first response and its
+    handling and to tell whether a person ever took part (before the event at hand)."""
+
+    opened_at: datetime | None = None
+    waiting_since: datetime | None = None  # first moment it waited for a person
+    person_since: datetime | None = None  # first moment a person held it
+    first_reply_at: datetime | None = None  # first message a person sent
+    persons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FactsChange:
+    """The facts an event adds: earliest moments win, people accumulate (order-tolerant)."""
+
+    opened_at: datetime
+    channel: str
+    waiting_since: datetime | None
+    person_since: datetime | None
+    first_reply_at: datetime | None
+    persons: tuple[str, ...]
+
+
+def actions_of(event: ConversationEvent) -> list[str]:
+    return list(event.actions or [event.action])
+
+
+def facts_change(event: ConversationEvent) -> FactsChange:
+    conv, at, actions = event.conversation, event.occurred_at, actions_of(event)
+    holder = conv.holder
+    persons = tuple(dict.fromkeys(p for p in (holder, event.actor) if is_person(p)))
+    return FactsChange(
+        opened_at=conv.opened_at,
+        channel=conv.channel,
+        waiting_since=at if holder != LARA and conv.status == "abierta" else None,
+        person_since=at if is_person(holder) else None,
+        first_reply_at=at if "message_sent" in actions and is_person(event.actor) else None,
+        persons=persons,
+    )
+
+
+def handover_reasons(event: ConversationEvent) -> list[str]:
+    """Why Lara (or the IVR) handed over, as routing words it: `change` when it says, else
+    the first sentence of the note ("El cliente pidió hablar con una persona; ...")."""
+    if event.change:
+        return [event.change]
+    note = (event.note or "").strip()
+    if not note:
+        return [NO_REASON]
+    first = note.split(". ", 1)[0].rstrip(".")
+    if first.startswith("El cliente "):
+        first = first[len("El cliente ") :]
+    reasons = [r.strip()[:120] for r in first.split(";") if r.strip()]
+    return reasons or [NO_REASON]
+
+
+def conversation_tally(event: ConversationEvent, before: Facts, tz: ZoneInfo, tally: Tally) -> None:
+    """Add one conversation event (counted once: the caller dedupes on `event_id`)."""
+    conv, at, actor = event.conversation, event.occurred_at, event.actor
+    channel, holder = conv.channel, conv.holder
+    actions = actions_of(event)
+    hours = hour_slot(at, channel, tz)
+
+    def person(who: str) -> Slot:
+        return person_slot(at, who, channel, tz)
+
+    for action in actions:
+        if action == "opened":
+            tally.add(hours, "opened")
+        elif action == "message_received":
+            tally.add(hours, "inbound")
+        elif action == "taken" and is_person(actor):
+            tally.add(person(actor), "taken")
+        elif action in ("assigned", "reassigned") and is_person(holder):
+            tally.add(person(str(holder)), "taken")
+        elif action == "returned" and is_person(actor):
+            tally.add(person(actor), "returned")
+        elif action == "escalated":
+            if is_person(actor):
+                tally.add(person(actor), "escalated")
+            else:
+                tally.add(hours, "handovers")
+                for reason in handover_reasons(event):
+                    slot = Slot(
+                        HANDOVERS,
+                        (("day", hours.fields()["day"]), ("channel", channel), ("by", actor),
+                         ("reason", reason)),
+                    )  # fmt: skip
+                    tally.add(slot, "count")
+        elif action == "hold_reminder":
+            waiting = holder if is_person(holder) else (event.note or "").split(":", 1)[0]
+            if is_person(waiting):
+                tally.add(person(waiting), "hold_reminders")
+        elif action == "message_sent" and is_person(actor) and before.first_reply_at is None:
+            start = before.waiting_since or before.person_since or before.opened_at
+            start = start or conv.opened_at
+            tally.sample(person(actor), "first_response", (at - start).total_seconds())
+        elif action == "closed":
+            tally.add(hours, "closed")
+            if not before.persons and not is_person(holder):
+                tally.add(hours, "lara_resolved")
+            if is_person(actor):
+                tally.add(person(actor), "closed")
+                if before.person_since is not None:
+                    seconds = (at - before.person_since).total_seconds()
+                    tally.sample(person(actor), "handle", seconds)
+
+
+# ------------------------------------------------------------------ tickets
+
+
+def ticket_tally(event: TicketEvent, tz: ZoneInfo, tally: Tally) -> None:
+    service = event.service
+    if service is None:
+        return  # a sales call: not a technical service
+    channel = service.channel or NO_CHANNEL
+    if event.action == "created":
+        tally.add(work_slot(service.created_at, channel, tz), "services_created")
+    elif event.action == "confirmed":
+        when = service.confirmed_at or event.occurred_at
+        slot = work_slot(when, channel, tz)
+        tally.add(slot, "services_confirmed")
+        tally.sample(slot, "confirm_seconds", (when - service.created_at).total_seconds())
+    elif event.action == "cancelled":
+        when = service.cancelled_at or event.occurred_at
+        tally.add(work_slot(when, channel, tz), "services_cancelled")
+
+
+def consultation_tally(event: ConsultationEvent, tz: ZoneInfo, tally: Tally) -> None:
+    c = event.consultation
+    if event.action == "created":
+        tally.add(work_slot(c.created_at, PORTAL, tz), "consultations_created")
+    elif event.action == "answered":
+        when = c.answered_at or event.occurred_at
+        slot = work_slot(when, PORTAL, tz)
+        tally.add(slot, "consultations_answered")
+        tally.sample(slot, "answer_seconds", (when - c.created_at).total_seconds())
+    elif event.action == "closed":
+        tally.add(work_slot(c.closed_at or event.occurred_at, PORTAL, tz), "consultations_closed")
+    elif event.action == "converted":
+        tally.add(work_slot(event.occurred_at, PORTAL, tz), "consultations_converted")
+
+
+# ------------------------------------------------------------------ reading
+
+
+def percentile(values: list[int], p: int) -> int | None:
+    """Nearest-rank percentile; None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def days_between(desde: date, hasta: date) -> list[str]:
+    return [(desde + timedelta(days=i)).isoformat() for i in range((hasta - desde).days + 1)]
+
+
+def people_rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per person: counts summed, percentiles over every sample of the range."""
+    counts: dict[str, Counter[str]] = {}
+    samples: dict[str, dict[str, list[int]]] = {}
+    for doc in docs:
+        who = doc["person"]
+        total = counts.setdefault(who, Counter())
+        for name in ("taken", "closed", "returned", "escalated", "hold_reminders"):
+            total[name] += int(doc.get(name, 0))
+        mine = samples.setdefault(who, {"first_response": [], "handle": []})
+        for name in mine:
+            mine[name].extend(doc.get(name, []))
+    rows = []
+    for who in sorted(counts):
+        c, s = counts[who], samples[who]
+        rows.append(
+            {
+                "person": who,
+                "taken": c["taken"],
+                "closed": c["closed"],
+                "returned": c["returned"],
+                "escalated": c["escalated"],
+                "hold_reminders": c["hold_reminders"],
+                "first_response_median": percentile(s["first_response"], 50),
+                "first_response_p90": percentile(s["first_response"], 90),
+                "handle_median": percentile(s["handle"], 50),
+                "handle_p90": percentile(s["handle"], 90),
+            }
+        )
+    return rows
+
+
+CHANNEL_FIELDS = ("inbound", "opened", "closed", "lara_resolved", "handovers")
+
+
+def channel_rows(docs: list[dict[str, Any]], days: list[str]) -> list[dict[str, Any]]:
+    """One row per day and channel seen in the range (days without traffic: no row)."""
+    totals: dict[tuple[str, str], Counter[str]] = {}
+    for doc in docs:
+        total = totals.setdefault((doc["day"], doc["channel"]), Counter())
+        for name in CHANNEL_FIELDS:
+            total[name] += int(doc.get(name, 0))
+    return [
+        {"day": day, "channel": channel, **{n: totals[(day, channel)][n] for n in CHANNEL_FIELDS}}
+        for day in days
+        for channel in sorted({ch for d, ch in totals if d == day})
+    ]
+
+
+def hour_matrix(docs: list[dict[str, Any]], measure: str = "opened") -> list[list[int]]:
+    """7 × 24: Monday first, hour 0 to 23, `measure` summed over the range."""
+    matrix = [[0] * 24 for _ in range(7)]
+    for doc in docs:
+        matrix[int(doc["weekday"])][int(doc["hour"])] += int(doc.get(measure, 0))
+    return matrix
+
+
+Docs = list[dict[str, Any]]
+
+
+def lara_rows(hour_docs: Docs, handover_docs: Docs) -> dict[str, Any]:
+    """Conversations closed with no person involved, and handovers by who and why."""
+    resolved = sum(int(d.get("lara_resolved", 0)) for d in hour_docs)
+    closed = sum(int(d.get("closed", 0)) for d in hour_docs)
+    reasons: Counter[tuple[str, str]] = Counter()
+    for doc in handover_docs:
+        reasons[(doc["by"], doc["reason"])] += int(doc.get("count", 0))
+    rows = [
+        {"by": by, "reason": reason, "count": n}
+        for (by, reason), n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return {
+        "resolved": resolved,
+        "closed": closed,
+        "handovers": sum(reasons.values()),
+        "rows": rows,
+    }
+
+
+WORK_FIELDS = (
+    "services_created",
+    "services_confirmed",
+    "services_cancelled",
+    "consultations_created",
+    "consultations_answered",
+    "consultations_closed",
+    "consultations_converted",
+)
+
+
+def work_rows(docs: list[dict[str, Any]], days: list[str]) -> list[dict[str, Any]]:
+    """One row per day with any service or consultation, then the whole range's total."""
+    per_day: dict[str, Counter[str]] = {}
+    confirm: dict[str, list[int]] = {}
+    answer: dict[str, list[int]] = {}
+    for doc in docs:
+        day = doc["day"]
+        total = per_day.setdefault(day, Counter())
+        for name in WORK_FIELDS:
+            total[name] += int(doc.get(name, 0))
+        confirm.setdefault(day, []).extend(doc.get("confirm_seconds", []))
+        answer.setdefault(day, []).extend(doc.get("answer_seconds", []))
+
+    def row(day: str, c: Counter[str], conf: list[int], ans: list[int]) -> dict[str, Any]:
+        return {
+            "day": day,
+            **{n: c[n] for n in WORK_FIELDS},
+            "confirm_median": percentile(conf, 50),
+            "answer_median": percentile(ans, 50),
+        }
+
+    rows = [row(d, per_day[d], confirm[d], answer[d]) for d in days if d in per_day]
+    whole: Counter[str] = sum(per_day.values(), Counter())
+    rows.append(
+        row(
+            "total",
+            whole,
+            [s for v in confirm.values() for s in v],
+            [s for v in answer.values() for s in v],
+        )
+    )
+    return rows
