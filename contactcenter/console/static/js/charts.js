@@ -22,11 +22,11 @@ function frame(title, width, height, ...children) {
     'aria-label': title, preserveAspectRatio: 'xMidYMid meet'}, s('title', {}, title), ...children);
 }
 
-/** A round upper bound for the axis: 1, 2, 5 × 10^n. */
+/** The axis top: four equal whole steps of 1, 2 or 5 × 10^n covering `value`. */
 function niceMax(value) {
-  if (value <= 0) return 1;
-  const power = 10 ** Math.floor(Math.log10(value));
-  return [1, 2, 5, 10].map((m) => m * power).find((m) => m >= value);
+  const quarter = Math.max(1, value / 4);
+  const power = 10 ** Math.floor(Math.log10(quarter));
+  return 4 * [1, 2, 5, 10].map((m) => m * power).find((m) => m >= quarter);
 }
 
 function legend(series, x, y) {
@@ -42,7 +42,7 @@ function axis(top, bottom, left, right, max) {
     return s('g', {},
       s('line', {x1: left, x2: right, y1: y, y2: y, class: 'chart-grid'}),
       s('text', {x: left - 6, y: y + 4, 'text-anchor': 'end', class: 'chart-tick'},
-        Number.isInteger(max * t) ? max * t : (max * t).toFixed(1)));
+        (max * t).toLocaleString('es-AR')));
   });
 }
 
