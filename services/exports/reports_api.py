@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from services.exports.copy import tsv_line
 from services.exports.print_slots import PrintBusy, PrintSlots
-from services.exports.printing import render_pdf
+from services.exports.report_printing import Chart, render_report_pdf
 from services.exports.reports import (
     WEEKDAYS,
     channel_rows,
@@ -148,6 +148,38 @@ def cell_text(value: Any, kind: str) -> str:
     if kind == "seconds":
         return seconds_text(value)
     return "" if value is None else str(value)
+
+
+def chart_of(out: ReportOut) -> Chart:
+    """What the console draws (js/reports.js `chartOf`), for Print."""
+    rows = out.rows
+
+    def values(keys: list[str], names: list[str], source: list[dict[str, Any]]) -> Any:
+        pairs = zip(keys, names, strict=True)
+        return [(n, [float(r.get(k) or 0) for r in source]) for k, n in pairs]
+
+    if out.report == "personas":
+        keys = ["taken", "closed", "returned", "escalated"]
+        names = ["Tomadas", "Cerradas", "Devueltas", "Escaladas"]
+        return Chart("bars", [r["persona"] for r in rows], values(keys, names, rows))
+    if out.report == "canales":
+        days = list(dict.fromkeys(r["day"] for r in rows))
+        inbound = {(r["day"], r["canal"]): float(r["inbound"]) for r in rows}
+        series = [
+            (channel, [inbound.get((d, channel), 0.0) for d in days])
+            for channel in dict.fromkeys(r["canal"] for r in rows)
+        ]
+        return Chart("lines", [f"{d[8:10]}/{d[5:7]}" for d in days], series)
+    if out.report == "horas":
+        matrix = [[float(r[f"h{h}"]) for h in range(24)] for r in rows]
+        columns = [f"{h:02d}" for h in range(24)]
+        return Chart("heatmap", [r["weekday"] for r in rows], matrix=matrix, columns=columns)
+    if out.report == "lara":
+        return Chart("bars", [r["reason"] for r in rows], values(["count"], ["Derivaciones"], rows))
+    days_rows = [r for r in rows if r["day"] != "total"]
+    keys = ["services_created", "services_confirmed", "services_cancelled"]
+    names = ["Creados", "Confirmados", "Cancelados"]
+    return Chart("bars", [r["day"] for r in days_rows], values(keys, names, days_rows))
 
 
 def build_reports_router(
@@ -289,7 +321,9 @@ def build_reports_router(
         ]
         try:
             with slots.claim(user.id):
-                pdf, _ = await slots.run(render_pdf, out.title, subtitle, labels, rows)
+                pdf, _ = await slots.run(
+                    render_report_pdf, out.title, subtitle, labels, rows, chart_of(out)
+                )
         except PrintBusy as exc:
             raise errors.TooManyRequests(
                 str(exc), code="print_busy", headers={"Retry-After": "5"}

@@ -7,12 +7,14 @@ so the figures are exactly this script's.
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from pypdf import PdfReader
 
 from shared.contracts import (
     ConsultationEvent,
@@ -353,5 +355,8 @@ async def test_copy_and_print_show_the_table(platform: Platform, day: Day) -> No
     )
     assert printed.status_code == 200
     assert printed.content.startswith(b"%PDF")
+    first_page = PdfReader(io.BytesIO(printed.content)).pages[0].extract_text()
+    assert "Creados" in first_page and "Cancelados" in first_page  # the chart's legend
+    assert "SERVICIOS CREADOS" in first_page  # and the table
     unknown = await platform.http.get("/api/reports/nada", headers=headers)
     assert unknown.status_code == 404
