@@ -101,15 +101,8 @@ def tally_in_process(n: int, tz: ZoneInfo) -> Tally:
     for i in range(n):
         facts = Facts()
         for event in conversation(i, rng):
-            change = facts_change(event)
             conversation_tally(event, facts, tz, tally)
-            facts = Facts(
-                opened_at=facts.opened_at or change.opened_at,
-                waiting_since=facts.waiting_since or change.waiting_since,
-                person_since=facts.person_since or change.person_since,
-                first_reply_at=facts.first_reply_at or change.first_reply_at,
-                persons=tuple(dict.fromkeys([*facts.persons, *change.persons])),
-            )
+            facts = facts.after(facts_change(event))
     return tally
 
 

@@ -115,6 +115,20 @@ class Facts:
     first_reply_at: datetime | None = None  # first message a person sent
     persons: tuple[str, ...] = ()
 
+    def after(self, change: FactsChange) -> Facts:
+        """These facts once `change` is added (as the store's `$min` and `$addToSet` do)."""
+
+        def earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+            return min(a, b) if a is not None and b is not None else a or b
+
+        return Facts(
+            opened_at=earliest(self.opened_at, change.opened_at),
+            waiting_since=earliest(self.waiting_since, change.waiting_since),
+            person_since=earliest(self.person_since, change.person_since),
+            first_reply_at=earliest(self.first_reply_at, change.first_reply_at),
+            persons=tuple(dict.fromkeys([*self.persons, *change.persons])),
+        )
+
 
 @dataclass(frozen=True)
 class FactsChange:

@@ -97,7 +97,6 @@ CHARTS = {
     "lara": "bars",
     "servicios": "bars",
 }
-BY_WORDS = {"lara": "Lara", "ivr": "IVR", "system": "Sistema"}
 
 Desde = Annotated[str | None, Query(description="First day, YYYY-MM-DD (default: 6 days ago)")]
 Hasta = Annotated[str | None, Query(description="Last day, inclusive (default: today)")]
@@ -251,7 +250,7 @@ def build_reports_router(
         elif report == "lara":
             hours = await store.read("hours", desde, hasta, rng.canal)
             lara = lara_rows(hours, await store.read("handovers", desde, hasta, rng.canal))
-            rows = [{**r, "by": BY_WORDS.get(r["by"], r["by"])} for r in lara.pop("rows")]
+            rows = [{**r, "by": person_name(r["by"])} for r in lara.pop("rows")]
             summary = lara
         else:
             rows = work_rows(await store.read("work", desde, hasta, rng.canal), days)

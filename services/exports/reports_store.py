@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.exports.reports import Facts, FactsChange, Slot, Tally
@@ -55,34 +55,38 @@ class ReportsStore:
         if event_ids:
             await self.events.delete_many({"_id": {"$in": sorted(event_ids)}})
 
-    async def note_conversation(self, conversation_id: str, change: FactsChange) -> Facts:
-        """Adds what an event tells of a conversation; returns what was known before it."""
-        mins = {
-            name: value
-            for name in ("waiting_since", "person_since", "first_reply_at")
-            if (value := getattr(change, name)) is not None
-        }
-        update: dict[str, Any] = {
-            "$setOnInsert": {"channel": change.channel},
-            "$min": {"opened_at": change.opened_at, **mins},
-        }
-        if change.persons:
-            update["$addToSet"] = {"persons": {"$each": list(change.persons)}}
-        before = await self.conversations.find_one_and_update(
-            {"_id": conversation_id},
-            update,
-            upsert=True,
-            return_document=ReturnDocument.BEFORE,
-        )
-        if before is None:
-            return Facts()
-        return Facts(
-            opened_at=before.get("opened_at"),
-            waiting_since=before.get("waiting_since"),
-            person_since=before.get("person_since"),
-            first_reply_at=before.get("first_reply_at"),
-            persons=tuple(before.get("persons", [])),
-        )
+    async def facts_of(self, conversation_ids: set[str]) -> dict[str, Facts]:
+        """What is known of these conversations, in one query."""
+        found: dict[str, Facts] = {}
+        async for doc in self.conversations.find({"_id": {"$in": sorted(conversation_ids)}}):
+            found[doc["_id"]] = Facts(
+                opened_at=doc.get("opened_at"),
+                waiting_since=doc.get("waiting_since"),
+                person_since=doc.get("person_since"),
+                first_reply_at=doc.get("first_reply_at"),
+                persons=tuple(doc.get("persons", [])),
+            )
+        return found
+
+    async def note_conversations(self, changes: list[tuple[str, FactsChange]]) -> None:
+        """Adds what events tell of their conversations, in one bulk write: earliest moments
+        win and people accumulate, so order and repetition change nothing."""
+        ops = []
+        for conversation_id, change in changes:
+            mins = {
+                name: value
+                for name in ("waiting_since", "person_since", "first_reply_at")
+                if (value := getattr(change, name)) is not None
+            }
+            update: dict[str, Any] = {
+                "$setOnInsert": {"channel": change.channel},
+                "$min": {"opened_at": change.opened_at, **mins},
+            }
+            if change.persons:
+                update["$addToSet"] = {"persons": {"$each": list(change.persons)}}
+            ops.append(UpdateOne({"_id": conversation_id}, update, upsert=True))
+        if ops:
+            await self.conversations.bulk_write(ops, ordered=True)
 
     async def add(self, tally: Tally) -> None:
         """One bulk write per kind of slot: counters added, samples appended."""

@@ -10,6 +10,7 @@ from services.exports.reports import (
     Facts,
     Tally,
     conversation_tally,
+    facts_change,
     handover_reasons,
     hour_matrix,
     people_rows,
@@ -95,3 +96,16 @@ def test_a_report_pdf_opens_with_its_chart() -> None:
     chart = Chart("heatmap", ["lunes"], matrix=[[1.0] * 24], columns=hours)
     pdf, pages = render_report_pdf("Horas", ["Del 01/01/2030"], ["DÍA"], [["lunes"]], chart)
     assert pdf.startswith(b"%PDF") and pages == 1
+
+
+def test_facts_keep_the_earliest_moments_and_every_person_in_any_order() -> None:
+    early = chat_event(action="escalated", holder=None)
+    early.occurred_at = datetime(2030, 5, 6, 15, 0, tzinfo=UTC)
+    late = chat_event(action="taken", holder="staff:beto")
+    late.actor = "staff:beto"
+    late.occurred_at = early.occurred_at + timedelta(minutes=5)
+    one = Facts().after(facts_change(early)).after(facts_change(late))
+    other = Facts().after(facts_change(late)).after(facts_change(early))
+    assert one == other
+    assert one.waiting_since == early.occurred_at and one.person_since == late.occurred_at
+    assert one.persons == ("staff:beto",)
