@@ -135,9 +135,9 @@ async def main(conversations: int, feed_sample: int) -> None:
         tally_seconds = time.perf_counter() - started
         started = time.perf_counter()
         slots = tally.slots()
-        for at in range(0, len(slots), 2000):
+        for at in range(0, len(slots), 500):
             part = Tally()
-            for slot in slots[at : at + 2000]:
+            for slot in slots[at : at + 500]:
                 if slot in tally.counts:
                     part.counts[slot] = tally.counts[slot]
                 if slot in tally.samples:
