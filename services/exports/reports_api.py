@@ -41,7 +41,7 @@ from shared.words import channel_word, date_time_text, person_name, zone_word
 MAX_DAYS = 366
 DEFAULT_DAYS = 7
 
-# key, label, kind ("text", "count", "seconds")
+# key, label, kind ("text", "day", "count", "seconds")
 COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     "personas": [
         ("persona", "PERSONA", "text"),
@@ -56,7 +56,7 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("handle_p90", "ATENCIÓN (P90)", "seconds"),
     ],
     "canales": [
-        ("day", "DÍA", "text"),
+        ("day", "DÍA", "day"),
         ("canal", "CANAL", "text"),
         ("inbound", "MENSAJES ENTRANTES", "count"),
         ("opened", "ABIERTAS", "count"),
@@ -71,7 +71,7 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("count", "DERIVACIONES", "count"),
     ],
     "servicios": [
-        ("day", "DÍA", "text"),
+        ("day", "DÍA", "day"),
         ("services_created", "SERVICIOS CREADOS", "count"),
         ("services_confirmed", "CONFIRMADOS", "count"),
         ("services_cancelled", "CANCELADOS", "count"),
@@ -130,7 +130,8 @@ class ReportOut(BaseModel):
     hasta: str
     canal: str | None
     columns: list[ColumnOut]
-    rows: list[dict[str, Any]]  # numbers as numbers, seconds as seconds (null: no sample)
+    # Numbers as numbers, seconds as seconds (null: no sample), days as YYYY-MM-DD.
+    rows: list[dict[str, Any]]
     summary: dict[str, Any]  # report-wide figures (lara: resolved, closed, handovers)
 
 
@@ -143,9 +144,19 @@ def seconds_text(value: Any) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
+def day_text(value: str) -> str:
+    """`2026-12-07` → `07/12/2026`, as staff write dates; the total row → `Total`."""
+    if value == "total":
+        return "Total"
+    year, month, day = value.split("-")
+    return f"{day}/{month}/{year}"
+
+
 def cell_text(value: Any, kind: str) -> str:
     if kind == "seconds":
         return seconds_text(value)
+    if kind == "day":
+        return day_text(str(value))
     return "" if value is None else str(value)
 
 
@@ -178,7 +189,7 @@ def chart_of(out: ReportOut) -> Chart:
     days_rows = [r for r in rows if r["day"] != "total"]
     keys = ["services_created", "services_confirmed", "services_cancelled"]
     names = ["Creados", "Confirmados", "Cancelados"]
-    return Chart("bars", [r["day"] for r in days_rows], values(keys, names, days_rows))
+    return Chart("bars", [day_text(r["day"]) for r in days_rows], values(keys, names, days_rows))
 
 
 def build_reports_router(

@@ -349,7 +349,8 @@ async def test_copy_and_print_show_the_table(platform: Platform, day: Day) -> No
         "CONFIRMADOS",
         "CANCELADOS",
     ]
-    assert lines[1].split("\t")[:5] == [day.date.isoformat(), "3", "2", "1", "30:00"]
+    assert lines[1].split("\t")[:5] == [day.date.strftime("%d/%m/%Y"), "3", "2", "1", "30:00"]
+    assert lines[2].split("\t")[:2] == ["Total", "3"]
     printed = await platform.http.get(
         "/api/reports/servicios/print", params=day.params(), headers=headers
     )

@@ -27,8 +27,12 @@ export function secondsText(value) {
   return hours ? `${hours}:${two(minutes)}:${two(seconds)}` : `${minutes}:${two(seconds)}`;
 }
 
-const cellText = (value, kind) => (kind === 'seconds' ? secondsText(value) : (value ?? ''));
-const dayText = (iso) => (/^\d{4}-\d{2}-\d{2}$/.test(iso) ? iso.split('-').reverse().join('/') : iso);
+const dayText = (iso) => (iso === 'total' ? 'Total' : iso.split('-').reverse().join('/'));
+const cellText = (value, kind) => {
+  if (kind === 'seconds') return secondsText(value);
+  if (kind === 'day') return dayText(value);
+  return value ?? '';
+};
 
 /** dd/mm/aaaa → aaaa-mm-dd; '' when empty; null when not a date. */
 function isoDay(text) {
@@ -72,8 +76,8 @@ function tableOf(report) {
     h('caption', {class: 'sr-only'}, report.title),
     h('thead', {}, h('tr', {}, report.columns.map((c) => h('th', {scope: 'col'}, c.label)))),
     h('tbody', {}, report.rows.length
-      ? report.rows.map((row) => h('tr', {}, report.columns.map((c) => h('td', {class: c.kind === 'text' ? null : 'num'},
-        c.key === 'day' ? dayText(row[c.key]) : cellText(row[c.key], c.kind)))))
+      ? report.rows.map((row) => h('tr', {}, report.columns.map((c) => h('td', {class: ['count', 'seconds'].includes(c.kind) ? 'num' : null},
+        cellText(row[c.key], c.kind)))))
       : h('tr', {}, h('td', {colspan: report.columns.length, class: 'empty'}, 'No hay datos en estas fechas.'))));
 }
 
