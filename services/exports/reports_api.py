@@ -173,13 +173,13 @@ def chart_of(out: ReportOut) -> Chart:
         names = ["Tomadas", "Cerradas", "Devueltas", "Escaladas"]
         return Chart("bars", [r["persona"] for r in rows], values(keys, names, rows))
     if out.report == "canales":
-        days = list(dict.fromkeys(r["day"] for r in rows))
+        days = days_between(date.fromisoformat(out.desde), date.fromisoformat(out.hasta))
         inbound = {(r["day"], r["canal"]): float(r["inbound"]) for r in rows}
         series = [
             (channel, [inbound.get((d, channel), 0.0) for d in days])
             for channel in dict.fromkeys(r["canal"] for r in rows)
         ]
-        return Chart("lines", [f"{d[8:10]}/{d[5:7]}" for d in days], series)
+        return Chart("lines", [day_text(d)[:5] for d in days], series)
     if out.report == "horas":
         matrix = [[float(r[f"h{h}"]) for h in range(24)] for r in rows]
         columns = [f"{h:02d}" for h in range(24)]

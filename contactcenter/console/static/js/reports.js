@@ -45,6 +45,15 @@ function isoDay(text) {
   return `${m[3]}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
+/** Every day from `desde` to `hasta` (YYYY-MM-DD), inclusive. */
+function daysOf(desde, hasta) {
+  const days = [];
+  for (let t = Date.parse(`${desde}T00:00:00Z`); t <= Date.parse(`${hasta}T00:00:00Z`); t += 86400000) {
+    days.push(new Date(t).toISOString().slice(0, 10));
+  }
+  return days;
+}
+
 function chartOf(report) {
   const {rows} = report;
   const values = (row, keys) => keys.map((k) => row[k] || 0);
@@ -54,7 +63,7 @@ function chartOf(report) {
         values: values(r, ['taken', 'closed', 'returned', 'escalated'])})),
       ['Tomadas', 'Cerradas', 'Devueltas', 'Escaladas']);
     case 'canales': {
-      const days = [...new Set(rows.map((r) => r.day))];
+      const days = daysOf(report.desde, report.hasta); // quiet days too, at zero
       const channels = [...new Set(rows.map((r) => r.canal))];
       return lineChart(`${report.title}: mensajes entrantes`, days.map(dayText), channels.map((name) => ({
         name, values: days.map((d) => rows.find((r) => r.day === d && r.canal === name)?.inbound || 0)})));
