@@ -6,8 +6,8 @@ Collections of the `exports` database:
 - `report_hours`, `report_people`, `report_handovers`, `report_work`: `_id` = the slot's
   key fields joined by `|`, those fields, counters (`$inc`) and lists of seconds (`$push`).
 - `report_conversations`: `_id` = conversation id; earliest moments (`$min`) and the people
-  who took part (`$addToSet`): order-tolerant and idempotent by construction.
-- `report_events`: `_id` = event id of every event counted. An event is marked before its
+  who took part (`$addToSet`): order-tolerant and idempotent by construction; `last_at`.
+- `report_events`: `_id` = event id of every event counted, `at`. An event is marked before its
   counters are added (so a redelivery adds nothing); if adding fails the marks are removed
   and the redelivery adds them. A process dying between the two loses that batch's counts
   (an undercount, never a double count).
@@ -25,6 +25,11 @@ from shared.contracts.base import utcnow
 from shared.mongo import Document
 
 KINDS = ("hours", "people", "handovers", "work")
+# Redeliveries come within minutes (a dead-lettered event replayed by hand within days):
+# an event's mark is kept two weeks. A conversation's facts are kept 90 days after its last
+# event (one silent for longer and then closed is counted without a handle time).
+EVENT_MARK_SECONDS = 14 * 24 * 3600
+FACTS_SECONDS = 90 * 24 * 3600
 
 
 class ReportsStore:
@@ -35,7 +40,12 @@ class ReportsStore:
         self.slots = {kind: db[f"report_{kind}"] for kind in KINDS}
 
     async def ensure_indexes(self) -> None:
-        """Every report reads a range of days (optionally one channel)."""
+        """Every report reads a range of days (optionally one channel); marks and facts
+        expire (`EVENT_MARK_SECONDS`, `FACTS_SECONDS`)."""
+        await self.events.create_index("at", expireAfterSeconds=EVENT_MARK_SECONDS, name="ttl")
+        await self.conversations.create_index(
+            "last_at", expireAfterSeconds=FACTS_SECONDS, name="ttl"
+        )
         for collection in self.slots.values():
             await collection.create_index(
                 [("day", ASCENDING), ("channel", ASCENDING)], name="day_channel"
@@ -71,7 +81,7 @@ class ReportsStore:
     async def note_conversations(self, changes: list[tuple[str, FactsChange]]) -> None:
         """Adds what events tell of their conversations, in one bulk write: earliest moments
         win and people accumulate, so order and repetition change nothing."""
-        ops = []
+        ops, now = [], utcnow()
         for conversation_id, change in changes:
             mins = {
                 name: value
@@ -81,6 +91,7 @@ class ReportsStore:
             update: dict[str, Any] = {
                 "$setOnInsert": {"channel": change.channel},
                 "$min": {"opened_at": change.opened_at, **mins},
+                "$max": {"last_at": now},
             }
             if change.persons:
                 update["$addToSet"] = {"persons": {"$each": list(change.persons)}}
