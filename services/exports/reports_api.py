@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from services.exports.copy import tsv_line
 from services.exports.print_slots import PrintBusy, PrintSlots
 from services.exports.report_printing import Chart, render_report_pdf
-from services.exports.reports import (
+from services.exports.report_rows import (
     WEEKDAYS,
     channel_rows,
     days_between,

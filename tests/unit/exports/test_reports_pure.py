@@ -6,15 +6,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.exports.report_printing import Chart, nice_max, render_report_pdf
+from services.exports.report_rows import hour_matrix, people_rows, percentile
 from services.exports.reports import (
     Facts,
     Tally,
     conversation_tally,
     facts_change,
     handover_reasons,
-    hour_matrix,
-    people_rows,
-    percentile,
 )
 from services.exports.reports_api import seconds_text
 from tests.unit.exports.factories import chat_event
