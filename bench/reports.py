@@ -189,7 +189,8 @@ async def main(conversations: int, feed_sample: int) -> None:
     )
     print(f"personas over {DAYS} days: {len(people['rows'])} people, {closed} closed by people")
     print()
-    print(f"| {'report (30 days, 100k conv.)':<30} | {'best':>8} | {'median':>8} |")
+    heading = f"report ({DAYS} days, {conversations:,} conv.)"
+    print(f"| {heading:<30} | {'best':>8} | {'median':>8} |")
     print(f"|{'-' * 32}|{'-' * 10}|{'-' * 10}|")
     for name, values in timings.items():
         print(f"| {name:<30} | {min(values):>7.3f}s | {statistics.median(values):>7.3f}s |")
