@@ -89,6 +89,9 @@ POLICY: dict[str, tuple[tuple[Role, ...], str]] = {
         ANY_ROLE,
         "tables chats, llamadas, llamadas_ventas (JSON, Copy, Print)",
     ),
+    # Reports for supervisors (exports): agents read only their own row of `personas`.
+    "reports.own": (PEOPLE_WHO_SERVE, "report personas (agents: only their own row)"),
+    "reports.read": (OFFICE, "every report: personas, canales, horas, lara, servicios"),
     # Access itself (shared/access).
     "access.session": (ANY_ROLE, "GET /api/me, sign out"),
     "users.directory": (ANY_ROLE, "directory of active users (id, name, role)"),

@@ -109,6 +109,7 @@ const ALLOWED = {
   cancelService: ['staff', 'admin', 'central'],
   createService: ['agent', 'staff', 'admin'], // services.create
   consultations: ['staff', 'admin'], // consultations.read and consultations.handle
+  reports: ['agent', 'staff', 'admin'], // reports.own (agents: their own row); reports.read
 };
 
 export function can(action) {

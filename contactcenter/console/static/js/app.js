@@ -1,4 +1,4 @@
-// The console's entry point: sign-in, the screens (#/actividad, #/tablas/<tabla>, and
+// The console's entry point: sign-in, the screens (#/actividad, #/tablas/<tabla>, #/reportes/<reporte>, and
 // #/usuarios for admins) and the live feed that keeps the activity screen current.
 
 import {can, getJSON, login, logout, readClaims, session, whoAmI} from './api.js';
@@ -8,6 +8,7 @@ import {createCustomerPanel} from './customer.js';
 import {renderCustomers} from './customer_list.js';
 import {connectLive} from './live.js';
 import {renderQuickReplies} from './quick_replies.js';
+import {renderReports} from './reports.js';
 import {startPresence, stopPresence} from './presence.js';
 import {createStream} from './stream.js';
 import {loadPeople} from './people.js';
@@ -118,6 +119,7 @@ function header() {
   document.getElementById('who').textContent = `${session.name} · ${ROLE_NAMES[session.role] || session.role}`;
   document.getElementById('nav-consultas').hidden = !can('consultations');
   document.getElementById('nav-usuarios').hidden = session.role !== 'admin';
+  document.getElementById('nav-reportes').hidden = !can('reports');
 }
 
 function setLiveState(state) {
@@ -186,10 +188,10 @@ function route() {
   loadCatalogue().catch(() => {});
   const [, screen, arg] = (location.hash || '#/actividad').split('/');
   const users = screen === 'usuarios' && session.role === 'admin';
-  const other = ['tablas', 'clientes', 'respuestas', 'consultas'];
+  const other = ['tablas', 'clientes', 'respuestas', 'consultas', 'reportes'];
   for (const [id, on] of [['nav-actividad', !other.includes(screen) && !users], ['nav-tablas', screen === 'tablas'],
     ['nav-clientes', screen === 'clientes'], ['nav-respuestas', screen === 'respuestas'],
-    ['nav-consultas', screen === 'consultas'], ['nav-usuarios', users]]) {
+    ['nav-consultas', screen === 'consultas'], ['nav-reportes', screen === 'reportes'], ['nav-usuarios', users]]) {
     const link = document.getElementById(id);
     if (!link) continue;
     if (on) link.setAttribute('aria-current', 'page');
@@ -213,6 +215,10 @@ function route() {
     activity = null;
     clear(main);
     renderTables(main, arg); // no table named: the first tab, LLAMADAS VENTAS
+  } else if (screen === 'reportes' && can('reports')) {
+    activity = null;
+    clear(main);
+    renderReports(main, arg);
   } else if (screen === 'consultas') {
     activity = null;
     clear(main);
