@@ -41,7 +41,7 @@ from shared.words import channel_word, date_time_text, person_name, zone_word
 MAX_DAYS = 366
 DEFAULT_DAYS = 7
 
-# key, label, kind ("text", "day", "count", "seconds")
+# Each column: its key, its label, and how it is shown ("text", "day", "count", "seconds").
 COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     "personas": [
         ("persona", "PERSONA", "text"),

@@ -9,7 +9,6 @@ and the Print of a table can never disagree on which rows they show.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -24,6 +23,7 @@ from shared.contracts import (
     TicketEvent,
 )
 from shared.secrets import mask_secrets
+from shared.text import fold_words
 from shared.words import (
     NO_CALL_STATE,
     NO_MOTIVE,
@@ -202,11 +202,7 @@ def table_named(name: str) -> Table:
 
 def normalize(text: str | None) -> str:
     """Lowercase, accents stripped, whitespace collapsed: `Peña  MARTÍNEZ` -> `pena martinez`."""
-    if not text:
-        return ""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
+    return fold_words(text) if text else ""
 
 
 def name_key(name: str | None) -> str:

@@ -59,7 +59,7 @@ def create_service(ctx: ServiceContext) -> Service:
     db = ctx.mongo.get_database(settings.db_name("ingest"))
     store = DedupeStore(db, stale_after=timedelta(seconds=2 * settings.publish_timeout_seconds + 5))
     ingest = Ingest(settings, ctx.bus, store)
-    subscribers.register(ctx.bus, ingest)
+    subscribers.register_subscribers(ctx.bus, ingest)
 
     graph = GraphClient(
         settings.graph_api_base_url, settings.graph_api_version, settings.graph_api_timeout_seconds

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -25,6 +24,7 @@ from services.ingest.errors import InvalidPayload
 from services.ingest.fields import e164, text_or_none
 from shared.contracts.base import Identity
 from shared.contracts.inbound import PERSON_MOTIVE, CallEvent, CallStep, ContactInfo
+from shared.text import fold
 from shared.words import INVALID_CHOICE
 
 
@@ -205,8 +205,7 @@ def choice_key(digits: str | None, speech: str | None) -> str:
 
 
 def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return fold(text)
 
 
 def menu_named(name: str | None) -> Menu:

@@ -19,7 +19,7 @@ from shared.logging import get_logger
 log = get_logger("ingest.subscribers")
 
 
-def register(bus: Bus, ingest: Ingest) -> None:
+def register_subscribers(bus: Bus, ingest: Ingest) -> None:
     @subscriber(bus, "ingest", "raw")  # type: ignore[misc]
     async def on_raw_webhook(message: RawWebhook) -> None:
         """Same verify + normalize + publish-once path as HTTP. A webhook that cannot be
