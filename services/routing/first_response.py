@@ -130,7 +130,10 @@ class ResponseTargets:
         docs = await store.first_responses_due(now, SWEEP_BATCH)
         if not docs:
             return 0
-        written = await store.change(docs, lambda d: _missed(d, now), rounds=COMMIT_ROUNDS)
+        written = await store.change(
+            docs, lambda d: _missed(d, now), rounds=COMMIT_ROUNDS, flush=False
+        )
         for draft in written:
             draft.written()
+        await store.flush(written)
         return len(written)

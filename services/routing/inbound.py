@@ -120,10 +120,13 @@ class Inbound:
             if not todo:
                 return
             drafts = await self._decide(todo)
-            lost = await self.store.commit(drafts)
-            for draft in drafts:
-                if draft not in lost:
-                    draft.written()
+            lost = await self.store.commit(drafts, flush=False)
+            written = [d for d in drafts if d not in lost]
+            # Counted once written: a failure to carry out the effects below is redelivered
+            # and recognized (the staged effects), not applied and counted again.
+            for draft in written:
+                draft.written()
+            await self.store.flush(written)
             if not lost:
                 return
             lost_ids = {d.id for d in lost}

@@ -95,9 +95,9 @@ class StaffActions:
             raise domain.AlreadyTaken("the conversation is changing too fast; try again") from exc
         # Written, with its events staged in the same write: a crash from here on delays
         # them (the relay publishes them), it cannot lose them.
+        draft.written()
         crash_point("routing.staff.after_write")
         await self.store.flush([draft])
-        draft.written()
         return draft
 
     def _decided(

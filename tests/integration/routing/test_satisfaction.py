@@ -3,6 +3,7 @@ close, a score answers it on the closed conversation, anything else opens a new 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -26,7 +27,7 @@ from tests.integration.routing.helpers import (
     new_identity,
     open_conversation,
 )
-from tests.integration.routing.test_message_path import EchoBot
+from tests.integration.routing.test_message_path import CrashAfterWrite, EchoBot, message
 from tests.support import Platform, eventually
 
 QUESTION = "¿Cómo calificarías la atención que recibiste? Respondé con un número del 1 al 5."
@@ -219,3 +220,42 @@ async def test_with_no_channel_set_nothing_is_asked_and_a_number_opens_a_convers
     five = await customer_writes(platform, identity, "5")
     assert (await message_stored(platform, five.event_id))["conversation_id"] != cid
     assert (await conversation(platform, cid))["satisfaction"] is None
+
+
+async def test_an_answer_redelivered_after_a_crash_before_its_effects_is_applied_once(
+    platform: Platform,
+):
+    """The answer's write is done, its effects (the stored message, the thanks, the event)
+    are not: the redelivery finds them staged on the closed conversation and carries them
+    out, instead of taking the number for a new chat or answering again."""
+    db = platform.db("routing")
+    store = Store(db, platform.ctx.bus)
+    store.effects = CrashAfterWrite(
+        store.conversations, platform.ctx.bus, store.effects.registry, name="crashing"
+    )
+    routing = Routing(
+        store,
+        EchoBot(),
+        HoldTimers(db, 60),
+        SecretBox(platform.settings.secrets_key),
+        "UTC",
+        survey=Survey.from_settings(platform.settings),
+    )
+    identity = new_identity("whatsapp")
+    opening = message(identity, "hola")
+    await routing.inbound.handle_one(opening)
+    cid = (await db["messages"].find_one({"_id": opening.event_id}))["conversation_id"]
+    await routing.close(cid, Actor("staff:ana"))
+    before = answers()
+    answer = message(identity, "2")
+    store.effects.crashes = 1  # type: ignore[attr-defined]
+    with contextlib.suppress(ConnectionError):  # the crash; the broker redelivers it
+        await routing.inbound.handle_one(answer)
+    await routing.inbound.handle_one(answer)  # the redelivery
+    await routing.inbound.handle_one(answer)  # and once more
+    doc = await db["conversations"].find_one({"_id": cid})
+    assert doc["satisfaction"]["score"] == 2
+    assert await db["messages"].count_documents({"_id": answer.event_id}) == 1
+    assert await db["messages"].count_documents({"conversation_id": cid, "survey": True}) == 3
+    assert await db["conversations"].count_documents({"identity_key": identity.key}) == 1
+    assert answers() == before + 1
