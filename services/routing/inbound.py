@@ -2,8 +2,10 @@
 delivery order per customer and committed with one bulk write per collection.
 
 Load (three queries for the whole batch: stored messages, open conversations, the customers
-projection) → decide in memory, one `Draft` per conversation (Lara answers while she may)
-→ one commit. A conversation that changed meanwhile (a staff action won the compare-and-set)
+projection; a fourth, when a channel asks for satisfaction, for the recent closes of the
+customers with no open conversation) → decide in memory, one `Draft` per conversation (Lara
+answers while she may; a score after the satisfaction question answers it on the closed
+conversation, `satisfaction.py`) → one commit. A conversation that changed meanwhile (a staff action won the compare-and-set)
 is loaded and decided again. A redelivered message is recognized by its stored message, or
 by the conversation still holding it among its staged effects (then those are carried out).
 """
