@@ -5,9 +5,10 @@ Load (three queries for the whole batch: stored messages, open conversations, th
 projection; a fourth, when a channel asks for satisfaction, for the recent closes of the
 customers with no open conversation) → decide in memory, one `Draft` per conversation (Lara
 answers while she may; a score after the satisfaction question answers it on the closed
-conversation, `satisfaction.py`) → one commit. A conversation that changed meanwhile (a staff action won the compare-and-set)
-is loaded and decided again. A redelivered message is recognized by its stored message, or
-by the conversation still holding it among its staged effects (then those are carried out).
+conversation, `satisfaction.py`) → one commit. A conversation that changed meanwhile (a
+staff action won the compare-and-set) is loaded and decided again. A redelivered message is
+recognized by its stored message, or by the conversation still holding it among its staged
+effects (then those are carried out).
 """
 
 from __future__ import annotations
