@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Minimum length, in bytes, of each secret a deployment must set. HS256 needs a key at least
@@ -51,6 +51,54 @@ def secret_weakness(value: str, default: str, minimum_bytes: int) -> str | None:
     if len(set(value)) < MIN_DISTINCT_CHARACTERS:
         return f"is guessable (fewer than {MIN_DISTINCT_CHARACTERS} distinct characters)"
     return None
+
+
+# Channels on which the platform writes to the customer; the web chatbot and the phone bot
+# hand their conversations over read-only.
+REPLY_CHANNELS = frozenset({"whatsapp", "messenger"})
+READ_ONLY_CHANNELS = frozenset({"webchat", "ivr"})
+
+
+def _channel(name: str, setting: str) -> str:
+    channel = name.strip().lower()
+    if channel in READ_ONLY_CHANNELS:
+        raise ValueError(
+            f"{setting}: {channel} is read-only (nothing is sent to the customer there); "
+            f"use {', '.join(sorted(REPLY_CHANNELS))}"
+        )
+    if channel not in REPLY_CHANNELS:
+        raise ValueError(
+            f"{setting}: unknown channel {channel!r}; use {', '.join(sorted(REPLY_CHANNELS))}"
+        )
+    return channel
+
+
+def parse_channels(value: str, setting: str) -> frozenset[str]:
+    """`whatsapp,messenger` → the channels; empty → none. Unknown or read-only: ValueError."""
+    return frozenset(_channel(part, setting) for part in value.split(",") if part.strip())
+
+
+def parse_targets(value: str, setting: str) -> dict[str, float]:
+    """`whatsapp=300,messenger=300` → seconds per channel; empty → none. A channel named
+    twice, a missing `=`, or a number that is not positive: ValueError naming the setting."""
+    targets: dict[str, float] = {}
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        name, eq, number = part.partition("=")
+        if not eq:
+            raise ValueError(f"{setting}: write channel=seconds, not {part.strip()!r}")
+        channel = _channel(name, setting)
+        try:
+            seconds = float(number)
+        except ValueError:
+            raise ValueError(f"{setting}: {number.strip()!r} is not a number of seconds") from None
+        if not seconds > 0 or seconds == float("inf"):
+            raise ValueError(f"{setting}: the target of {channel} must be a positive number")
+        if channel in targets:
+            raise ValueError(f"{setting}: {channel} is named twice")
+        targets[channel] = seconds
+    return targets
 
 
 class Settings(BaseSettings):
@@ -191,6 +239,41 @@ class Settings(BaseSettings):
     # When people answer the chats Lara hands over, in `tz`: "lun-vie 08:00-22:00; sab-dom
     # 09:00-18:00" (a day left out is closed). Outside them Lara tells the customer when.
     office_hours: str = "lun-vie 08:00-22:00; sab-dom 09:00-18:00"
+
+    # Customer satisfaction (CSAT): when a person closes a conversation on one of these
+    # channels (comma-separated; empty: never), the customer is asked one question; their
+    # next message within `csat_window_hours` that is a score 1-5 answers it. Only channels
+    # that can write to the customer: webchat and ivr are read-only here (refused).
+    csat_channels: str = "whatsapp,messenger"
+    csat_window_hours: float = Field(default=24.0, gt=0)
+    csat_question: str = (
+        "¿Cómo calificarías la atención que recibiste? Respondé con un número del 1 al 5."
+    )
+    csat_thanks: str = "¡Gracias por tu calificación!"
+    # First-response target per channel, in seconds ("whatsapp=300,messenger=300"; a channel
+    # left out has none): from when a conversation reaches people (Lara hands it over, or a
+    # person takes it) to the first message a person sends. Read-only channels are refused:
+    # nobody can write there, every conversation would miss it.
+    first_response_target_seconds: str = "whatsapp=300,messenger=300"
+
+    @field_validator("csat_channels")
+    @classmethod
+    def _csat_channels(cls, value: str) -> str:
+        return ",".join(sorted(parse_channels(value, "CSAT_CHANNELS")))
+
+    @field_validator("first_response_target_seconds")
+    @classmethod
+    def _first_response_targets(cls, value: str) -> str:
+        targets = parse_targets(value, "FIRST_RESPONSE_TARGET_SECONDS")
+        return ",".join(f"{k}={v:g}" for k, v in sorted(targets.items()))
+
+    @property
+    def csat_channel_set(self) -> frozenset[str]:
+        return parse_channels(self.csat_channels, "CSAT_CHANNELS")
+
+    @property
+    def first_response_targets(self) -> dict[str, float]:
+        return parse_targets(self.first_response_target_seconds, "FIRST_RESPONSE_TARGET_SECONDS")
 
     # Exports: Prints render in worker processes; more than these at once answer 429.
     print_max_per_user: int = 1

@@ -58,6 +58,7 @@ BOT_WORDS: dict[str, str] = {
     "lara": "Lara",
     "system:ivr": "Bot de llamadas",
     "system:webchat-bot": "Bot web",
+    "system:csat": "Encuesta de satisfacción",
     "system": "Sistema",
     "customer": "Cliente",
 }

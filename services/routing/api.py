@@ -15,13 +15,13 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.routing import domain, live, presence, quick_replies
+from services.routing import domain, first_response, live, presence, quick_replies
 from services.routing.domain import Actor
 from services.routing.handlers import Routing, snapshot
 from services.routing.window import TemplateRequired
 from shared import errors
 from shared.auth import User, may
-from shared.contracts import ConversationSnapshot
+from shared.contracts import ConversationSnapshot, utcnow
 from shared.mongo import Document
 from shared.text import fold_words
 
@@ -150,6 +150,12 @@ class ConversationItem(ConversationSnapshot):
     queue: str | None = None
     last_activity_at: datetime | None = None
     unread: int = Field(0, description="Customer messages after what the caller last saw")
+    first_response_state: Literal["en_plazo", "por_vencer", "vencida"] | None = Field(
+        None,
+        description="Open and not answered by a person yet, against the channel's "
+        "first-response target (`first_response.due_at`): en_plazo, por_vencer (less than "
+        "20 % of it left) or vencida; null without a target, once answered, or closed",
+    )
 
 
 class Page(BaseModel):
@@ -222,7 +228,10 @@ def _item(doc: Document, user: User | None = None) -> ConversationItem:
         marks = list(doc.get("seen_marks") or [])
         unread = domain.unread(int(doc.get("customer_messages", 0)), marks, user.actor)
     return ConversationItem(
-        **snapshot(doc).model_dump(), last_activity_at=doc.get("last_activity_at"), unread=unread
+        **snapshot(doc).model_dump(),
+        last_activity_at=doc.get("last_activity_at"),
+        unread=unread,
+        first_response_state=first_response.state(doc, utcnow()),
     )
 
 

@@ -8,8 +8,10 @@ from aio_pika.abc import AbstractRobustConnection
 
 from services.routing.api import build_router
 from services.routing.bot import build_bot
+from services.routing.first_response import ResponseTargets
 from services.routing.handlers import Routing
 from services.routing.holds import HoldTimers
+from services.routing.satisfaction import Survey
 from services.routing.store import Store
 from services.routing.subscribers import register_subscribers
 from shared.access import AccessStore, Directory
@@ -19,6 +21,8 @@ from shared.secrets import SecretBox
 from shared.service import Service, ServiceContext
 
 GAUGE_REFRESH_SECONDS = 5.0
+# Overdue first responses are looked for this often (a sparse index: costs what is overdue).
+FIRST_RESPONSE_SWEEP_SECONDS = 1.0
 
 
 def create_service(ctx: ServiceContext) -> Service:
@@ -42,6 +46,8 @@ def create_service(ctx: ServiceContext) -> Service:
         template_configured=bool(settings.whatsapp_template_name),
         # Assignments go to active agents and staff of the directory (shared/access).
         people=Directory(AccessStore(settings, ctx.mongo)),
+        survey=Survey.from_settings(settings),
+        targets=ResponseTargets.from_settings(settings),
     )
     consumers = register_subscribers(ctx.bus, routing)
     tasks: list[asyncio.Task[None]] = []
@@ -66,6 +72,17 @@ def create_service(ctx: ServiceContext) -> Service:
         if consumers.standby:
             tasks.append(asyncio.create_task(join_as_standby(connection), name="routing-standby"))
         tasks.append(asyncio.create_task(holds.run(routing.notify_hold), name="routing-holds"))
+        # On every replica: a miss is recorded by one version-guarded write, whoever wins.
+        tasks.append(
+            asyncio.create_task(
+                repeat(
+                    routing.sweep_first_responses,
+                    FIRST_RESPONSE_SWEEP_SECONDS,
+                    "routing-first-response",
+                ),
+                name="routing-first-response",
+            )
+        )
         if settings.replica_index == 0:
             # Conversation counts come from the shared database: one replica (the elected
             # reporter, REPLICA_INDEX 0) reports them, so a sum over replicas counts once.

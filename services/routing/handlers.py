@@ -13,14 +13,17 @@ conversation with its staged effects (see `timeline.py`).
 from __future__ import annotations
 
 from services.routing.bot import Bot
+from services.routing.first_response import ResponseTargets
 from services.routing.holds import HoldTimers
 from services.routing.inbound import Inbound
 from services.routing.projections import Projections
 from services.routing.quick_replies import QuickReplies
 from services.routing.reads import Reads
+from services.routing.satisfaction import Survey
 from services.routing.staff import People, StaffActions
 from services.routing.store import Store
 from services.routing.timeline import derived_id, snapshot
+from shared.contracts import utcnow
 from shared.secrets import SecretBox
 
 __all__ = ["Routing", "derived_id", "snapshot"]
@@ -36,10 +39,14 @@ class Routing:
         tz: str,
         template_configured: bool = False,
         people: People | None = None,
+        survey: Survey | None = None,
+        targets: ResponseTargets | None = None,
     ) -> None:
         self.store = store
-        self.inbound = Inbound(store, bot, box)
-        self.staff = StaffActions(store, holds, box, tz, template_configured, people)
+        self.inbound = Inbound(store, bot, box, survey, targets)
+        self.staff = StaffActions(
+            store, holds, box, tz, template_configured, people, survey, targets
+        )
         self.projections = Projections(store)
         self.reads = Reads(store)
         self.quick_replies = QuickReplies(store)
@@ -61,3 +68,7 @@ class Routing:
         self.refresh_gauges = self.reads.refresh_gauges
         self.on_customer_event = self.projections.on_customer_event
         self.on_ticket_event = self.projections.on_ticket_event
+
+    async def sweep_first_responses(self) -> int:
+        """Record the misses of first-response targets that are overdue now."""
+        return await ResponseTargets.sweep(self.store, utcnow())

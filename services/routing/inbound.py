@@ -2,10 +2,13 @@
 delivery order per customer and committed with one bulk write per collection.
 
 Load (three queries for the whole batch: stored messages, open conversations, the customers
-projection) → decide in memory, one `Draft` per conversation (Lara answers while she may)
-→ one commit. A conversation that changed meanwhile (a staff action won the compare-and-set)
-is loaded and decided again. A redelivered message is recognized by its stored message, or
-by the conversation still holding it among its staged effects (then those are carried out).
+projection; a fourth, when a channel asks for satisfaction, for the recent closes of the
+customers with no open conversation) → decide in memory, one `Draft` per conversation (Lara
+answers while she may; a score after the satisfaction question answers it on the closed
+conversation, `satisfaction.py`) → one commit. A conversation that changed meanwhile (a
+staff action won the compare-and-set) is loaded and decided again. A redelivered message is
+recognized by its stored message, or by the conversation still holding it among its staged
+effects (then those are carried out).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from datetime import UTC, datetime
 
 from services.routing import domain, metrics
 from services.routing.bot import Bot, BotReply
+from services.routing.first_response import ResponseTargets
 from services.routing.revisions import Revisions, is_revision
+from services.routing.satisfaction import Survey, latest_closed, score_of
 from services.routing.store import Store
 from services.routing.timeline import Draft, derived_id, new_conversation
 from shared.contracts import CallEvent, ContactInfo, DeliveryStatus, InboundMessage, utcnow
@@ -77,10 +82,19 @@ def customer_fields(identity_key: str, ident: Document | None, contact: ContactI
 
 
 class Inbound:
-    def __init__(self, store: Store, bot: Bot, box: SecretBox) -> None:
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        box: SecretBox,
+        survey: Survey | None = None,
+        targets: ResponseTargets | None = None,
+    ) -> None:
         self.store = store
         self.bot = bot
         self.box = box
+        self.survey = survey or Survey.off()
+        self.targets = targets or ResponseTargets()
 
     # --- the batch ----------------------------------------------------------------------
 
@@ -112,7 +126,13 @@ class Inbound:
             if not todo:
                 return
             drafts = await self._decide(todo)
-            lost = await self.store.commit(drafts)
+            lost = await self.store.commit(drafts, flush=False)
+            written = [d for d in drafts if d not in lost]
+            # Counted once written: a failure to carry out the effects below is redelivered
+            # and recognized (the staged effects), not applied and counted again.
+            for draft in written:
+                draft.written()
+            await self.store.flush(written)
             if not lost:
                 return
             lost_ids = {d.id for d in lost}
@@ -132,7 +152,8 @@ class Inbound:
         open_docs = await self.store.open_conversations(keys)
         call_ids = sorted({call_conversation_id(e) for e in events if isinstance(e, CallEvent)})
         calls = await self.store.get_many(call_ids)
-        staged = await self._finish_staged([*open_docs.values(), *calls.values()])
+        asked = await self._asked(events, open_docs)
+        staged = await self._finish_staged([*open_docs.values(), *calls.values(), *asked.values()])
         drafts: dict[str, Draft] = {}
         blocked: list[Document] = []
         for event in events:
@@ -146,9 +167,56 @@ class Inbound:
             if ident is not None and ident.get("blocked"):
                 blocked.append(self._blocked(event))
                 continue
+            if event.identity.key not in open_docs and self._answers_survey(
+                event, drafts, asked.get(event.identity.key)
+            ):
+                continue
             self._on_message(event, drafts, open_docs, ident)
         await self.store.record_blocked(blocked)
         return list(drafts.values())
+
+    async def _asked(
+        self, events: list[InboundMessage | CallEvent], open_docs: dict[str, Document]
+    ) -> dict[str, Document]:
+        """Per customer writing with no open conversation, their latest conversation closed
+        within the satisfaction window (one query; none when no channel asks)."""
+        if not self.survey.enabled:
+            return {}
+        keys = sorted(
+            {
+                e.identity.key
+                for e in events
+                if isinstance(e, InboundMessage)
+                and e.channel in self.survey.channels
+                and e.identity.key not in open_docs
+            }
+        )
+        closed = await self.store.closed_since(keys, utcnow() - self.survey.window)
+        return latest_closed(closed)
+
+    def _answers_survey(
+        self, msg: InboundMessage, drafts: dict[str, Draft], doc: Document | None
+    ) -> bool:
+        """The customer's next message after the satisfaction question, when it reads as a
+        score, answers it: stored on the closed conversation, nothing opened. False (the
+        message goes its usual way) for anything else."""
+        if doc is None or msg.identity.key in drafts:
+            return False
+        draft = drafts.get(doc["_id"]) or Draft.of(doc)
+        now = utcnow()
+        if not self.survey.awaiting(draft.doc, now):
+            return False
+        msg = msg.opened(self.box)
+        original = inbound_text(msg)
+        score = score_of(original)
+        if score is None:
+            return False
+        drafts[draft.id] = draft
+        draft.causes.add(msg.event_id)
+        masked, sealed = self._said(original)
+        self.survey.answer(draft, msg, masked, sealed, score, now)
+        metrics.INBOUND.labels("message", "satisfaction").inc()
+        return True
 
     async def _finish_staged(self, docs: list[Document]) -> set[str]:
         """Conversations that still hold effects staged before a crash: carry them out now,
@@ -244,7 +312,7 @@ class Inbound:
                 if opened
                 else self.bot.reply(history, original or "")
             )
-            lara_answers(draft, msg.event_id, answer)
+            lara_answers(draft, msg.event_id, answer, self.targets)
         metrics.INBOUND.labels("message", "opened" if opened else "appended").inc()
 
     def _import_transcript(self, draft: Draft, msg: InboundMessage) -> None:
@@ -415,9 +483,11 @@ def _caller_asks_for_a_person(draft: Draft, call: CallEvent) -> None:
     draft.record("escalated", IVR_BOT, event_id=derived_id(call.event_id, "escalated"), note=note)
 
 
-def lara_answers(draft: Draft, cause: str, answer: BotReply) -> None:
+def lara_answers(
+    draft: Draft, cause: str, answer: BotReply, targets: ResponseTargets | None = None
+) -> None:
     """Lara's turn: her messages (one reply, sent to the customer) and, when she gives up,
-    the escalation with her note for the agents."""
+    the escalation with her note for the agents (the first-response clock starts)."""
     if answer.messages:
         text = "\n\n".join(m for m in answer.messages if m)
         message_id = derived_id(cause, "lara", "0")
@@ -433,6 +503,8 @@ def lara_answers(draft: Draft, cause: str, answer: BotReply) -> None:
             log.info("lara_escalation_skipped", reason=str(exc))
             return
         draft.apply(decision)
+        if targets is not None:
+            targets.reached_people(draft, utcnow())
         metrics.ESCALATIONS.labels("lara").inc()
         draft.add_note(domain.LARA, decision.note or note, None, derived_id(cause, "note"))
         draft.record(

@@ -40,3 +40,25 @@ TIME_TO_CLOSE_SECONDS = Histogram(
     ["channel"],
     buckets=(30, 60, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600, 7 * 24 * 3600),
 )
+SATISFACTION_ASKED = Counter(
+    "cc_routing_satisfaction_asked_total",
+    "Satisfaction questions sent when a person closed a conversation, by channel",
+    ["channel"],
+)
+SATISFACTION_SCORE = Histogram(
+    "cc_routing_satisfaction_score",
+    "Scores customers gave (1-5) to the satisfaction question, by channel; _count: answers",
+    ["channel"],
+    buckets=(1, 2, 3, 4, 5),
+)
+FIRST_RESPONSE_MISSED = Counter(
+    "cc_routing_first_response_missed_total",
+    "Conversations whose first person reply came after the channel's first-response target "
+    "(or never came by then), once per conversation, by channel",
+    ["channel"],
+)
+FIRST_RESPONSE_DUE = Counter(
+    "cc_routing_first_response_due_total",
+    "Conversations that reached people on a channel with a first-response target, by channel",
+    ["channel"],
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Set
 
 from services.routing import domain
+from services.routing.first_response import ResponseTargets
 from services.routing.store import Store
 from services.routing.timeline import Draft, derived_id
 from shared.contracts import CustomerEvent, CustomerSnapshot, TicketEvent, utcnow
@@ -27,7 +28,10 @@ class Projections:
 
     async def _commit_each(self, docs: list[Document], change: Callable[[Draft], bool]) -> int:
         """Apply `change` to these conversations; how many it changed."""
-        return len(await self.store.change(docs, change, rounds=COMMIT_ROUNDS))
+        written = await self.store.change(docs, change, rounds=COMMIT_ROUNDS)
+        for draft in written:
+            draft.written()
+        return len(written)
 
     # --- customers ----------------------------------------------------------------------
 
@@ -192,6 +196,8 @@ class Projections:
                 draft.record(
                     "closed", "system", event_id=derived_id(event.event_id, draft.id, "closed")
                 )
+                # Nobody will answer now: settled (a miss if it was overdue), not swept later.
+                ResponseTargets.closed(draft, now)
             if "open_identity" in draft.doc:
                 draft.doc.pop("open_identity")
                 draft.unset.add("open_identity")

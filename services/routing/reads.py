@@ -65,6 +65,8 @@ class Reads:
         lines = [
             ChatLine(author=domain.author_kind(m["author"]), text=m.get("text") or "", at=m["at"])  # type: ignore[arg-type]
             for m in await self.store.messages_of(conversation_id)
+            # The satisfaction question, answer and thanks come after the chat: not reviewed.
+            if not m.get("survey")
         ]
         report = score_chat(
             lines,

@@ -16,7 +16,9 @@ from typing import Protocol
 
 from services.routing import domain, metrics
 from services.routing.domain import Actor, Decision
+from services.routing.first_response import ResponseTargets
 from services.routing.holds import HoldTimers
+from services.routing.satisfaction import Survey
 from services.routing.store import ChangingTooFast, Store
 from services.routing.timeline import Draft, derived_id
 from services.routing.window import check_reply_window
@@ -53,8 +55,12 @@ class StaffActions:
         tz: str,
         template_configured: bool = False,
         people: People | None = None,
+        survey: Survey | None = None,
+        targets: ResponseTargets | None = None,
     ) -> None:
         self.store = store
+        self.survey = survey or Survey.off()
+        self.targets = targets or ResponseTargets()
         self.people = people or Nobody()
         self.holds = holds
         self.box = box
@@ -89,15 +95,16 @@ class StaffActions:
             raise domain.AlreadyTaken("the conversation is changing too fast; try again") from exc
         # Written, with its events staged in the same write: a crash from here on delays
         # them (the relay publishes them), it cannot lose them.
+        draft.written()
         crash_point("routing.staff.after_write")
         await self.store.flush([draft])
         return draft
 
-    @staticmethod
     def _decided(
-        draft: Draft, decision: Decision, actor: Actor, note_to: str | None = None
+        self, draft: Draft, decision: Decision, actor: Actor, note_to: str | None = None
     ) -> None:
         draft.apply(decision)
+        self.targets.reached_people(draft, utcnow())
         if decision.note:
             draft.add_note(actor.name, decision.note, note_to)
         for action in decision.actions:
@@ -157,9 +164,12 @@ class StaffActions:
         def decide(draft: Draft) -> None:
             self._decided(draft, domain.close(draft.conversation, actor, note), actor)
             draft.set(closed_at=now)
-            # The slot is free: the customer's next message opens a new conversation.
+            # The slot is free: the customer's next message opens a new conversation (or,
+            # when it is a score, answers the satisfaction question asked in this write).
             draft.doc.pop("open_identity", None)
             draft.unset.add("open_identity")
+            self.targets.closed(draft, now)
+            self.survey.ask(draft, now)
 
         draft = await self._commit(conversation_id, decide)
         await self.holds.on_closed(conversation_id)
@@ -228,9 +238,12 @@ class StaffActions:
                 template_configured=self.template_configured,
             )
             draft.apply(decision)
+            now = utcnow()
+            self.targets.reached_people(draft, now)
             first[:] = [draft.doc.get("first_human_response_at") is None]
             if first[0]:
-                draft.set(first_human_response_at=utcnow())
+                draft.set(first_human_response_at=now)
+                self.targets.answered(draft, now)
             draft.append_message(
                 message_id, actor.name, masked, direction="outbound", sealed=sealed
             )

@@ -90,6 +90,10 @@ class Store:
         await c.create_index([("holder", ASCENDING), ("status", ASCENDING)])
         await c.create_index([("identity_key", ASCENDING)])
         await c.create_index([("customer_id", ASCENDING)])
+        # Present only while a first response is awaited (services/routing/first_response.py).
+        await c.create_index("first_response_pending", sparse=True)
+        # A customer's recent closes: is their next message the satisfaction answer?
+        await c.create_index([("identity_key", ASCENDING), ("closed_at", DESCENDING)])
         await self.messages.create_index([("conversation_id", ASCENDING), ("seq", ASCENDING)])
         await self.messages.create_index([("external_message_id", ASCENDING)])
         await self.messages.create_index([("identity_key", ASCENDING), ("at", ASCENDING)])
@@ -142,6 +146,23 @@ class Store:
             None
         )
         return {d["open_identity"]: d for d in docs}
+
+    async def closed_since(self, identity_keys: list[str], since: datetime) -> list[Document]:
+        """Conversations of these identities closed after `since` (one query for a batch)."""
+        if not identity_keys:
+            return []
+        return await self.conversations.find(
+            {"identity_key": {"$in": identity_keys}, "closed_at": {"$gt": since}}
+        ).to_list(None)
+
+    async def first_responses_due(self, now: datetime, limit: int) -> list[Document]:
+        """Open conversations still awaiting their first person reply past its due time."""
+        cursor = (
+            self.conversations.find({"first_response_pending": {"$lte": now}})
+            .sort("first_response_pending", ASCENDING)
+            .limit(limit)
+        )
+        return await cursor.to_list(None)
 
     async def commit(self, drafts: list[Draft], flush: bool = True) -> list[Draft]:
         """Write every changed draft — the conversation's new state and its staged effects —

@@ -12,6 +12,7 @@ a crash can neither double-count a message nor lose the event that announces a c
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,8 +24,10 @@ from shared.contracts import (
     ConversationEvent,
     ConversationSnapshot,
     Event,
+    FirstResponse,
     Identity,
     OutboundMessage,
+    Satisfaction,
     utcnow,
 )
 from shared.mongo import Document
@@ -70,6 +73,8 @@ def preview(masked: str | None) -> str | None:
 
 def snapshot(doc: Document) -> ConversationSnapshot:
     call = doc.get("call")
+    answer = doc.get("satisfaction")
+    first = doc.get("first_response")
     return ConversationSnapshot(
         conversation_id=doc["_id"],
         channel=doc["channel"],
@@ -87,6 +92,11 @@ def snapshot(doc: Document) -> ConversationSnapshot:
         call=CallInfo(**call) if call else None,
         version=int(doc.get("version", 0)),
         queue=doc.get("queue"),
+        satisfaction_asked_at=doc.get("satisfaction_asked_at"),
+        satisfaction=Satisfaction(score=answer["score"], answered_at=answer["answered_at"])
+        if answer
+        else None,
+        first_response=FirstResponse(**first) if first else None,
     )
 
 
@@ -151,6 +161,8 @@ class Draft:
     causes: set[str] = field(default_factory=set)  # inbound event ids this draft applies
     staged: list[Document] = field(default_factory=list)  # effects written with the commit
     unset: set[str] = field(default_factory=set)  # fields the commit removes
+    # Run by the use case once the draft is written (metrics: counted once, not per try).
+    on_written: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def of(cls, doc: Document) -> Draft:
@@ -172,6 +184,12 @@ class Draft:
     def changed(self) -> bool:
         return bool(self.recorded or self.messages or self.notes or self.base_version is None)
 
+    def written(self) -> None:
+        """The draft is written: count what it counts (once per write, not per try)."""
+        for count in self.on_written:
+            count()
+        self.on_written.clear()
+
     def set(self, **changes: Any) -> None:
         self.doc.update(changes)
 
@@ -192,9 +210,13 @@ class Draft:
         message_type: str = "text",
         sealed: str | None = None,
         extra: Document | None = None,
+        survey: bool = False,
     ) -> Document:
         """Append one message: it takes the next sequence number, counts once, and becomes
-        the preview. The conversation's order is this sequence, not any clock."""
+        the preview. The conversation's order is this sequence, not any clock. A `survey`
+        message (the satisfaction question, its answer, the thanks) of a closed conversation
+        is counted in sequence only: the preview stays the conversation's last chat line,
+        and an answer is nobody's unread message."""
         now = utcnow()
         seq = int(self.doc.get("message_count", 0))
         message: Document = {
@@ -214,8 +236,15 @@ class Draft:
             message["provider_at"] = at
         if sealed:
             message["sealed"] = sealed
+        if survey:
+            message["survey"] = True
         self.messages.append(message)
         self.doc["message_count"] = seq + 1
+        self.doc["last_activity_at"] = now
+        if survey:
+            if direction == "inbound":
+                self.doc["last_inbound_at"] = now
+            return message
         self.doc["last_message_at"] = now
         self.doc["last_message_preview"] = preview(masked)
         self.doc["last_activity_at"] = now

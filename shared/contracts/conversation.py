@@ -39,6 +39,25 @@ class CallInfo(BaseModel):
     caller_number: str | None = None
 
 
+class Satisfaction(BaseModel):
+    """The customer's answer to the satisfaction question asked when the conversation was
+    closed: a score from 1 (bad) to 5 (very good)."""
+
+    score: int = Field(ge=1, le=5)
+    answered_at: datetime
+
+
+class FirstResponse(BaseModel):
+    """The channel's first-response target of a conversation that reached people (Lara
+    handed it over, or a person took it): `due_at` = then + `target_seconds`. `missed` once
+    no person wrote to the customer by `due_at` (recorded once, whenever it is noticed)."""
+
+    target_seconds: float
+    due_at: datetime
+    answered_at: datetime | None = None  # the first message a person sent
+    missed: bool = False
+
+
 class ConversationSnapshot(BaseModel):
     """The conversation as it stands after the action; `version` grows with every change,
     so a read model can ignore a snapshot older than the one it holds."""
@@ -59,6 +78,12 @@ class ConversationSnapshot(BaseModel):
     call: CallInfo | None = None
     version: int
     queue: str | None = None  # when holder is None: "agentes" (after Lara) or "staff"
+    # Optional (older producers omit them). When the satisfaction question was sent, and the
+    # customer's answer once given.
+    satisfaction_asked_at: datetime | None = None
+    satisfaction: Satisfaction | None = None
+    # Set once the conversation reached people on a channel with a first-response target.
+    first_response: FirstResponse | None = None
 
 
 class ConversationEvent(Event):
@@ -68,7 +93,8 @@ class ConversationEvent(Event):
     note: str | None = None
     text: str | None = None  # masked text of the message concerned, if any
     # What changed when the action alone does not say it (e.g. status_changed:
-    # "ticket_generated", "customer_linked", "customer_merged", "customer_anonymized").
+    # "ticket_generated", "customer_linked", "customer_merged", "customer_anonymized",
+    # "satisfaction_asked", "satisfaction_answered", "first_response_missed").
     change: str | None = None
     # Every action this event stands for, in order: a batch that appended a message and
     # let Lara answer publishes one event (the most significant action names it) with the

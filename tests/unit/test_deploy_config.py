@@ -135,6 +135,7 @@ def test_alert_rules_cover_queues_dead_letters_consumers_and_first_response() ->
         "ConsumerDown",
         "TargetDown",
         "FirstResponseTooSlow",
+        "FirstResponseTargetMissed",
         "CredentialFailuresHigh",
     } <= names
 

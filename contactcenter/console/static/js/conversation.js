@@ -9,9 +9,10 @@ import {presenceOf} from './presence.js';
 import {createScorecard} from './quality.js';
 import {attachQuickReplies} from './quick_replies.js';
 import {createServicePanel} from './services.js';
+import {targetState} from './stream.js';
 import {
-  CHANNELS, STATUS, alertError, askForm, authorLabel, clear, confirmAction, h, holderLabel, toast,
-  when, whenFull,
+  CHANNELS, STATUS, alertError, askForm, authorLabel, clear, confirmAction, h, holderLabel,
+  satisfactionText, toast, when, whenFull,
 } from './ui.js';
 
 const ROLE_WORDS = {agent: 'agente', staff: 'staff'};
@@ -39,6 +40,40 @@ const ACTIONS = {
   status_changed: 'Cambio de estado', call_updated: 'Llamada actualizada',
   hold_reminder: 'Recordatorio de espera', secret_revealed: 'Dato oculto revelado (auditado)',
 };
+
+// What a status_changed entry of the trail says, when routing names the change.
+const CHANGES = {
+  satisfaction_asked: 'encuesta de satisfacción enviada',
+  satisfaction_answered: 'el cliente calificó la atención',
+  first_response_missed: 'primera respuesta fuera de plazo',
+};
+
+/** The customer's satisfaction with this conversation, in words (null: never asked). */
+function satisfactionLine(c) {
+  if (c.satisfaction) {
+    return h('span', {class: 'satisfaction', id: 'conv-satisfaction'},
+      ' · Satisfacción: ', h('strong', {title: `Respondió ${whenFull(c.satisfaction.answered_at)}`},
+        satisfactionText(c.satisfaction)));
+  }
+  if (c.satisfaction_asked_at) {
+    return h('span', {class: 'satisfaction', id: 'conv-satisfaction'}, ' · Encuesta de satisfacción sin respuesta');
+  }
+  return null;
+}
+
+/** The first reply of a person against the channel's target (null: no target). */
+function firstResponseLine(c) {
+  const first = c.first_response;
+  if (!first) return null;
+  const state = targetState(c);
+  let text;
+  if (first.answered_at) text = first.missed ? 'respondida fuera de plazo' : 'respondida a tiempo';
+  else if (state === 'vencida') text = 'vencida';
+  else if (state === 'por_vencer') text = `por vencer (antes de ${when(first.due_at)})`;
+  else text = `en plazo (antes de ${when(first.due_at)})`;
+  return h('span', {class: state === 'vencida' || first.missed ? 'target-missed' : ''},
+    ` · Primera respuesta: ${text}`);
+}
 
 const draftKey = (id) => `consola.borrador.${id}`;
 
@@ -184,7 +219,9 @@ export function createConversation(container, {onLoaded, onChanged}) {
         h('span', {}, 'Responsable: ', h('strong', {id: 'conv-holder'}, holderLabel(c.holder, c.queue))),
         presenceOf(c.holder) ? h('span', {class: 'holder-presence'}, ` (${presenceOf(c.holder)})`) : null,
         c.document_number ? h('span', {}, ` · Doc. ${c.document_number}`) : null,
-        h('span', {}, ` · Abierta ${whenFull(c.opened_at)}`)),
+        h('span', {}, ` · Abierta ${whenFull(c.opened_at)}`),
+        firstResponseLine(c),
+        satisfactionLine(c)),
       c.customer_tags?.length
         ? h('p', {class: 'tags-line', 'aria-label': 'Etiquetas del cliente'},
           c.customer_tags.map((tag) => h('span', {class: `tag tag-${tag}`}, tag.replace(/_/g, ' '))))
@@ -212,7 +249,7 @@ export function createConversation(container, {onLoaded, onChanged}) {
       h('time', {datetime: e.at}, whenFull(e.at)), ' ',
       h('strong', {}, ACTIONS[e.action] || e.action), ' · ', authorLabel(e.actor),
       e.note ? h('span', {class: 'trail-note'}, ` — “${e.note}”`) : null,
-      e.change ? h('span', {class: 'trail-note'}, ` (${e.change})`) : null)));
+      e.change ? h('span', {class: 'trail-note'}, ` (${CHANGES[e.change] || e.change})`) : null)));
   }
 
   function renderMessages() {

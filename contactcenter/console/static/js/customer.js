@@ -6,8 +6,8 @@
 
 import {ApiError, OfflineError, can, deleteJSON, getJSON, patchJSON, postJSON} from './api.js';
 import {
-  CHANNELS, STATUS, alertError, askForm, authorLabel, clear, confirmAction, h, holderLabel, toast,
-  when, whenFull,
+  CHANNELS, STATUS, alertError, askForm, authorLabel, clear, confirmAction, h, holderLabel,
+  satisfactionText, toast, when, whenFull,
 } from './ui.js';
 
 const TABS = [
@@ -267,12 +267,25 @@ export function createCustomerPanel(container, {onOpenConversation}) {
       h('p', {}, m.text ? m.text : m.message_type !== 'text' ? 'Adjunto' : ''));
   }
 
+  /** The customer's answers to the satisfaction question (their last 50 conversations):
+   * the average and how many, and the last one; '' when they never answered. */
+  function satisfactionSummary(conversations) {
+    const answered = conversations.filter((conv) => conv.satisfaction)
+      .sort((a, b) => Date.parse(b.satisfaction.answered_at) - Date.parse(a.satisfaction.answered_at));
+    if (!answered.length) return '';
+    const mean = answered.reduce((sum, conv) => sum + conv.satisfaction.score, 0) / answered.length;
+    const average = mean.toLocaleString('es-AR', {maximumFractionDigits: 1});
+    const count = answered.length === 1 ? '1 respuesta' : `${answered.length} respuestas`;
+    return `${average} / 5 (${count}; la última: ${satisfactionText(answered[0].satisfaction)})`;
+  }
+
   async function summary() {
     const c = customer;
-    const [history, messages, comments] = await Promise.all([
+    const [history, messages, comments, recent] = await Promise.all([
       getJSON(`${base()}/tags/history`),
       getJSON('/api/messages', {customer_id: customerId, limit: 50}),
       getJSON(`${base()}/comments`),
+      getJSON('/api/conversations', {customer_id: customerId, page_size: 50}).catch(() => null),
     ]);
     const general = comments.filter((comment) => !comment.case_id);
     const row = (label, value) => (value ? [h('dt', {}, label), h('dd', {}, value)] : []);
@@ -283,7 +296,8 @@ export function createCustomerPanel(container, {onOpenConversation}) {
         row('Documento', c.document_number), row('Celular', c.mobile_phone), row('Teléfono fijo', c.home_phone),
         row('Correo', c.email), row('Empresa', c.company), row('Notas', c.notes),
         row('Canales', c.identities.map((i) => CHANNELS[i.channel] || 'Otro').join(', ')),
-        row('Cliente desde', whenFull(c.created_at))),
+        row('Cliente desde', whenFull(c.created_at)),
+        row('Satisfacción', satisfactionSummary(recent?.items || []))),
       h('h3', {}, 'Historial de mensajes'),
       messages.length
         ? h('ol', {class: 'message-log', 'aria-label': 'Historial de mensajes'}, messages.map(messageLine))
@@ -420,6 +434,7 @@ export function createCustomerPanel(container, {onOpenConversation}) {
         onclick: (event) => { event.preventDefault(); onOpenConversation(c.conversation_id); }},
       `${CHANNELS[c.channel] || 'Canal'} · ${STATUS[c.status] || 'Abierta'} · ${when(c.last_activity_at || c.opened_at)}`),
       h('span', {class: 'hint'}, ` ${holderLabel(c.holder, c.queue)}`),
+      c.satisfaction ? h('span', {class: 'satisfaction'}, ` · Satisfacción ${satisfactionText(c.satisfaction)}`) : null,
       c.last_message_preview ? h('p', {class: 'preview'}, c.last_message_preview) : null)));
   }
 

@@ -6,6 +6,22 @@ import {createTeamPanel} from './presence.js';
 import {CHANNELS, alertError, clear, h, holderLabel, when} from './ui.js';
 
 const PAGE_SIZE = 100;
+// The first-response marks age between refetches: redrawn this often.
+const TARGET_REDRAW_MS = 10000;
+const SOON_SHARE = 0.2; // "por vencer": less than this share of the target left (routing's rule)
+const TARGET_WORDS = {por_vencer: 'Por vencer', vencida: 'Vencida'};
+
+/** How a conversation nobody answered yet stands against its first-response target: the
+ * platform's state when fetched, aged with this clock (never less severe than fetched). */
+export function targetState(item, now = Date.now()) {
+  const first = item.first_response;
+  if (!first || first.answered_at || item.status === 'cerrada') return null;
+  const left = (Date.parse(first.due_at) - now) / 1000;
+  const local = left <= 0 ? 'vencida' : left <= SOON_SHARE * first.target_seconds ? 'por_vencer' : 'en_plazo';
+  const rank = {en_plazo: 0, por_vencer: 1, vencida: 2};
+  const fetched = item.first_response_state;
+  return fetched && rank[fetched] > rank[local] ? fetched : local;
+}
 
 const GROUPS = [
   ['mine', 'Mías'],
@@ -62,6 +78,10 @@ export function createStream(container, {onOpen}) {
         h('label', {for: 'stream-tag'}, 'Etiqueta'), tag)),
     team, list, more);
   createTeamPanel(team);
+  const redraw = setInterval(() => {
+    if (!container.isConnected) clearInterval(redraw);
+    else if (items.some((item) => item.first_response && !item.first_response.answered_at)) render();
+  }, TARGET_REDRAW_MS);
 
   async function refresh() {
     const mine = ++seq;
@@ -120,9 +140,21 @@ export function createStream(container, {onOpen}) {
     h('span', {class: 'entry-mid'},
       h('span', {class: `badge ch-${item.channel}`}, CHANNELS[item.channel] || item.channel),
       h('span', {class: 'holder'}, holderLabel(item.holder, item.queue)),
-      item.status === 'genero_servicio_tecnico' ? h('span', {class: 'badge st'}, 'Servicio técnico') : null),
+      item.status === 'genero_servicio_tecnico' ? h('span', {class: 'badge st'}, 'Servicio técnico') : null,
+      targetBadge(item)),
     item.last_message_preview ? h('span', {class: 'preview'}, item.last_message_preview) : null);
     return h('li', {}, link);
+  }
+
+  /** "Por vencer" / "Vencida": the first reply of a person is due soon, or overdue. */
+  function targetBadge(item) {
+    const state = targetState(item);
+    if (!TARGET_WORDS[state]) return null;
+    const due = new Date(item.first_response.due_at).toLocaleTimeString('es-AR', {hour: '2-digit', minute: '2-digit'});
+    const title = state === 'vencida'
+      ? `Primera respuesta vencida (debía salir antes de las ${due})`
+      : `Primera respuesta por vencer (antes de las ${due})`;
+    return h('span', {class: `badge sla-${state}`, title, dataset: {target: state}}, TARGET_WORDS[state]);
   }
 
   /** Customer messages this person has not read (only for those who act on chats). */

@@ -188,7 +188,8 @@ export const STATUS = {
   abierta: 'ABIERTA', cerrada: 'CERRADA', genero_servicio_tecnico: 'GENERÓ SERVICIO TÉCNICO',
 };
 export const BOTS = {
-  lara: 'Lara', 'system:ivr': 'Bot de llamadas', 'system:webchat-bot': 'Bot web', system: 'Sistema',
+  lara: 'Lara', 'system:ivr': 'Bot de llamadas', 'system:webchat-bot': 'Bot web',
+  'system:csat': 'Encuesta de satisfacción', system: 'Sistema',
   customer: 'Cliente',
 };
 const ROLE_SUFFIX = {agent: 'agente', central: 'central', admin: 'administración'};
@@ -212,6 +213,13 @@ export function personName(actor) {
   const name = directoryName(user)
     || user.split(/[._\s-]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join(' ');
   return ROLE_SUFFIX[kind] ? `${name} (${ROLE_SUFFIX[kind]})` : name;
+}
+
+/** A satisfaction answer as staff read it: "★★★★☆ 4/5"; '' when there is none. */
+export function satisfactionText(satisfaction) {
+  const score = satisfaction?.score;
+  if (!score) return '';
+  return `${'★'.repeat(score)}${'☆'.repeat(5 - score)} ${score}/5`;
 }
 
 /** lara → Lara, agent:luis → Luis Pérez (agente), staff:ana → Ana Gómez, null → En cola. */
