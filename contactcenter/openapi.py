@@ -69,10 +69,14 @@ def _error_answer(status: int) -> dict[str, Any]:
 
 
 def _as_date(schema: dict[str, Any]) -> None:
-    """`string` (or `string | null`) becomes a date; the server answers 422 for anything else."""
-    for branch in schema.get("anyOf", [schema]):
+    """`string` (or `string | null`) becomes a date; the server answers 422 for anything else.
+    Where no pattern refuses it, an empty value means "no limit" (`?hasta=`), as documented."""
+    branches = schema.get("anyOf", [schema])
+    for branch in list(branches):
         if branch.get("type") == "string":
             branch["format"] = "date"
+            if "pattern" not in branch and "anyOf" in schema:
+                branches.append({"type": "string", "maxLength": 0})
 
 
 def _hoist_defs(node: Any, components: dict[str, Any]) -> None:

@@ -282,10 +282,10 @@ def allowed_methods(app: Any, path: str) -> list[str]:
             methods = {m.upper() for m in operations if m in _HTTP_METHODS}
             templates.append((re.compile(f"^{pattern}$"), methods))
         app.state.allow_templates = templates
-    allowed: set[str] = set()
-    for regex, methods in templates:
-        if regex.match(path):
-            allowed |= methods
+    # The most specific templates win: `/tags/history` is not `/tags/{tag}`.
+    matching = [(t.pattern.count("[^/]+"), methods) for t, methods in templates if t.match(path)]
+    fewest = min((params for params, _ in matching), default=0)
+    allowed = {m for params, methods in matching if params == fewest for m in methods}
     return sorted(allowed)
 
 

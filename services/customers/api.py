@@ -5,7 +5,7 @@ shape (`shared.errors`) in `REFUSALS` below, the one place that decides them."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
@@ -132,7 +132,7 @@ class CommentBody(BaseModel):
 class FieldDefinition(BaseModel):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")  # domain.FIELD_KEY
     label: str | None = None
-    type: str = "text"
+    type: Literal["text", "number", "boolean", "date"] = "text"  # domain.EXTRA_FIELD_TYPES
 
 
 class FieldDefinitions(BaseModel):

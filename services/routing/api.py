@@ -324,7 +324,8 @@ StatusQ = Annotated[
         alias="status",
         max_length=64,
         description="abierta, cerrada, genero_servicio_tecnico (any case/accents) or todos",
-        json_schema_extra={"enum": ["abierta", "cerrada", "genero_servicio_tecnico", "todos"]},
+        # Empty is `todos`, as the console sends an unset filter.
+        json_schema_extra={"enum": ["abierta", "cerrada", "genero_servicio_tecnico", "todos", ""]},
     ),
 ]
 PageQ = Annotated[int, Query(ge=1, le=100_000)]
@@ -334,12 +335,15 @@ TagQ = Annotated[
 ]
 
 
+QUICK_REPLY_NAME = r"^/?[A-Za-z0-9_ÁÉÍÓÚÜÑáéíóúüñ-][A-Za-z0-9_ ÁÉÍÓÚÜÑáéíóúüñ-]{0,39}$"
+
+
 class QuickReplyBody(BaseModel):
     # Accents and case fold away and spaces become `_` (`/Salúdo` is `saludo`).
     name: str = Field(
         min_length=1,
         max_length=41,
-        pattern=r"^/?[A-Za-z0-9_ÁÉÍÓÚÜÑáéíóúüñ-][A-Za-z0-9_ÁÉÍÓÚÜÑáéíóúüñ-]{0,39}$",
+        pattern=QUICK_REPLY_NAME,
         description="what follows `/`: saludo",
     )
     text: str = Field(min_length=1, max_length=4096)
@@ -347,7 +351,7 @@ class QuickReplyBody(BaseModel):
 
 
 class QuickReplyChange(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=41)
+    name: str | None = Field(None, min_length=1, max_length=41, pattern=QUICK_REPLY_NAME)
     text: str | None = Field(None, min_length=1, max_length=4096)
 
 

@@ -6,6 +6,7 @@ Domain refusals become the one error shape (`shared.errors`) in one place, `REFU
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -195,6 +196,15 @@ def _day(value: str | None, name: str) -> date | None:
         ) from exc
 
 
+def _estado(statuses: tuple[str, ...]) -> Any:
+    """The `estado` filter of one list: its own statuses, or `todos`."""
+    return Query(
+        max_length=40,
+        description="status or 'todos'",
+        json_schema_extra={"enum": [*statuses, domain.ALL_STATUSES]},
+    )
+
+
 def list_query(
     q: Annotated[str | None, Query(max_length=200, description="customer name or document")] = None,
     desde: Annotated[
@@ -203,7 +213,6 @@ def list_query(
     hasta: Annotated[
         str | None, Query(pattern=DAY, description="last day, YYYY-MM-DD, inclusive (office tz)")
     ] = None,
-    estado: Annotated[str | None, Query(max_length=40, description="status or 'todos'")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     conversation_id: Annotated[
@@ -219,14 +228,29 @@ def list_query(
         q=q,
         desde=_day(desde, "desde"),
         hasta=_day(hasta, "hasta"),
-        estado=estado,
+        estado=None,  # each list's own `estado` (service_query, consultation_query)
         page=page,
         page_size=page_size,
         conversation_id=conversation_id,
     )
 
 
-Filters = Annotated[ListQuery, Depends(list_query)]
+def service_query(
+    filters: Annotated[ListQuery, Depends(list_query)],
+    estado: Annotated[str | None, _estado(domain.SERVICE_STATUSES)] = None,
+) -> ListQuery:
+    return dataclasses.replace(filters, estado=estado)
+
+
+def consultation_query(
+    filters: Annotated[ListQuery, Depends(list_query)],
+    estado: Annotated[str | None, _estado(domain.CONSULTATION_STATUSES)] = None,
+) -> ListQuery:
+    return dataclasses.replace(filters, estado=estado)
+
+
+ServiceFilters = Annotated[ListQuery, Depends(service_query)]
+ConsultationFilters = Annotated[ListQuery, Depends(consultation_query)]
 
 
 def _page_body(page: Page, model: type[BaseModel]) -> dict[str, Any]:
@@ -251,7 +275,13 @@ def build_router(tickets: Tickets) -> APIRouter:
         "/api/services",
         status_code=status.HTTP_201_CREATED,
         summary="Create a technical service from a conversation or an IVR call",
-        responses=ONE,
+        responses={
+            **ACTION,  # 409: the conversation already has an open service
+            200: {
+                "model": ServiceSnapshot,
+                "description": "A retry with the same Idempotency-Key: the service it created",
+            },
+        },
     )
     async def create_service(
         body: CreateServiceRequest,
@@ -276,7 +306,7 @@ def build_router(tickets: Tickets) -> APIRouter:
         return service
 
     @router.get("/api/services", summary="List technical services (default: pendiente)")
-    async def list_services(filters: Filters, user: ServiceReader) -> ServicePage:
+    async def list_services(filters: ServiceFilters, user: ServiceReader) -> ServicePage:
         with refusals():
             page = await tickets.list_services(filters)
         return ServicePage.model_validate(_page_body(page, ServiceSnapshot))
@@ -327,7 +357,9 @@ def build_router(tickets: Tickets) -> APIRouter:
             return await tickets.create_consultation(**body.model_dump())
 
     @router.get("/api/consultations", summary="List consultations (default: abierta)")
-    async def list_consultations(filters: Filters, user: ConsultationReader) -> ConsultationPage:
+    async def list_consultations(
+        filters: ConsultationFilters, user: ConsultationReader
+    ) -> ConsultationPage:
         with refusals():
             page = await tickets.list_consultations(filters)
         return ConsultationPage.model_validate(_page_body(page, ConsultationSnapshot))

@@ -53,7 +53,12 @@ class Account(Me):
 
 
 class NewUser(BaseModel):
-    id: str = Field(min_length=1, max_length=64, description="Login name: a-z, 0-9, . _ -")
+    id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{0,31}\s*$",  # trimmed and lowercased
+        description="Login name: a-z, 0-9, . _ -",
+    )
     name: str = Field(min_length=1, max_length=120, description="Display name")
     role: Literal["agent", "staff", "admin", "central"]
     password: str | None = Field(
