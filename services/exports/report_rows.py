@@ -56,7 +56,16 @@ def people_rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-CHANNEL_FIELDS = ("inbound", "opened", "closed", "lara_resolved", "handovers")
+CHANNEL_FIELDS = (
+    "inbound",
+    "opened",
+    "closed",
+    "lara_resolved",
+    "handovers",
+    "first_response_missed",
+    "csat_answers",
+    "csat_points",
+)
 
 
 def channel_rows(docs: list[dict[str, Any]], days: list[str]) -> list[dict[str, Any]]:
@@ -66,11 +75,27 @@ def channel_rows(docs: list[dict[str, Any]], days: list[str]) -> list[dict[str, 
         total = totals.setdefault((doc["day"], doc["channel"]), Counter())
         for name in CHANNEL_FIELDS:
             total[name] += int(doc.get(name, 0))
-    return [
-        {"day": day, "channel": channel, **{n: totals[(day, channel)][n] for n in CHANNEL_FIELDS}}
-        for day in days
-        for channel in sorted({ch for d, ch in totals if d == day})
-    ]
+    rows: list[dict[str, Any]] = []
+    for day in days:
+        for channel in sorted({ch for d, ch in totals if d == day}):
+            total = totals[(day, channel)]
+            rows.append(
+                {
+                    "day": day,
+                    "channel": channel,
+                    **{n: total[n] for n in CHANNEL_FIELDS},
+                    "csat_average": satisfaction_average(
+                        total["csat_points"], total["csat_answers"]
+                    ),
+                }
+            )
+    return rows
+
+
+def satisfaction_average(points: int, answers: int) -> str:
+    """The mean score (1 to 5) with one decimal, written the Spanish way: `4,5`; empty when
+    nobody answered."""
+    return f"{points / answers:.1f}".replace(".", ",") if answers else ""
 
 
 def hour_matrix(docs: list[dict[str, Any]], measure: str = "opened") -> list[list[int]]:

@@ -205,6 +205,12 @@ def conversation_tally(event: ConversationEvent, before: Facts, tz: ZoneInfo, ta
                          ("reason", reason)),
                     )  # fmt: skip
                     tally.add(slot, "count")
+        elif action == "status_changed" and event.change == "first_response_missed":
+            tally.add(hours, "first_response_missed")
+        elif action == "status_changed" and event.change == "satisfaction_answered":
+            if conv.satisfaction is not None:  # counted on the day it was answered
+                tally.add(hours, "csat_answers")
+                tally.add(hours, "csat_points", conv.satisfaction.score)
         elif action == "hold_reminder":
             waiting = holder if is_person(holder) else (event.note or "").split(":", 1)[0]
             if is_person(waiting):

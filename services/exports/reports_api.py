@@ -63,6 +63,9 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("closed", "CERRADAS", "count"),
         ("lara_resolved", "RESUELTAS POR LARA", "count"),
         ("handovers", "DERIVADAS A PERSONAS", "count"),
+        ("first_response_missed", "1ª RESPUESTA FUERA DE PLAZO", "count"),
+        ("csat_answers", "ENCUESTAS RESPONDIDAS", "count"),
+        ("csat_average", "SATISFACCIÓN (1 A 5)", "text"),
     ],
     "horas": [("weekday", "DÍA", "text")] + [(f"h{h}", f"{h:02d}", "count") for h in range(24)],
     "lara": [

@@ -22,6 +22,7 @@ from shared.contracts import (
     ConversationEvent,
     ConversationSnapshot,
     Identity,
+    Satisfaction,
     ServiceSnapshot,
     TicketEvent,
 )
@@ -63,6 +64,8 @@ class Day:
         channel: str = "whatsapp",
         status: str = "abierta",
         note: str | None = None,
+        change: str | None = None,
+        satisfaction: int | None = None,
     ) -> None:
         conv_id = f"rep-{self.u}-{conv}"
         version = self.versions[conv_id] = self.versions.get(conv_id, 0) + 1
@@ -71,6 +74,7 @@ class Day:
             actions=actions,  # type: ignore[arg-type]
             actor=actor,
             note=note,
+            change=change,
             occurred_at=self.at(clock),
             conversation=ConversationSnapshot(
                 conversation_id=conv_id,
@@ -81,6 +85,11 @@ class Day:
                 opened_at=self.opened.setdefault(conv_id, self.at(clock)),
                 version=version,
                 queue=None if holder else "agentes",
+                satisfaction=(
+                    Satisfaction(score=satisfaction, answered_at=self.at(clock))
+                    if satisfaction
+                    else None
+                ),
             ),
         )
         self.sent.append(event)
@@ -361,3 +370,41 @@ async def test_copy_and_print_show_the_table(platform: Platform, day: Day) -> No
     assert "SERVICIOS CREADOS" in first_page  # and the table
     unknown = await platform.http.get("/api/reports/nada", headers=headers)
     assert unknown.status_code == 404
+
+
+async def test_satisfaction_and_first_responses_out_of_target_per_channel(
+    platform: Platform,
+) -> None:
+    """Two closed WhatsApp chats answered the survey (4 and 5: 4,5 on average), one missed
+    its first-response target; a Messenger chat answered 2. Nothing else that day."""
+    day = Day(platform)
+    for conv, score in (("S1", 4), ("S2", 5)):
+        await day.conv(conv, "12:00", ["opened", "message_received"], "customer", "lara")
+        await day.conv(conv, "12:10", ["closed"], day.ana, day.ana, status="cerrada")
+        await day.conv(
+            conv, "12:15", ["status_changed"], "customer", day.ana, status="cerrada",
+            change="satisfaction_answered", satisfaction=score,
+        )  # fmt: skip
+    await day.conv("S3", "13:00", ["opened", "message_received"], "customer", "lara")
+    await day.conv(
+        "S3", "13:06", ["status_changed"], "system", None, change="first_response_missed"
+    )
+    await day.conv(
+        "S4", "14:00", ["opened", "message_received"], "customer", "lara", channel="messenger"
+    )
+    await day.conv(
+        "S4", "14:30", ["status_changed"], "customer", None, channel="messenger",
+        status="cerrada", change="satisfaction_answered", satisfaction=2,
+    )  # fmt: skip
+
+    async def counted() -> dict[str, dict[str, Any]] | None:
+        rows = {r["channel"]: r for r in (await report(platform, "canales", day.params()))["rows"]}
+        done = rows.get("messenger", {}).get("csat_answers") == 1
+        return rows if done and rows.get("whatsapp", {}).get("first_response_missed") else None
+
+    rows = await eventually(counted, timeout=30)
+    whatsapp, messenger = rows["whatsapp"], rows["messenger"]
+    assert (whatsapp["csat_answers"], whatsapp["csat_average"]) == (2, "4,5")
+    assert whatsapp["first_response_missed"] == 1
+    assert (messenger["csat_answers"], messenger["csat_average"]) == (1, "2,0")
+    assert messenger["first_response_missed"] == 0
