@@ -3,8 +3,10 @@ services (checked by Schemathesis in tests/integration/test_api_conformance.py).
 
 Some answers come from layers below the operations, so no router documents them itself:
 
-- 400 for a body that is not JSON (or a form) and 413 for one larger than
-  MAX_API_BODY_BYTES, on every operation that takes a body;
+- 400 for a body that is not JSON (or a form), 413 for one larger than MAX_API_BODY_BYTES
+  (MAX_WEBHOOK_BYTES for webhooks), 408 for one that did not arrive in time and 503 while
+  too many bodies are being read at once (`shared/http_guard.py`), on every operation that
+  takes a body;
 - 429 on every operation: the credential throttle (`shared/throttle.py`) answers it for any
   route once a client has presented too many bad credentials;
 - `desde` / `hasta` query parameters are dates (`YYYY-MM-DD`), whichever table they filter.
@@ -22,7 +24,7 @@ from fastapi import FastAPI
 from shared.errors import responses
 
 ERROR_SCHEMA = "#/components/schemas/ErrorResponse"
-BODY_STATUSES = (400, 413)
+BODY_STATUSES = (400, 408, 413, 503)
 EVERY_STATUS = (429,)
 DATE_PARAMETERS = frozenset({"desde", "hasta"})
 METHODS = frozenset({"get", "put", "post", "delete", "patch", "options", "head"})

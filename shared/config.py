@@ -157,6 +157,14 @@ class Settings(BaseSettings):
     # Twilio signs the public URL it called; behind a proxy the request URL differs.
     ivr_public_base_url: str | None = None
     max_webhook_bytes: int = 3 * 1024 * 1024
+    # Request bodies are read by the HTTP guard (shared/http_guard.py) before any route runs:
+    # whole within this many seconds (else 408), and at most this many bytes of bodies being
+    # read at once, in all and per client address (else 503 with Retry-After), so clients
+    # holding half-sent bodies cannot make the process buffer without bound. A burst of
+    # ordinary webhooks (a few KB each) never comes near.
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_body_bytes_in_flight: int = Field(default=64 * 1024 * 1024, ge=1024)
+    max_body_bytes_in_flight_per_client: int = Field(default=16 * 1024 * 1024, ge=1024)
 
     # Outbound delivery (ingest sends replies). A channel whose token is unset is not
     # consumed: its replies wait in `connector.<channel>` and /readyz says so.

@@ -9,9 +9,15 @@ An ASGI middleware in front of every route:
   anonymous client cannot make the process buffer and parse a large body. The authenticated
   user is left in the request's state for `current_user`. A write authenticated by the
   cookie (not GET/HEAD/OPTIONS) must carry the session's `X-CSRF-Token`, else 403.
-- A staff API body larger than `MAX_API_BODY_BYTES` gets 413: at once when Content-Length
-  says so, else as soon as the bytes received exceed it (a missing or lying Content-Length
-  changes nothing). At most that many bytes are ever buffered.
+- Every body is read here, before the route runs: a staff API body larger than
+  `MAX_API_BODY_BYTES` (a webhook's: `MAX_WEBHOOK_BYTES`) gets 413, at once when
+  Content-Length says so, else as soon as the bytes received exceed it (a missing or lying
+  Content-Length changes nothing); at most that many bytes are buffered per request. A body
+  must arrive whole within `BODY_READ_TIMEOUT_SECONDS` (else 408), and the bytes of bodies
+  being read at once are bounded, `MAX_BODY_BYTES_IN_FLIGHT` in all and
+  `MAX_BODY_BYTES_IN_FLIGHT_PER_CLIENT` per address (else 503 with Retry-After): clients
+  holding half-sent bodies cannot pile up memory.
+- The web chatbot's bearer token is checked here too, before its body is read.
 - Every bad credential (staff JWT, session cookie, console password, portal token, web
   chatbot token, Meta verify token, webhook signature) is counted per client
   (`shared/throttle.py`); a client over the limit gets 429 for that credential. Webhooks
@@ -23,9 +29,11 @@ An ASGI middleware in front of every route:
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -132,9 +140,47 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def _read_capped(receive: Receive, limit: int) -> tuple[bytes, list[Message]]:
-    """The whole body, refusing it as soon as it exceeds `limit`; also the messages to replay
-    after it (a disconnect that arrived while reading)."""
+BUSY_MESSAGE = "Hay demasiadas solicitudes en curso; reintente en un momento."
+TIMEOUT_MESSAGE = "El cuerpo de la solicitud no llegó a tiempo."
+WEBCHAT_REFUSED = "La firma o el token del canal no coincide: revise el secreto configurado."
+
+
+class BodyBudget:
+    """Bytes of request bodies being read right now, in all and per client address."""
+
+    def __init__(self, limit: int, per_client: int) -> None:
+        self.limit = limit
+        self.per_client = per_client
+        self.total = 0
+        self.by_client: dict[str, int] = {}
+
+    def take(self, client: str, size: int) -> bool:
+        """Count `size` more bytes for `client`, unless that goes over either limit."""
+        mine = self.by_client.get(client, 0)
+        if self.total + size > self.limit or mine + size > self.per_client:
+            return False
+        self.total += size
+        self.by_client[client] = mine + size
+        return True
+
+    def give_back(self, client: str, size: int) -> None:
+        self.total -= size
+        left = self.by_client.get(client, 0) - size
+        if left > 0:
+            self.by_client[client] = left
+        else:
+            self.by_client.pop(client, None)
+
+
+class BodyBusy(Exception):
+    pass
+
+
+async def _read_capped(
+    receive: Receive, limit: int, counted: Callable[[int], bool] = lambda n: True
+) -> tuple[bytes, list[Message]]:
+    """The whole body, refusing it as soon as it exceeds `limit` (or `counted` refuses a
+    chunk); also the messages to replay after it (a disconnect that arrived while reading)."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -145,6 +191,8 @@ async def _read_capped(receive: Receive, limit: int) -> tuple[bytes, list[Messag
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge
+        if not counted(len(chunk)):
+            raise BodyBusy
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks), []
@@ -164,6 +212,9 @@ class HttpGuard:
         self.revocations = revocations
         self.throttle = throttle
         self.sessions = sessions
+        self.bodies = BodyBudget(
+            settings.max_body_bytes_in_flight, settings.max_body_bytes_in_flight_per_client
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -189,7 +240,20 @@ class HttpGuard:
         if credential == "password":
             await self._capped(scope, receive, watched)
             return
+        if credential == "webchat_token" and not self._webchat_token(scope):
+            self.throttle.failed(source, credential)
+            await _answer(send, 401, "invalid_signature", WEBCHAT_REFUSED)
+            return
+        if method == "POST":  # a webhook's body, bounded like the staff API's
+            limit = self.settings.max_webhook_bytes
+            await self._capped(scope, receive, watched, limit, "MAX_WEBHOOK_BYTES")
+            return
         await self.app(scope, receive, watched)
+
+    def _webchat_token(self, scope: Scope) -> bool:
+        token = _bearer(scope)
+        expected = self.settings.webchat_token.encode()
+        return token is not None and hmac.compare_digest(token.encode(), expected)
 
     async def _authenticated(self, scope: Scope, send: Send, source: str, credential: str) -> bool:
         token = _bearer(scope)
@@ -274,18 +338,52 @@ class HttpGuard:
         )
         return False
 
-    async def _capped(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.settings.max_api_body_bytes
+    async def _capped(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        limit: int | None = None,
+        setting: str = "MAX_API_BODY_BYTES",
+    ) -> None:
+        limit = self.settings.max_api_body_bytes if limit is None else limit
         declared = _content_length(scope)
-        too_large = f"El cuerpo de la solicitud supera {limit} bytes (MAX_API_BODY_BYTES)."
+        too_large = f"El cuerpo de la solicitud supera {limit} bytes ({setting})."
         if declared is not None and declared > limit:
             await _answer(send, 413, "payload_too_large", too_large)
             return
+        client = scope.get("client")
+        source = client[0] if client else "unknown"
+        taken = 0
+
+        def counted(size: int) -> bool:
+            nonlocal taken
+            if not self.bodies.take(source, size):
+                return False
+            taken += size
+            return True
+
         try:
-            body, after = await _read_capped(receive, limit)
+            if declared and not counted(declared):  # announced: refused before reading
+                raise BodyBusy
+            # What Content-Length announced is counted already; a body without one is
+            # counted as it arrives.
+            read = _read_capped(receive, limit, (lambda n: True) if declared else counted)
+            body, after = await asyncio.wait_for(read, self.settings.body_read_timeout_seconds)
         except BodyTooLarge:
             await _answer(send, 413, "payload_too_large", too_large)
             return
+        except BodyBusy:
+            await _answer(send, 503, "busy", BUSY_MESSAGE, [(b"retry-after", b"1")])
+            return
+        except TimeoutError:
+            log.info("body_read_timeout", path=scope["path"])
+            await _answer(
+                send, 408, "request_timeout", TIMEOUT_MESSAGE, [(b"connection", b"close")]
+            )
+            return
+        finally:
+            self.bodies.give_back(source, taken)
         pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
         pending += after
 

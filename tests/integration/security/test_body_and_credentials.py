@@ -3,11 +3,14 @@ bodies are capped (MAX_API_BODY_BYTES) however their size is announced."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from starlette.types import Message
 
+from shared.http_guard import HttpGuard
+from shared.throttle import FailureThrottle
 from tests.integration.security.conftest import Served, raw_request
 from tests.support import Platform
 
@@ -176,3 +179,81 @@ async def test_an_unreadable_revocation_record_refuses_with_503_not_500(platform
     await guard(_scope("/api/stream", platform.auth(), "GET"), upload.receive, upload.send)
     assert upload.status == 503
     assert upload.pulled == 0
+
+
+async def test_a_wrong_web_chat_token_is_refused_before_its_body_is_sent(served: Served):
+    head = (
+        "POST /webhooks/webchat HTTP/1.1\n"
+        f"Host: {served.host}\n"
+        "Authorization: Bearer not-the-token\n"
+        "Content-Type: application/json\n"
+        f"Content-Length: {THIRTY_MB}\n"
+    )
+    answer = await raw_request(served, head, b'{"text": "')
+    assert answer.startswith(b"HTTP/1.1 401"), answer
+
+
+class Stalled:
+    """A client that sent part of its body and then nothing more (the connection stays)."""
+
+    def __init__(self, first: bytes = b'{"text": "') -> None:
+        self.first: bytes | None = first
+        self.sent: list[Message] = []
+
+    async def receive(self) -> Message:
+        if self.first is not None:
+            chunk, self.first = self.first, None
+            return {"type": "http.request", "body": chunk, "more_body": True}
+        await asyncio.Event().wait()  # never more
+        raise AssertionError("unreachable")
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+
+
+def _guarded(platform: Platform, **limits: Any) -> HttpGuard:
+    """The guard as the platform installs it, with these limits, in front of its routes."""
+    settings = platform.settings.model_copy(update=limits)
+    throttle = FailureThrottle(1_000_000, 60)
+    return HttpGuard(platform.app, settings, platform.app.state.revocations, throttle)
+
+
+async def test_a_body_that_stops_arriving_is_408_after_the_read_timeout(platform: Platform):
+    guard = _guarded(platform, body_read_timeout_seconds=0.3)
+    stalled = Stalled()
+    headers = {**platform.auth("ana", "staff"), "content-type": "application/json"}
+    scope = _scope("/api/customers/c1/comments", headers)
+    await asyncio.wait_for(guard(scope, stalled.receive, stalled.send), timeout=5)
+    assert stalled.sent[0]["status"] == 408
+    assert json.loads(stalled.sent[1]["body"])["error"]["code"] == "request_timeout"
+    assert guard.bodies.total == 0  # its bytes are counted no more
+
+
+async def test_bodies_being_read_are_bounded_in_bytes_per_client_then_freed(
+    platform: Platform,
+):
+    guard = _guarded(platform, max_body_bytes_in_flight_per_client=2500)
+    announced = {"content-type": "application/json", "content-length": "1000"}
+    scope = _scope("/webhooks/whatsapp", announced)  # signed webhooks: the body is read first
+    holders = [Stalled() for _ in range(2)]  # 2 × 1,000 bytes announced, half-sent, held
+    held = [asyncio.create_task(guard(scope, h.receive, h.send)) for h in holders]
+    try:
+        await asyncio.sleep(0.1)
+        assert guard.bodies.total == 2000
+        third = Upload([b"{}"])
+        await asyncio.wait_for(guard(scope, third.receive, third.send), timeout=5)
+        assert third.status == 503 and third.body["error"]["code"] == "busy"
+        assert dict(third.sent[0]["headers"])[b"retry-after"] == b"1"
+        small = Upload([b"{}"])  # a small webhook from the same address still fits
+        unannounced = _scope("/webhooks/whatsapp", {"content-type": "application/json"})
+        await asyncio.wait_for(guard(unannounced, small.receive, small.send), timeout=5)
+        assert small.status != 503
+        other = {**scope, "client": ("198.51.100.7", 5000)}  # another address gets in
+        fourth = Upload([b"{}"])
+        await asyncio.wait_for(guard(other, fourth.receive, fourth.send), timeout=5)
+        assert fourth.status != 503
+    finally:
+        for task in held:
+            task.cancel()
+        await asyncio.gather(*held, return_exceptions=True)
+    assert guard.bodies.total == 0 and guard.bodies.by_client == {}
