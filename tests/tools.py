@@ -12,7 +12,12 @@ import shutil
 
 import pytest
 
-PACKAGES = {"promtool": "prometheus", "caddy": "caddy", "chromium": "chromium"}
+PACKAGES = {
+    "promtool": "prometheus",
+    "prometheus": "prometheus",
+    "caddy": "caddy",
+    "chromium": "chromium",
+}
 
 
 def require_tool(name: str) -> str:
