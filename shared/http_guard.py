@@ -240,7 +240,7 @@ class HttpGuard:
         if credential == "password":
             await self._capped(scope, receive, watched)
             return
-        if credential == "webchat_token" and not self._webchat_token(scope):
+        if method == "POST" and credential == "webchat_token" and not self._webchat_token(scope):
             self.throttle.failed(source, credential)
             await _answer(send, 401, "invalid_signature", WEBCHAT_REFUSED)
             return
