@@ -1,7 +1,5 @@
-"""Use cases of the tickets service: load, ask the domain, compare-and-set, then publish.
-
-Events are staged in the outbox after the write and flushed at once, so a broker outage
-delays them and never loses them.
+"""Use cases of the tickets service: load, ask the domain, compare-and-set, then publish
+(`writes.py`: the loop and the `Publisher`; `listing.py`: list queries and pages).
 """
 
 from __future__ import annotations
@@ -9,85 +7,47 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, timedelta
 from typing import Any
 
 from services.tickets import domain
+from services.tickets.listing import ListQuery, Page
 from services.tickets.metrics import CONSULTATIONS_TOTAL, SALES_CALLS_TOTAL, TICKETS_TOTAL
 from services.tickets.store import TicketsStore
+from services.tickets.writes import (
+    CAS_ATTEMPTS,
+    Publisher,
+    sales_call_event_id,
+    stamp,
+    transition,
+    visible_consultation,
+)
 from shared.config import Settings
-from shared.contracts.base import Event, Identity, new_id, utcnow
-from shared.contracts.conversation import ConversationEvent, OutboundMessage
+from shared.contracts.base import new_id
+from shared.contracts.conversation import ConversationEvent
 from shared.contracts.customer import CustomerEvent
-from shared.contracts.delivery import ConsultationEmail, ConsultationReplyStatus
+from shared.contracts.delivery import ConsultationReplyStatus
 from shared.contracts.ticket import (
-    ConsultationAction,
-    ConsultationEvent,
     ConsultationSnapshot,
     SalesCall,
     ServiceSnapshot,
-    TicketAction,
-    TicketEvent,
 )
 from shared.logging import bind_context, get_logger
 from shared.mongo import Document
 from shared.outbox import Outbox
-from shared.secrets import SecretBox, mask_secrets
+from shared.secrets import SecretBox
 
 log = get_logger("tickets")
 
-CAS_ATTEMPTS = 5
+__all__ = ["ListQuery", "Page", "Tickets", "sales_call_event_id", "stamp", "visible_consultation"]
+
+
 # A claim or an idempotency key whose service never appeared after this long belongs to a
 # request that died half-way: it may be taken over.
 ABANDONED_AFTER = timedelta(seconds=30)
 # How long a retry with the same Idempotency-Key waits for the first request to finish.
 IDEMPOTENT_WAIT_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Document]
-    total: int
-    page: int
-    page_size: int
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    q: str | None = None
-    desde: date | None = None
-    hasta: date | None = None
-    estado: str | None = None
-    page: int = 1
-    page_size: int = 50
-    # Services only: the ones generated from this conversation (the console's service panel).
-    conversation_id: str | None = None
-
-
-def stamp() -> datetime:
-    """UTC now at MongoDB's precision (milliseconds), so what we answer is what we stored."""
-    moment = utcnow()
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def visible_consultation(doc: Document) -> ConsultationSnapshot:
-    """A consultation as staff and events see it: what the customer typed, with credentials
-    masked. New documents are stored masked already; this also covers documents written
-    before sealing existed (masking is idempotent)."""
-    snapshot = ConsultationSnapshot.model_validate(doc)
-    return snapshot.model_copy(
-        update={
-            "subject": mask_secrets(snapshot.subject) or "",
-            "text": mask_secrets(snapshot.text) or "",
-        }
-    )
-
-
-def sales_call_event_id(call_sid: str, revision: int) -> str:
-    """Deterministic: a redelivered conversation event re-derives the same id."""
-    return f"sales_call:{call_sid}" if revision == 1 else f"sales_call:{call_sid}:{revision}"
 
 
 class _AlreadyReported(Exception):
@@ -100,111 +60,8 @@ class Tickets:
         self.outbox = outbox
         self.settings = settings
         self.box = SecretBox(settings.secrets_key)
-
-    async def _emit(self, *events: Event) -> None:
-        staged = await self.outbox.stage(list(events))
-        await self.outbox.flush(staged)
-
-    async def _publish_service(
-        self, snapshot: ServiceSnapshot, action: TicketAction, actor: str
-    ) -> None:
-        """Stage and publish the event of this version (its id derives from the version, so
-        a republication after a crash is the same event), then clear the document's flag."""
-        await self._emit(
-            TicketEvent(
-                event_id=f"ticket.{action}:{snapshot.service_id}:v{snapshot.version}",
-                action=action,
-                service=snapshot,
-                actor=actor,
-            )
-        )
-        await self.store.mark_published(self.store.services, snapshot.service_id, snapshot.version)
-
-    async def _publish_consultation(
-        self, snapshot: ConsultationSnapshot, action: ConsultationAction, actor: str
-    ) -> None:
-        """The consultation's event, and the answer to send while one is pending: staged
-        together, so a crash before staging is repaired by `republish_unstaged` for both."""
-        await self._emit(
-            ConsultationEvent(
-                event_id=f"consultation.{action}:{snapshot.consultation_id}:v{snapshot.version}",
-                action=action,
-                consultation=snapshot,
-                actor=actor,
-            ),
-            *self._answer_to_send(snapshot),
-        )
-        await self.store.mark_published(
-            self.store.consultations, snapshot.consultation_id, snapshot.version
-        )
-
-    def _answer_to_send(self, snapshot: ConsultationSnapshot) -> list[Event]:
-        """The outbound message of a pending answer (its id is the answer's message id, so
-        staging it again changes nothing and the connector sends it once)."""
-        messages = self._number_to_send(snapshot)
-        if snapshot.answer_delivery != "pending" or not snapshot.answer_message_id:
-            return messages
-        return (
-            self._message_to_customer(
-                snapshot,
-                snapshot.answer_message_id,
-                snapshot.answer_channel,
-                f"Re: {snapshot.subject}",
-                snapshot.answer_text or "",
-                snapshot.answered_by or "staff",
-            )
-            + messages
-        )
-
-    def _number_to_send(self, snapshot: ConsultationSnapshot) -> list[Event]:
-        """The service's number for the customer of a converted consultation, while pending."""
-        if snapshot.number_delivery != "pending" or not snapshot.number_message_id:
-            return []
-        number = snapshot.service_number or ""
-        return self._message_to_customer(
-            snapshot,
-            snapshot.number_message_id,
-            snapshot.number_channel,
-            f"Servicio técnico {number}",
-            domain.service_number_text(number),
-            "system",
-        )
-
-    def _message_to_customer(
-        self,
-        snapshot: ConsultationSnapshot,
-        message_id: str,
-        channel: str | None,
-        subject: str,
-        text: str,
-        author: str,
-    ) -> list[Event]:
-        if channel == "email" and snapshot.email:
-            return [
-                ConsultationEmail(
-                    event_id=message_id,
-                    consultation_id=snapshot.consultation_id,
-                    to_email=snapshot.email,
-                    to_name=snapshot.name,
-                    subject=subject,
-                    text=text,
-                    author=author,
-                )
-            ]
-        if channel == "whatsapp" and snapshot.phone:
-            return [
-                OutboundMessage(
-                    event_id=message_id,
-                    consultation_id=snapshot.consultation_id,
-                    channel="whatsapp",
-                    identity=Identity(
-                        channel="whatsapp", external_id=domain.whatsapp_identity(snapshot.phone)
-                    ),
-                    author=author,
-                    text=text,
-                )
-            ]
-        return []
+        self.publisher = Publisher(store, outbox)
+        self.republish_unstaged = self.publisher.republish_unstaged
 
     async def on_reply_status(self, report: ConsultationReplyStatus) -> bool:
         """The connector sent (or could not send) an answer: the consultation shows it.
@@ -240,7 +97,7 @@ class Tickets:
         except _AlreadyReported:
             return False
         CONSULTATIONS_TOTAL.labels(f"answer_{report.status}").inc()
-        await self._publish_consultation(snapshot, "answered", "system")
+        await self.publisher.publish_consultation(snapshot, "answered", "system")
         return True
 
     async def _on_number_status(self, report: ConsultationReplyStatus) -> bool:
@@ -256,46 +113,8 @@ class Tickets:
         except _AlreadyReported:
             return False
         CONSULTATIONS_TOTAL.labels(f"number_{report.status}").inc()
-        await self._publish_consultation(snapshot, "converted", "system")
+        await self.publisher.publish_consultation(snapshot, "converted", "system")
         return True
-
-    async def republish_unstaged(self, older_than: timedelta = timedelta(seconds=5)) -> int:
-        """Publish the latest state of services and consultations whose change was written
-        but whose event never got staged (the process died in between). Returns how many."""
-        cutoff = utcnow() - older_than
-        count = 0
-        for doc in await self.store.unpublished(self.store.services, cutoff):
-            service = ServiceSnapshot.model_validate(doc)
-            action = domain.SERVICE_EVENT_FOR_STATUS[service.status]
-            await self._publish_service(service, action, "system")  # type: ignore[arg-type]
-            count += 1
-        for doc in await self.store.unpublished(self.store.consultations, cutoff):
-            consultation = visible_consultation(doc)
-            action = domain.CONSULTATION_EVENT_FOR_STATUS[consultation.status]
-            await self._publish_consultation(consultation, action, "system")  # type: ignore[arg-type]
-            count += 1
-        if count:
-            log.warning("republished_unstaged_events", count=count)
-        return count
-
-    async def _transition(
-        self,
-        load: Callable[[], Awaitable[Document | None]],
-        update: Callable[[Document, Document], Awaitable[Document | None]],
-        decide: Callable[[Document], Document],
-        missing: str,
-    ) -> Document:
-        """Load, let the domain decide the changes, compare-and-set; on a lost race reload
-        and decide again (the domain may now refuse, e.g. a concurrent cancel won)."""
-        for _ in range(CAS_ATTEMPTS):
-            current = await load()
-            if current is None:
-                raise domain.NotFound(missing)
-            changes = decide(current)
-            updated = await update(current, changes)
-            if updated is not None:
-                return updated
-        raise domain.ConcurrentUpdate("changed concurrently by someone else; try again")
 
     # --- technical services ------------------------------------------------------------------
 
@@ -480,13 +299,13 @@ class Tickets:
         TICKETS_TOTAL.labels("pendiente").inc()
         with bind_context(conversation_id=conversation_id, service_number=snapshot.number):
             log.info("service_created", actor=actor)
-        await self._publish_service(snapshot, "created", actor)
+        await self.publisher.publish_service(snapshot, "created", actor)
         return snapshot
 
     async def _service_transition(
         self, service_id: str, decide: Callable[[Document], Document]
     ) -> ServiceSnapshot:
-        doc = await self._transition(
+        doc = await transition(
             lambda: self.store.get_service(service_id),
             lambda cur, ch: self.store.update_service(service_id, cur["version"], ch),
             decide,
@@ -506,7 +325,7 @@ class Tickets:
 
         snapshot = await self._service_transition(service_id, decide)
         TICKETS_TOTAL.labels("confirmado").inc()
-        await self._publish_service(snapshot, "confirmed", actor)
+        await self.publisher.publish_service(snapshot, "confirmed", actor)
         return snapshot
 
     async def cancel_service(self, service_id: str, actor: str, reason: str) -> ServiceSnapshot:
@@ -522,7 +341,7 @@ class Tickets:
 
         snapshot = await self._service_transition(service_id, decide)
         TICKETS_TOTAL.labels("cancelado").inc()
-        await self._publish_service(snapshot, "cancelled", actor)
+        await self.publisher.publish_service(snapshot, "cancelled", actor)
         return snapshot
 
     async def get_service(self, service_id: str) -> ServiceSnapshot:
@@ -591,13 +410,13 @@ class Tickets:
         doc.update({k: v for k, v in sealed.items() if v is not None})
         await self.store.insert_consultation(doc)
         CONSULTATIONS_TOTAL.labels("created").inc()
-        await self._publish_consultation(snapshot, "created", "customer")
+        await self.publisher.publish_consultation(snapshot, "created", "customer")
         return snapshot
 
     async def _consultation_transition(
         self, consultation_id: str, decide: Callable[[Document], Document]
     ) -> ConsultationSnapshot:
-        doc = await self._transition(
+        doc = await transition(
             lambda: self.store.get_consultation(consultation_id),
             lambda cur, ch: self.store.update_consultation(consultation_id, cur["version"], ch),
             decide,
@@ -632,7 +451,7 @@ class Tickets:
 
         snapshot = await self._consultation_transition(consultation_id, decide)
         CONSULTATIONS_TOTAL.labels("answered").inc()
-        await self._publish_consultation(snapshot, "answered", actor)
+        await self.publisher.publish_consultation(snapshot, "answered", actor)
         return snapshot
 
     async def close_consultation(self, consultation_id: str, actor: str) -> ConsultationSnapshot:
@@ -647,7 +466,7 @@ class Tickets:
 
         snapshot = await self._consultation_transition(consultation_id, decide)
         CONSULTATIONS_TOTAL.labels("closed").inc()
-        await self._publish_consultation(snapshot, "closed", actor)
+        await self.publisher.publish_consultation(snapshot, "closed", actor)
         return snapshot
 
     async def convert_consultation(
@@ -691,7 +510,7 @@ class Tickets:
             consultation_id, lambda _cur: {"service_number": service.number, **told}
         )
         CONSULTATIONS_TOTAL.labels("converted").inc()
-        await self._publish_consultation(snapshot, "converted", actor)
+        await self.publisher.publish_consultation(snapshot, "converted", actor)
         return snapshot, service
 
     async def get_consultation(self, consultation_id: str) -> ConsultationSnapshot:
@@ -772,14 +591,14 @@ class Tickets:
                 if await self.store.insert_sales_call(doc):
                     SALES_CALLS_TOTAL.labels("recorded").inc()
                     log.info("sales_call_recorded", call_sid=call_sid)
-                    await self._emit_sales_call(sales_call)
+                    await self.publisher.emit_sales_call(sales_call)
                     return
                 continue  # someone recorded it meanwhile: treat as an update
             changes = domain.sales_call_changes(current, incoming)
             if version <= current.get("conversation_version", 0) or not changes:
                 # Nothing new (a redelivery or an older snapshot). Make sure the event of
                 # the current state left, in case we crashed between the write and staging.
-                await self._ensure_sales_call_event(SalesCall.model_validate(current))
+                await self.publisher.ensure_sales_call_event(SalesCall.model_validate(current))
                 return
             updated = await self.store.update_sales_call(
                 call_sid,
@@ -788,21 +607,6 @@ class Tickets:
             )
             if updated is not None:
                 SALES_CALLS_TOTAL.labels("updated").inc()
-                await self._emit_sales_call(SalesCall.model_validate(updated))
+                await self.publisher.emit_sales_call(SalesCall.model_validate(updated))
                 return
         raise domain.ConcurrentUpdate(f"sales call {call_sid} changed concurrently")
-
-    async def _emit_sales_call(self, sales_call: SalesCall) -> None:
-        await self._emit(
-            TicketEvent(
-                event_id=sales_call_event_id(sales_call.call_sid, sales_call.revision),
-                action="sales_call",
-                sales_call=sales_call,
-                actor="system",
-            )
-        )
-
-    async def _ensure_sales_call_event(self, sales_call: SalesCall) -> None:
-        event_id = sales_call_event_id(sales_call.call_sid, sales_call.revision)
-        if await self.outbox.collection.find_one({"_id": event_id}) is None:
-            await self._emit_sales_call(sales_call)
