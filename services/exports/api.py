@@ -26,13 +26,14 @@ from services.exports.store import ExportsStore
 from services.exports.tables import (
     TABLES,
     BadFilter,
+    RowQuery,
     Table,
     TableFilter,
     UnknownTable,
     make_filter,
-    mongo_filter,
     row_actions,
     row_cells,
+    row_query,
     table_named,
 )
 from shared import errors
@@ -74,7 +75,7 @@ ESTADO = Annotated[
 class Selection(NamedTuple):
     table: Table
     filter: TableFilter
-    query: dict[str, Any]
+    query: RowQuery
 
 
 class ColumnOut(BaseModel):
@@ -184,7 +185,7 @@ def build_router(
             ) from exc
         try:
             flt = make_filter(q, desde, hasta, estado)
-            return Selection(tbl, flt, mongo_filter(tbl, flt, tz))
+            return Selection(tbl, flt, row_query(tbl, flt, tz))
         except BadFilter as exc:
             raise errors.Invalid(
                 "Un filtro no es válido.",

@@ -17,7 +17,9 @@ Collections of the `exports` database:
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -30,6 +32,7 @@ from services.exports.tables import (
     SORT,
     CustomerFacts,
     Row,
+    RowQuery,
     caller_fields,
     customer_fields,
     phone_digits,
@@ -328,26 +331,57 @@ class ExportsStore:
             version=int(doc.get("version", 0)),
         )
 
-    async def page(self, query: Document, skip: int, limit: int) -> tuple[list[Document], int]:
+    async def page(self, selected: RowQuery, skip: int, limit: int) -> tuple[list[Document], int]:
+        query = mongo_filter(selected)
         total = await self.rows.count_documents(query)
         cursor = self.rows.find(query, CELL_FIELDS).sort(SORT).skip(skip).limit(limit)
         return [doc async for doc in cursor], total
 
-    async def stream(self, query: Document, batch_size: int = 1000) -> AsyncIterator[Document]:
+    async def stream(self, selected: RowQuery, batch_size: int = 1000) -> AsyncIterator[Document]:
         """Every matching row in screen order, fetched in batches: memory stays bounded."""
-        cursor = self.rows.find(query, CELL_FIELDS).sort(SORT).batch_size(batch_size)
+        cursor = (
+            self.rows.find(mongo_filter(selected), CELL_FIELDS).sort(SORT).batch_size(batch_size)
+        )
         try:
             async for doc in cursor:
                 yield doc
         finally:
             await cursor.close()
 
-    async def count(self, query: Document) -> int:
-        return await self.rows.count_documents(query)
+    async def count(self, selected: RowQuery) -> int:
+        return await self.rows.count_documents(mongo_filter(selected))
 
     async def insert_many_rows(self, docs: list[Document]) -> None:
         """Bulk load (benchmark, back-fill); the caller builds the documents from rows."""
         await self.rows.insert_many(docs, ordered=False)
+
+
+def mongo_filter(selected: RowQuery) -> dict[str, Any]:
+    """The MongoDB filter selecting these rows of a table."""
+    query: dict[str, Any] = {"table": selected.table}
+    statuses = selected.statuses
+    if statuses is not None:
+        query["status"] = statuses[0] if len(statuses) == 1 else {"$in": statuses}
+    span: dict[str, Any] = {}
+    if selected.since is not None:
+        span["$gte"] = selected.since
+    if selected.before is not None:
+        span["$lt"] = selected.before
+    if span:
+        query["date"] = span
+    if selected.terms:
+        # Every word must appear, in the name or the document, in any order:
+        # "martinez juan" finds "Juan Martínez".
+        query["$and"] = [
+            {
+                "$or": [
+                    {"search_name": {"$regex": re.escape(term)}},
+                    {"search_document": {"$regex": re.escape(term)}},
+                ]
+            }
+            for term in selected.terms
+        ]
+    return query
 
 
 def _service_keys(call_sid: str | None, conversation_id: str | None) -> list[str]:

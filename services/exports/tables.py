@@ -2,8 +2,9 @@
 
 Pure: no I/O imports. A row is projected from one contract event into a `Row` (what the
 store keeps), and rendered back into cells (what the screen, Copy and Print show) by
-`row_cells`. Filters become a MongoDB filter document here so that the JSON list, the Copy
-and the Print of a table can never disagree on which rows they show.
+`row_cells`. Filters become one `RowQuery` of plain values here (statuses, date bounds,
+search terms), which the store turns into its query, so that the JSON list, the Copy and
+the Print of a table can never disagree on which rows they show.
 """
 
 from __future__ import annotations
@@ -689,36 +690,30 @@ def search_terms(q: str | None) -> list[str]:
     return text.split()
 
 
-def mongo_filter(table: Table, flt: TableFilter, tz: ZoneInfo) -> dict[str, Any]:
-    """The MongoDB filter selecting the table's rows; dates are whole days in `tz`.
+@dataclass(frozen=True)
+class RowQuery:
+    """Which rows of a table a filter selects, as plain values (the store queries them)."""
+
+    table: str
+    statuses: list[str] | None = None  # None: every status
+    since: datetime | None = None  # rows dated at or after this moment
+    before: datetime | None = None  # rows dated before this moment
+    # Every term must appear in the row's name or document (search_name / search_document).
+    terms: list[str] = field(default_factory=list)
+
+
+def row_query(table: Table, flt: TableFilter, tz: ZoneInfo) -> RowQuery:
+    """The rows of the table `flt` selects; dates are whole days in `tz`.
 
     Raises BadFilter for an `estado` the table does not know.
     """
-    query: dict[str, Any] = {"table": table.name}
-    statuses = resolve_status(table, flt.estado)
-    if statuses is not None:
-        query["status"] = statuses[0] if len(statuses) == 1 else {"$in": statuses}
-    span: dict[str, datetime] = {}
-    if flt.desde:
-        span["$gte"] = day_start(flt.desde, tz)
-    if flt.hasta:
-        span["$lt"] = day_start(flt.hasta + timedelta(days=1), tz)
-    if span:
-        query["date"] = span
-    terms = search_terms(flt.q)
-    if terms:
-        # Every word must appear, in the name or the document, in any order:
-        # "martinez juan" finds "Juan Martínez".
-        query["$and"] = [
-            {
-                "$or": [
-                    {"search_name": {"$regex": re.escape(term)}},
-                    {"search_document": {"$regex": re.escape(term)}},
-                ]
-            }
-            for term in terms
-        ]
-    return query
+    return RowQuery(
+        table=table.name,
+        statuses=resolve_status(table, flt.estado),
+        since=day_start(flt.desde, tz) if flt.desde else None,
+        before=day_start(flt.hasta + timedelta(days=1), tz) if flt.hasta else None,
+        terms=search_terms(flt.q),
+    )
 
 
 SORT = [("date", -1), ("_id", 1)]

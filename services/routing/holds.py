@@ -5,12 +5,11 @@ contact structure wants a renewal every ~2 minutes. Routing calls `on_message` f
 message a human holder sends and runs `run()` as a background task with a `notify`
 callback that publishes the reminder to the holder.
 
-State: collection `hold_timers`, one document per conversation waiting on its holder:
-`{_id: conversation_id, holder, waiting_since, due_at, reminders_sent, last_message_at}`,
-indexed on `due_at`. Nothing lives in process memory, so a restarted process (or another
-replica) fires what is due. A reminder is claimed with one `find_one_and_update` that
-moves `due_at` forward by `reminder_seconds` and counts it: the wait keeps reminding every
-period, and of any number of runners exactly one fires each reminder.
+State: `hold_timers` (routing's store, `HoldTimerStore`), one document per conversation
+waiting on its holder. Nothing lives in process memory, so a restarted process (or another
+replica) fires what is due. A reminder is claimed with one write that moves `due_at`
+forward by `reminder_seconds` and counts it: the wait keeps reminding every period, and of
+any number of runners exactly one fires each reminder.
 """
 
 from __future__ import annotations
@@ -20,11 +19,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from services.routing.quality import is_hold_request
+from services.routing.store import HoldTimerStore
 from shared.mongo import Document
 
 # conversation_id, holder, waiting since, how many reminders of this wait came before
@@ -38,10 +36,8 @@ def _utc(at: datetime) -> datetime:
 
 
 class HoldTimers:
-    COLLECTION = "hold_timers"
-
     def __init__(self, db: AsyncDatabase[Document], reminder_seconds: float) -> None:
-        self.collection = db[self.COLLECTION]
+        self.store = HoldTimerStore(db)
         self.reminder_seconds = reminder_seconds
 
     @property
@@ -49,7 +45,7 @@ class HoldTimers:
         return timedelta(seconds=self.reminder_seconds)
 
     async def ensure_indexes(self) -> None:
-        await self.collection.create_index([("due_at", ASCENDING)], name="due_at")
+        await self.store.ensure_indexes()
 
     async def on_message(self, conversation_id: str, holder: str, text: str, at: datetime) -> None:
         """A human holder wrote: arm a timer on a hold request, clear it otherwise.
@@ -60,41 +56,20 @@ class HoldTimers:
         seen for the conversation (a redelivery out of order) change nothing.
         """
         at = _utc(at)
-        newer = {"_id": conversation_id, "last_message_at": {"$lte": at}}
         if is_hold_request(text):
-            update: Document = {
-                "$set": {"holder": holder, "due_at": at + self.period, "last_message_at": at},
-                "$setOnInsert": {"reminders_sent": 0},
-            }
-            current = await self.collection.find_one({"_id": conversation_id})
-            if current is None or current.get("due_at") is None:
-                update["$set"]["waiting_since"] = at
-                update["$set"]["reminders_sent"] = 0
-                del update["$setOnInsert"]
-            await self._upsert(newer, update)
+            current = await self.store.get(conversation_id)
+            new_wait = current is None or current.get("due_at") is None
+            await self.store.arm(conversation_id, holder, at, at + self.period, new_wait=new_wait)
         else:
-            await self._upsert(
-                newer,
-                {
-                    "$set": {"holder": holder, "last_message_at": at},
-                    "$unset": {"due_at": "", "waiting_since": ""},
-                },
-            )
-
-    async def _upsert(self, newer: Document, update: Document) -> None:
-        try:
-            await self.collection.update_one(newer, update, upsert=True)
-        except DuplicateKeyError:
-            # The conversation has a later message already: this one is stale.
-            return
+            await self.store.disarm(conversation_id, holder, at)
 
     async def on_closed(self, conversation_id: str) -> None:
         """A closed conversation waits for nobody."""
-        await self.collection.delete_one({"_id": conversation_id})
+        await self.store.delete(conversation_id)
 
     async def waiting(self, conversation_id: str) -> Document | None:
         """The pending timer of a conversation, if its holder left the customer waiting."""
-        return await self.collection.find_one({"_id": conversation_id, "due_at": {"$exists": True}})
+        return await self.store.waiting(conversation_id)
 
     async def fire_due(self, notify: Notify, now: datetime | None = None) -> int:
         """Fire every reminder due at `now` (default: the current time); how many fired.
@@ -106,12 +81,7 @@ class HoldTimers:
         now = _utc(now or datetime.now(UTC))
         fired = 0
         while True:
-            timer = await self.collection.find_one_and_update(
-                {"due_at": {"$lte": now}},
-                {"$set": {"due_at": now + self.period}, "$inc": {"reminders_sent": 1}},
-                sort=[("due_at", ASCENDING)],
-                return_document=ReturnDocument.AFTER,
-            )
+            timer = await self.store.claim_due(now, now + self.period)
             if timer is None:
                 return fired
             fired += 1

@@ -602,3 +602,77 @@ class Store:
 
     async def delete_quick_reply(self, reply_id: str) -> None:
         await self.quick_replies.delete_one({"_id": reply_id})
+
+
+class HoldTimerStore:
+    """The `hold_timers` collection (services/routing/holds.py decides what goes in it).
+
+    One document per conversation waiting on its holder:
+    `{_id: conversation_id, holder, waiting_since, due_at, reminders_sent, last_message_at}`,
+    indexed on `due_at`. Every write about a message is guarded by `last_message_at`: a
+    message older than the last one seen for the conversation (a redelivery out of order)
+    changes nothing.
+    """
+
+    COLLECTION = "hold_timers"
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection = db[self.COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("due_at", ASCENDING)], name="due_at")
+
+    async def get(self, conversation_id: str) -> Document | None:
+        return await self.collection.find_one({"_id": conversation_id})
+
+    async def waiting(self, conversation_id: str) -> Document | None:
+        """The conversation's timer while it is armed."""
+        return await self.collection.find_one({"_id": conversation_id, "due_at": {"$exists": True}})
+
+    async def arm(
+        self, conversation_id: str, holder: str, at: datetime, due_at: datetime, *, new_wait: bool
+    ) -> None:
+        """Arm (or refresh) the timer to fire at `due_at`. A new wait starts at `at` with no
+        reminders sent; otherwise the wait keeps its start and count."""
+        update: Document = {
+            "$set": {"holder": holder, "due_at": due_at, "last_message_at": at},
+            "$setOnInsert": {"reminders_sent": 0},
+        }
+        if new_wait:
+            update["$set"]["waiting_since"] = at
+            update["$set"]["reminders_sent"] = 0
+            del update["$setOnInsert"]
+        await self._upsert_if_newer(conversation_id, at, update)
+
+    async def disarm(self, conversation_id: str, holder: str, at: datetime) -> None:
+        """The wait is over: the timer stays, unarmed, remembering the holder's last message."""
+        await self._upsert_if_newer(
+            conversation_id,
+            at,
+            {
+                "$set": {"holder": holder, "last_message_at": at},
+                "$unset": {"due_at": "", "waiting_since": ""},
+            },
+        )
+
+    async def _upsert_if_newer(self, conversation_id: str, at: datetime, update: Document) -> None:
+        newer = {"_id": conversation_id, "last_message_at": {"$lte": at}}
+        try:
+            await self.collection.update_one(newer, update, upsert=True)
+        except DuplicateKeyError:
+            # The conversation has a later message already: this one is stale.
+            return
+
+    async def delete(self, conversation_id: str) -> None:
+        await self.collection.delete_one({"_id": conversation_id})
+
+    async def claim_due(self, now: datetime, next_due_at: datetime) -> Document | None:
+        """Claim the earliest timer due at `now`, if any: in one write its `due_at` moves to
+        `next_due_at` and its `reminders_sent` counts one more, so of any number of
+        claimers exactly one gets it. The timer as claimed."""
+        return await self.collection.find_one_and_update(
+            {"due_at": {"$lte": now}},
+            {"$set": {"due_at": next_due_at}, "$inc": {"reminders_sent": 1}},
+            sort=[("due_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.exports.tables import TABLES, make_filter, mongo_filter
+from services.exports.store import mongo_filter
+from services.exports.tables import TABLES, make_filter, row_query
 from services.tickets import domain
 
 MADRID = "Europe/Madrid"
@@ -34,7 +35,9 @@ DAYS = [
 
 @pytest.mark.parametrize(("day", "zone", "start", "end"), DAYS)
 def test_exports_date_filter_spans_the_local_day(day: str, zone: str, start: str, end: str):
-    query = mongo_filter(TABLES["chats"], make_filter(None, day, day, "todos"), ZoneInfo(zone))
+    query = mongo_filter(
+        row_query(TABLES["chats"], make_filter(None, day, day, "todos"), ZoneInfo(zone))
+    )
     span = query["date"]
     assert span["$gte"].astimezone(UTC) == utc(start)
     assert span["$lt"].astimezone(UTC) == utc(end)

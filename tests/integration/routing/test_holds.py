@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.routing.holds import HoldTimers
+from services.routing.store import HoldTimerStore
 from shared.mongo import Document
 from tests.integration.routing.helpers import open_conversation
 from tests.support import Platform, eventually
@@ -238,7 +239,7 @@ async def test_a_staff_reply_saying_ya_vuelvo_arms_the_hold_timer(platform: Plat
     """Through the API: the holder's "Ya vuelvo, estoy revisando" is a hold request, so the
     conversation gets a timer due one period later; the next ordinary reply clears it."""
     cid = await open_conversation(platform)
-    timers = platform.db("routing")[HoldTimers.COLLECTION]
+    timers = platform.db("routing")[HoldTimerStore.COLLECTION]
     reply = await platform.http.post(
         f"/api/conversations/{cid}/messages",
         json={"text": "Ya vuelvo, estoy revisando"},

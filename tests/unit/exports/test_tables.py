@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.exports.store import mongo_filter
 from services.exports.tables import (
     TABLES,
     BadFilter,
@@ -17,10 +18,10 @@ from services.exports.tables import (
     customer_fields,
     document_key,
     make_filter,
-    mongo_filter,
     normalize,
     row_actions,
     row_cells,
+    row_query,
     rows_from_consultation,
     rows_from_conversation,
     rows_from_ticket,
@@ -140,7 +141,7 @@ def test_cells_mask_secrets_on_the_way_out() -> None:
 
 
 def test_default_filter_shows_the_open_statuses_only() -> None:
-    query = mongo_filter(TABLES["servicios"], make_filter(None, None, None, None), TZ)
+    query = mongo_filter(row_query(TABLES["servicios"], make_filter(None, None, None, None), TZ))
     assert query["status"] == {"$in": ["confirmado", "pendiente"]}
 
 
@@ -163,17 +164,19 @@ def test_default_filter_shows_the_open_statuses_only() -> None:
 def test_a_status_is_accepted_in_the_forms_people_type(
     table: str, typed: str, selected: str
 ) -> None:
-    query = mongo_filter(TABLES[table], make_filter(None, None, None, typed), TZ)
+    query = mongo_filter(row_query(TABLES[table], make_filter(None, None, None, typed), TZ))
     assert query["status"] == selected
 
 
 def test_abierto_and_cerrado_group_the_statuses_of_a_table_without_such_a_status() -> None:
     servicios = TABLES["servicios"]
-    opened = mongo_filter(servicios, make_filter(None, None, None, "abiertos"), TZ)
+    opened = mongo_filter(row_query(servicios, make_filter(None, None, None, "abiertos"), TZ))
     assert opened["status"] == {"$in": ["confirmado", "pendiente"]}
-    closed = mongo_filter(servicios, make_filter(None, None, None, "CERRADO"), TZ)
+    closed = mongo_filter(row_query(servicios, make_filter(None, None, None, "CERRADO"), TZ))
     assert closed["status"] == "cancelado"
-    assert "status" not in mongo_filter(servicios, make_filter(None, None, None, "TODAS"), TZ)
+    assert "status" not in mongo_filter(
+        row_query(servicios, make_filter(None, None, None, "TODAS"), TZ)
+    )
 
 
 @pytest.mark.parametrize(
@@ -183,7 +186,7 @@ def test_abierto_and_cerrado_group_the_statuses_of_a_table_without_such_a_status
 )  # fmt: skip
 def test_an_unknown_status_is_refused_naming_the_choices(table: str, typed: str) -> None:
     with pytest.raises(BadFilter, match="expected one of"):
-        mongo_filter(TABLES[table], make_filter(None, None, None, typed), TZ)
+        mongo_filter(row_query(TABLES[table], make_filter(None, None, None, typed), TZ))
 
 
 @pytest.mark.parametrize("typed", ["30-123-456", "30.123.456", "30 123 456", "30/123/456"])
@@ -230,20 +233,26 @@ def test_only_an_open_chat_no_person_holds_can_be_taken() -> None:
 
 
 def test_todos_shows_every_status_and_an_exact_status_matches_exactly() -> None:
-    assert "status" not in mongo_filter(TABLES["chats"], make_filter(None, None, None, "todos"), TZ)
-    exact = mongo_filter(TABLES["chats"], make_filter(None, None, None, "cerrada"), TZ)
+    assert "status" not in mongo_filter(
+        row_query(TABLES["chats"], make_filter(None, None, None, "todos"), TZ)
+    )
+    exact = mongo_filter(row_query(TABLES["chats"], make_filter(None, None, None, "cerrada"), TZ))
     assert exact["status"] == "cerrada"
 
 
 def test_date_range_is_whole_days_in_the_platform_time_zone() -> None:
-    query = mongo_filter(TABLES["chats"], make_filter(None, "2024-03-10", "2024-03-10", None), TZ)
+    query = mongo_filter(
+        row_query(TABLES["chats"], make_filter(None, "2024-03-10", "2024-03-10", None), TZ)
+    )
     start, end = query["date"]["$gte"], query["date"]["$lt"]
     assert start.astimezone(ZoneInfo("UTC")) == at("2024-03-10T03:00")
     assert end.astimezone(ZoneInfo("UTC")) == at("2024-03-11T03:00")
 
 
 def test_search_needs_every_word_in_name_or_document() -> None:
-    query = mongo_filter(TABLES["chats"], make_filter("Martínez  JOSÉ", None, None, None), TZ)
+    query = mongo_filter(
+        row_query(TABLES["chats"], make_filter("Martínez  JOSÉ", None, None, None), TZ)
+    )
     assert [c["$or"][0]["search_name"]["$regex"] for c in query["$and"]] == ["martinez", "jose"]
 
 
@@ -282,5 +291,5 @@ def test_dates_at_the_far_ends_of_the_calendar_are_refused(
 
 
 def test_a_search_of_only_combining_marks_filters_nothing() -> None:
-    query = mongo_filter(TABLES["chats"], make_filter("\u0301", None, None, None), TZ)
+    query = mongo_filter(row_query(TABLES["chats"], make_filter("\u0301", None, None, None), TZ))
     assert "$and" not in query
