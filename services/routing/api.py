@@ -8,12 +8,12 @@ one place, `REFUSALS`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.routing import domain, first_response, live, presence, quick_replies
 from services.routing.domain import Actor
@@ -115,7 +115,24 @@ def _actor(user: User) -> Actor:
 # --- request and response models ----------------------------------------------------------
 
 
+def required_text(*names: str) -> Callable[[dict[str, Any]], None]:
+    """The document says what the server enforces: these fields are required, non-blank
+    text. The model itself accepts them missing so that the refusal is the domain's own
+    (`note_required`, in Spanish) rather than a generic validation error."""
+
+    def document(schema: dict[str, Any]) -> None:
+        schema["required"] = sorted({*schema.get("required", []), *names})
+        for name in names:
+            field = schema["properties"][name]
+            field.pop("anyOf", None)
+            field.pop("default", None)
+            field.update(type="string", pattern=r"\S")
+
+    return document
+
+
 class EscalateBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra=required_text("note"))
     note: str | None = Field(None, description="Why (required); kept as an internal note")
     to: str | None = Field(
         None, description="`staff:<id>` to hand it to one person; omit for the staff queue"
@@ -123,6 +140,7 @@ class EscalateBody(BaseModel):
 
 
 class AssignBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra=required_text("note"))
     to: str | None = Field(
         None,
         description="`agent:<id>`, `staff:<id>` or the login name alone: an active agent "
@@ -136,6 +154,7 @@ class CloseBody(BaseModel):
 
 
 class NoteBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra=required_text("text"))
     text: str | None = Field(None, description="The internal note (never sent to the customer)")
     to: Literal["lara", "agents"] | None = Field(
         None, description="Address it to Lara or the agents to let them speak again"

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from services.tickets import domain
 from services.tickets.handlers import ListQuery, Page, Tickets
@@ -54,6 +54,18 @@ ConsultationHandler = Annotated[User, may("consultations.handle")]
 
 
 class CreateServiceRequest(BaseModel):
+    # The document says what `_origin` enforces: one of the two origins is given.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["conversation_id"],
+                    "properties": {"conversation_id": {"type": "string"}},
+                },
+                {"required": ["call_sid"], "properties": {"call_sid": {"type": "string"}}},
+            ]
+        }
+    )
     conversation_id: Id | None = None
     call_sid: Id | None = None
     reason: Text
