@@ -92,7 +92,7 @@ class Watch:
             sample: dict[str, Any] = {"minute": round((time.monotonic() - self.started) / 60, 2)}
             for name, pid in processes().items():
                 with contextlib.suppress(OSError):
-                    sample[name] = rss_kib(pid)
+                    sample[f"{name} pid {pid}"] = rss_kib(pid)  # a restarted one is another
             self.memory.append(sample)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 30)
@@ -149,7 +149,7 @@ def windows(
 
 def growth(memory: list[dict[str, Any]], after_minutes: float) -> dict[str, float]:
     """Resident memory growth of each process from the first sample after `after_minutes`
-    to the last one, in percent."""
+    to the last one, in percent (a process restarted by the soak is a new one: not compared)."""
     later = [s for s in memory if s["minute"] >= after_minutes]
     if len(later) < 2:
         return {}
