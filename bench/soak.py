@@ -39,7 +39,7 @@ from pymongo import AsyncMongoClient
 from contactcenter.embedded_mongo import EmbeddedMongo
 from tests.brokers import RabbitCluster, rabbit_cluster
 from tests.faults.harness import LINE, PlatformProcess
-from tests.faults.replicas import ReplicaSet, Stream, all_stored, replica_settings, stored
+from tests.faults.replicas import ReplicaSet, Stored, Stream, replica_settings
 from tests.settings import isolated_settings
 
 RESULTS = Path(__file__).parent / "results"
@@ -57,6 +57,27 @@ class TimedStream(Stream):
     async def _post(self, client: httpx.AsyncClient, phone: str, n: int) -> None:
         await super()._post(client, phone, n)
         self.accepted_at[f"wa:{LINE}:{self.message_id(phone, n)}"] = time.monotonic()
+
+
+async def stored_in_chunks(settings: Any, stream: Stream, chunk: int = 500) -> Stored:
+    """`tests.faults.replicas.stored`, a few hundred ids per query: one `$in` of every id of
+    a long soak (54,000) kept the embedded database busy for over 15 minutes."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url)
+    try:
+        messages = client[settings.db_name("routing")]["messages"]
+        wanted = [i for phone in stream.phones for i in stream.event_ids(phone)]
+        seq_by_event: dict[str, tuple[str, int]] = {}
+        for start in range(0, len(wanted), chunk):
+            ids = wanted[start : start + chunk]
+            async for doc in messages.find({"_id": {"$in": ids}}, {"conversation_id": 1, "seq": 1}):
+                seq_by_event[doc["_id"]] = (doc["conversation_id"], int(doc["seq"]))
+        seqs: dict[str, list[int]] = {}
+        for conversation in sorted({c for c, _ in seq_by_event.values()}):
+            found = messages.find({"conversation_id": conversation}, {"seq": 1})
+            seqs[conversation] = [int(doc["seq"]) async for doc in found]
+        return Stored(seq_by_event, seqs)
+    finally:
+        await client.close()
 
 
 def rss_kib(pid: int) -> int:
@@ -208,14 +229,14 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                 traffic_done.set()
                 await fault_task
                 deadline = time.monotonic() + 300
-                result = None
-                while result is None and time.monotonic() < deadline:
-                    result = await all_stored(settings, stream)
+                expected_count = customers * rounds
+                while time.monotonic() < deadline:  # the poller sees them arrive
+                    if len(watch.stored_at) >= expected_count:
+                        break
                     await asyncio.sleep(2)
-                await asyncio.sleep(1)  # the poller's last look
                 stop.set()
                 await asyncio.gather(*background)
-                final = result or await stored(settings, stream)
+                final = await stored_in_chunks(settings, stream)
                 problems = final.problems(stream)
             finally:
                 stop.set()
